@@ -1,0 +1,44 @@
+# The two commands: `make demo` and `make test`. Each bootstraps .venv on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps record what is installed; they are rebuilt when pyproject.toml changes.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[excel,server]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(PLUGINS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	touch $@ $(VENV)/.demo-installed
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/python samples/demo.py
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check ldtransform tests bench samples plugins
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+# pytest exits 5 when it collected no tests: for this suite that is a failure.
+unit: $(VENV)/.dev-installed
+	@$(BIN)/python -m pytest -q tests $(foreach p,$(PLUGINS),$(dir $(p))tests); \
+	status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
+	exit $$status
+
+test: lint typecheck unit
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/bench_read.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

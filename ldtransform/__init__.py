@@ -1,0 +1,59 @@
+"""ldtransform: messy files in, clean and validated Liquid Decisions data out.
+
+The public API is re-exported here; everything else is private::
+
+    import ldtransform
+    frames = ldtransform.read("accounts.xlsx", sheet="Accounts")
+    df = frames.to_pandas()
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from ldtransform.errors import (
+    ConfigError,
+    EncodingError,
+    LdTransformError,
+    MissingDependencyError,
+    PluginConflictError,
+    PluginError,
+    PluginLoadError,
+    ReadError,
+    StreamConsumedError,
+    UnknownFormatError,
+    UnknownOptionError,
+    WorkbookError,
+)
+from ldtransform.frames import Frames, NumberedBatch
+from ldtransform.protocols import Issue, Reader, Transform, Validator, Writer
+from ldtransform.readers import read
+
+try:
+    __version__ = metadata.version("ldtransform")
+except metadata.PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ConfigError",
+    "EncodingError",
+    "Frames",
+    "Issue",
+    "LdTransformError",
+    "MissingDependencyError",
+    "NumberedBatch",
+    "PluginConflictError",
+    "PluginError",
+    "PluginLoadError",
+    "ReadError",
+    "Reader",
+    "StreamConsumedError",
+    "Transform",
+    "UnknownFormatError",
+    "UnknownOptionError",
+    "Validator",
+    "WorkbookError",
+    "Writer",
+    "__version__",
+    "read",
+]

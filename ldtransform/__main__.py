@@ -1,0 +1,5 @@
+"""``python -m ldtransform`` runs the command-line interface."""
+
+from ldtransform.cli import main
+
+main()

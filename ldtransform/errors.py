@@ -1,0 +1,131 @@
+"""Every exception ldtransform raises, all from one base.
+
+Problems *in the data* are :class:`~ldtransform.protocols.Issue` values, not exceptions.
+Exceptions are failures of the program or its inputs, and each message says what went
+wrong, where (file, line/row, sheet, column) and what to do next::
+
+    LdTransformError
+    ├── ConfigError                 bad option, argument or configuration
+    │   └── UnknownOptionError      an option a reader/writer does not take
+    ├── PluginError                 a plugin cannot be loaded or used
+    │   ├── UnknownFormatError      no reader/writer of that name or suffix
+    │   ├── PluginConflictError     two distributions claim one name
+    │   └── PluginLoadError         a plugin failed to import
+    ├── MissingDependencyError      an optional extra is not installed
+    ├── StreamConsumedError         a one-shot Frames was iterated twice
+    └── ReadError                   a source cannot be read as the format says
+        ├── EncodingError           bytes invalid for the encoding
+        └── WorkbookError           a workbook is protected, corrupt or lacks a sheet
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "EncodingError",
+    "LdTransformError",
+    "MissingDependencyError",
+    "PluginConflictError",
+    "PluginError",
+    "PluginLoadError",
+    "ReadError",
+    "StreamConsumedError",
+    "UnknownFormatError",
+    "UnknownOptionError",
+    "WorkbookError",
+]
+
+
+class LdTransformError(Exception):
+    """Base of every ldtransform exception."""
+
+
+class ConfigError(LdTransformError):
+    """An option, argument or configuration value is wrong."""
+
+
+class UnknownOptionError(ConfigError, TypeError):
+    """A reader or writer was given an option it does not take."""
+
+
+class PluginError(LdTransformError):
+    """A plugin (built-in or third-party) cannot be found, loaded or used."""
+
+
+class UnknownFormatError(PluginError):
+    """No installed reader or writer matches the requested format or file suffix."""
+
+
+class PluginConflictError(PluginError):
+    """Two installed distributions register the same format name."""
+
+
+class PluginLoadError(PluginError):
+    """A plugin's entry point failed to import."""
+
+
+class MissingDependencyError(LdTransformError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, module: str, extra: str, purpose: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{purpose} needs the optional package {module!r}, which is not installed. "
+            f"Install it with: pip install 'ldtransform[{extra}]'"
+        )
+
+
+class StreamConsumedError(LdTransformError, RuntimeError):
+    """A :class:`~ldtransform.frames.Frames` was iterated a second time."""
+
+
+class ReadError(LdTransformError):
+    """A source cannot be read as its format says.
+
+    ``source``, ``line`` (physical line), ``row`` (row as a person counts it in the file),
+    ``column`` and ``sheet`` locate the problem where known; the message already names them.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str | Path | None = None,
+        line: int | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        sheet: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.source = str(source) if source is not None else None
+        self.line = line
+        self.row = row
+        self.column = column
+        self.sheet = sheet
+        self.hint = hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = [self.source or "<input>"]
+        if self.sheet is not None:
+            where.append(f"sheet {self.sheet!r}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.row is not None and self.row != self.line:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        text = f"{', '.join(where)}: {self.problem}"
+        return f"{text}. {self.hint}" if self.hint else text
+
+
+class EncodingError(ReadError):
+    """The bytes of a text source are not valid in the encoding used to read it."""
+
+
+class WorkbookError(ReadError):
+    """A workbook is password-protected, corrupt, or has no such sheet."""

@@ -1,0 +1,48 @@
+"""Built-in readers, one module per format, and :func:`read`, the way in."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ldtransform import registry
+from ldtransform.errors import UnknownOptionError
+from ldtransform.frames import Frames
+from ldtransform.protocols import Source
+
+__all__ = ["read", "reader_options"]
+
+DEFAULT_BATCH_SIZE = 65_536
+
+
+def reader_options(reader_class: type) -> list[str]:
+    """The option names a reader class accepts (its ``__init__`` keywords + batch_size)."""
+    parameters = inspect.signature(reader_class).parameters
+    taken = [
+        name for name, p in parameters.items()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return sorted([*taken, "batch_size"])
+
+
+def read(
+    source: Source, *, format: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+    **options: Any,
+) -> Frames:
+    """Read ``source`` (a path or binary file) into streaming :class:`Frames`.
+
+    The format comes from ``format`` or the file's suffix. Reader options include
+    ``encoding`` (a codec or ``"auto"``), ``delimiter``, ``sheet``, ``header_row``;
+    an option the chosen reader does not take raises :class:`UnknownOptionError`.
+    """
+    reader_class = registry.reader_for_source(source, format)
+    valid = reader_options(reader_class)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise UnknownOptionError(
+            f"the {reader_class.format} reader does not take option(s) "
+            f"{', '.join(unknown)}; valid options: {', '.join(valid)}"
+        )
+    reader = reader_class(**options)
+    frames: Frames = reader.read(source, batch_size=batch_size)
+    return frames

@@ -1,0 +1,217 @@
+"""The small text-level decisions of the CSV reader: sniffing, headers, row bookkeeping."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from typing import BinaryIO, TextIO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ldtransform.errors import ReadError
+from ldtransform.protocols import Issue
+from ldtransform.readers._text import invalid_bytes_error
+
+DELIMITERS = (",", "\t", ";", "|")
+SNIFF_RECORDS = 200
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letters for a 0-based column index (0 → A, 27 → AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def decode_sample(sample: bytes, encoding: str) -> str:
+    """Decode the leading bytes, ignoring a multi-byte character cut at the end."""
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    except UnicodeDecodeError:
+        raise invalid_bytes_error(sample, encoding, "<sample>") from None
+
+
+LINE_END = re.compile(r"\r\n|\n|\r")
+
+
+def _records(text: str, skip_lines: int, delimiter: str) -> list[list[str]]:
+    body = text
+    for _ in range(skip_lines):  # title lines above the header, as pyarrow skips them
+        end = LINE_END.search(body)
+        body = body[end.end():] if end else ""
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(body, newline=""), delimiter=delimiter):
+            records.append(record)
+            if len(records) > SNIFF_RECORDS:
+                break
+    except csv.Error:
+        pass  # a sample cut inside a quoted field: judge on what parsed
+    # The last record may be cut by the sample's end; it does not vote.
+    return records[:-1] if len(records) > 1 else records
+
+
+def sniff_delimiter(text: str, skip_lines: int, source: str) -> str:
+    """The delimiter that splits the sample into the most consistent number of fields."""
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(r) for r in _records(text, skip_lines, delimiter) if r]
+        if not counts:
+            continue
+        common = max(set(counts), key=counts.count)
+        if common < 2:
+            continue
+        score = (counts.count(common) / len(counts), common)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def header_names(text: str, delimiter: str, header_row: int | None, source: str
+                 ) -> list[str] | None:
+    """Column names from the header row (or ``column_N``); ``None`` for an empty file."""
+    records = _records(text + "\n", (header_row or 1) - 1, delimiter)
+    if not records or not records[0]:
+        return None
+    first = records[0]
+    if header_row is None:
+        return [f"column_{i + 1}" for i in range(len(first))]
+    seen: dict[str, int] = {}
+    for index, name in enumerate(first):
+        where = f"column {index + 1} ({column_letter(index)})"
+        if not name.strip():
+            raise ReadError(f"the header of {where} is blank", source=source,
+                            line=header_row, hint="Name every column in the header row, "
+                            "or read with header_row=None to number the columns")
+        if name in seen:
+            other = seen[name]
+            raise ReadError(
+                f"header name {name!r} appears twice, in column {other + 1} "
+                f"({column_letter(other)}) and {where}", source=source, line=header_row,
+                hint="Rename one of the columns so every name is unique")
+        seen[name] = index
+    return first
+
+
+def block_size_for(sample: bytes, batch_size: int) -> int:
+    """Bytes per parse block so that one block holds about ``batch_size`` rows."""
+    per_row = len(sample) / max(sample.count(b"\n"), 1)
+    return int(min(max(per_row * batch_size * 1.1, 1 << 16), 1 << 26))
+
+
+def describe_bad_row(row: pacsv.InvalidRow) -> tuple[str, str]:
+    """``(issue code, message)`` for a row pyarrow could not split as the header says."""
+    if row.text.count('"') % 2:
+        return ("unterminated-quote",
+                "a quoted field opened in this row is never closed, so the rest of the "
+                "file was read as one value")
+    kind = "too-many-fields" if row.actual_columns > row.expected_columns else "too-few-fields"
+    return kind, (f"the row has {row.actual_columns} fields but the header has "
+                  f"{row.expected_columns}")
+
+
+def bad_row_issue(row: pacsv.InvalidRow, source: str) -> Issue:
+    """An Issue keeping the raw text of a row that was skipped."""
+    code, message = describe_bad_row(row)
+    return Issue(code=code, message=message, row=row.number, value=row.text, source=source)
+
+
+def gaps_within(pending: list[int], first_row: int, num_rows: int) -> list[int]:
+    """Take from ``pending`` (sorted) the skipped rows that fall among a batch's rows."""
+    end, taken = first_row + num_rows, 0
+    while taken < len(pending) and pending[taken] < end:
+        taken += 1
+        end += 1
+    gaps, pending[:] = pending[:taken], pending[taken:]
+    return gaps
+
+
+def split_at_gaps(batch: pa.RecordBatch, first_row: int, skipped: list[int]
+                  ) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """Slice ``batch`` so each piece covers consecutive rows around skipped row numbers."""
+    offset, row = 0, first_row
+    for gap in skipped:
+        count = gap - row
+        if count > 0:
+            yield row, batch.slice(offset, count)
+            offset += count
+        row = gap + 1
+    if offset < batch.num_rows:
+        yield row, batch.slice(offset)
+
+
+def physical_line(text: TextIO, delimiter: str, row: int | None) -> int | None:
+    """The physical line on which row ``row`` (counting every record from 1) starts."""
+    if row is None:
+        return None
+    reader = csv.reader(text, delimiter=delimiter)
+    start = 1
+    try:
+        for number, _ in enumerate(reader, start=1):
+            if number == row:
+                return start
+            start = reader.line_num + 1
+    except csv.Error:
+        return start  # the record that could not be parsed starts here
+    finally:
+        text.close()
+    return start
+
+
+def ascii_compatible(encoding: str) -> bool:
+    """Whether a quote character is the single byte 0x22 in ``encoding``."""
+    return '"'.encode(encoding) == b'"' and "utf-16" not in encoding and "utf-32" not in encoding
+
+
+class QuoteCounter:
+    """A read-only binary stream that counts quote bytes as pyarrow reads through it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.count = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        self.count += chunk.count(b'"')
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.raw.close()
+        self.closed = True
+
+
+def find_unterminated_quote(text: TextIO, delimiter: str) -> tuple[int, int, str] | None:
+    """``(row, start line, text from there)`` of a quote never closed, or ``None``."""
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    records, start = 0, 1
+    try:
+        for _ in reader:
+            records += 1
+            start = reader.line_num + 1
+    except csv.Error:
+        text.seek(0)
+        lines = text.readlines()[start - 1:start + 2]
+        return records + 1, start, "".join(lines)
+    finally:
+        text.close()
+    return None

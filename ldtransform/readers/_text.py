@@ -1,0 +1,166 @@
+"""Opening text sources: compression, encodings, BOMs, and locating bad bytes.
+
+Shared by the text formats (CSV, JSON). Nothing here parses a format.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ldtransform.errors import ConfigError, EncodingError, ReadError
+from ldtransform.protocols import Source
+
+__all__ = ["Opened", "detect_encoding", "locate_invalid_bytes", "open_binary", "source_name"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+SAMPLE_BYTES = 1 << 16
+
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def source_name(source: Source) -> str:
+    """A printable name for a source: its path, or the stream's name, or ``<stream>``."""
+    if isinstance(source, str | os.PathLike):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else "<stream>"
+
+
+@dataclass
+class Opened:
+    """A binary source opened for reading, decompressed if it was gzip."""
+
+    stream: BinaryIO
+    name: str
+    compressed: bool
+    path: Path | None
+
+    def reopen(self) -> BinaryIO:
+        """A fresh stream from the start (for a second pass or to locate an error)."""
+        if self.path is not None:
+            raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - handed to the caller
+        elif self.stream.seekable():
+            self.stream.seek(0)
+            return self.stream
+        else:
+            raise ReadError("cannot re-read a non-seekable stream", source=self.name)
+        return gzip.GzipFile(fileobj=raw) if self.compressed else raw  # type: ignore[return-value]
+
+    def sample(self, size: int = SAMPLE_BYTES) -> bytes:
+        """The first ``size`` decompressed bytes, without consuming them for later reads."""
+        stream = self.reopen()
+        try:
+            return stream.read(size)
+        except (OSError, EOFError) as exc:
+            raise ReadError(f"cannot read: {exc}", source=self.name) from exc
+        finally:
+            if self.path is not None:
+                stream.close()
+            else:
+                stream.seek(0)
+
+
+def open_binary(source: Source) -> Opened:
+    """Open ``source`` (path or binary file) for reading; gunzip transparently."""
+    name = source_name(source)
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            with open(path, "rb") as probe:
+                compressed = probe.read(2) == GZIP_MAGIC
+        except FileNotFoundError as exc:
+            raise ReadError("no such file", source=name,
+                            hint="Check the path and the current directory") from exc
+        except OSError as exc:
+            raise ReadError(f"cannot open: {exc.strerror}", source=name) from exc
+        opened = Opened(io.BytesIO(), name, compressed, path)
+        opened.stream = opened.reopen()
+        return opened
+    stream = source
+    if not stream.seekable():
+        stream = io.BytesIO(stream.read())  # rare: pipes; the bytes must be replayable
+    start = stream.read(2)
+    stream.seek(0)
+    compressed = start == GZIP_MAGIC
+    if compressed:
+        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+    return Opened(stream, name, compressed, None)
+
+
+def detect_encoding(sample: bytes, requested: str | None, *, source: str) -> tuple[str, str]:
+    """Choose the encoding: ``(codec, how)`` where ``how`` is bom/given/default/detected.
+
+    A BOM always wins. Otherwise ``requested`` is used when given; ``"auto"`` tries strict
+    UTF-8 and falls back to cp1252 or Latin-1; ``None`` means strict UTF-8.
+    """
+    for bom, codec in BOMS:
+        if sample.startswith(bom):
+            return codec, "bom"
+    if requested not in (None, "auto"):
+        try:
+            codecs.lookup(requested)
+        except LookupError as exc:
+            raise ConfigError(
+                f"{source}: unknown encoding {requested!r}; use a Python codec name such "
+                "as 'utf-8', 'latin-1', 'cp1252', 'utf-16', or 'auto' to detect it"
+            ) from exc
+        return requested, "given"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        if requested is None:
+            raise invalid_bytes_error(sample, "utf-8", source) from None
+        try:
+            sample.decode("cp1252")
+        except UnicodeDecodeError:
+            return "latin-1", "detected"
+        return "cp1252", "detected"
+    return "utf-8", "default" if requested is None else "detected"
+
+
+def locate_invalid_bytes(stream: BinaryIO, encoding: str) -> tuple[int, int, bytes] | None:
+    """Find the first bytes invalid in ``encoding``: ``(line, byte offset, bytes)``."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset, line = 0, 1
+    while True:
+        chunk = stream.read(1 << 20)
+        # The decoder holds back an incomplete sequence from the previous chunk and reports
+        # positions in (held + chunk); convert them to positions in the chunk.
+        held = len(decoder.getstate()[0])
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            position = max(exc.start - held, 0)
+            line += chunk.count(b"\n", 0, position)
+            return line, offset + position, exc.object[exc.start:exc.end]
+        if not chunk:
+            return None
+        line += chunk.count(b"\n")
+        offset += len(chunk)
+
+
+def invalid_bytes_error(data: bytes | BinaryIO, encoding: str, source: str) -> EncodingError:
+    """An :class:`EncodingError` pointing at the first invalid bytes of ``data``."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    found = locate_invalid_bytes(stream, encoding)
+    line, offset, bad = found if found else (None, None, b"")
+    where = f" at byte {offset}" if offset is not None else ""
+    return EncodingError(
+        f"bytes {bad!r}{where} are not valid {encoding}",
+        source=source,
+        line=line,
+        hint="Name the file's encoding, e.g. encoding='latin-1' or 'cp1252' "
+        "(CLI: --encoding latin-1), or use encoding='auto' to detect it",
+    )

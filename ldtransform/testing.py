@@ -1,0 +1,164 @@
+"""Conformance suites for plugin authors (and the built-in formats, which use the same).
+
+Subclass :class:`ReaderContract` in a test module, set ``format`` and implement
+:meth:`~ReaderContract.write_table` and :meth:`~ReaderContract.malformed_inputs`; pytest
+then runs every contract test against your reader through :func:`ldtransform.read`::
+
+    class TestXmlReader(ReaderContract):
+        format = "xml"
+        def write_table(self, table, path): ...
+        def malformed_inputs(self): return [b"<unclosed"]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+import pytest
+
+import ldtransform
+from ldtransform import registry
+from ldtransform.errors import (
+    MissingDependencyError,
+    ReadError,
+    StreamConsumedError,
+    UnknownOptionError,
+)
+
+__all__ = ["ReaderContract", "canonical_table"]
+
+
+def canonical_table() -> pa.Table:
+    """The table every reader must reproduce: unicode, nulls, quotes, commas, newlines,
+    dates, decimals and leading zeros."""
+    return pa.table({
+        "id": pa.array(["007", "0042", "A-1", "100", "x"], pa.string()),
+        "name": pa.array([
+            'Zoë\'s "Café", Ltd.',
+            "first line\nsecond line",
+            "日本語 テキスト ✓",
+            "  padded, with comma  ",
+            None,
+        ], pa.string()),
+        "amount": pa.array([0.0, 1234.5, -0.125, 1e6, None], pa.float64()),
+        "count": pa.array([1, 0, -5, 2**40, None], pa.int64()),
+        "joined": pa.array(
+            [dt.date(2014, 2, 1), dt.date(1999, 12, 31), None, dt.date(2024, 2, 29),
+             dt.date(1970, 1, 1)], pa.date32()),
+        "active": pa.array([True, False, None, True, False], pa.bool_()),
+    })
+
+
+class ReaderContract:
+    """The behaviour every reader owes its users. Subclass it; do not instantiate."""
+
+    #: The reader's format name (its entry-point name).
+    format: ClassVar[str]
+    #: Modules this reader needs from an optional extra (e.g. ``("python_calamine",)``).
+    optional_modules: ClassVar[tuple[str, ...]] = ()
+    #: Suffix used for files the contract writes.
+    suffix: ClassVar[str] = ""
+
+    # -- what a subclass provides ----------------------------------------------------
+
+    def write_table(self, table: pa.Table, path: Path) -> None:
+        """Write ``table`` to ``path`` in this format (header/field names included)."""
+        raise NotImplementedError
+
+    def malformed_inputs(self) -> list[bytes]:
+        """Byte strings that are not valid in this format."""
+        raise NotImplementedError
+
+    def expected(self, table: pa.Table) -> pa.Table:
+        """What reading a file written from ``table`` gives back (default: ``table``)."""
+        return table
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _suffix(self) -> str:
+        if self.suffix:
+            return self.suffix
+        suffixes = registry.load("reader", self.format).suffixes
+        return str(suffixes[0]) if suffixes else ".data"
+
+    def _written(self, table: pa.Table, tmp_path: Path, name: str = "table") -> Path:
+        path = tmp_path / f"{name}{self._suffix()}"
+        self.write_table(table, path)
+        return path
+
+    # -- the contract ------------------------------------------------------------------
+
+    def test_registered_by_name_and_suffix(self) -> None:
+        reader_class = registry.load("reader", self.format)
+        assert reader_class.format == self.format
+        for suffix in reader_class.suffixes:
+            assert registry.reader_for_source(f"some/file{suffix}") is reader_class
+
+    def test_values_and_schema_round_trip(self, tmp_path: Path) -> None:
+        table = canonical_table()
+        got = ldtransform.read(self._written(table, tmp_path), format=self.format).to_table()
+        want = self.expected(table)
+        assert got.schema.remove_metadata() == want.schema, (got.schema, want.schema)
+        assert got.to_pylist() == want.to_pylist()
+
+    def test_batches_respect_batch_size_and_number_rows(self, tmp_path: Path) -> None:
+        table = pa.concat_tables([canonical_table()] * 5)
+        frames = ldtransform.read(self._written(table, tmp_path), format=self.format,
+                                  batch_size=3)
+        sizes, firsts = [], []
+        for numbered in frames.numbered():
+            sizes.append(numbered.batch.num_rows)
+            firsts.append(numbered.first_row)
+        assert sum(sizes) == table.num_rows == frames.rows_read
+        assert max(sizes) <= 3
+        for (first, size), following in zip(zip(firsts, sizes, strict=True), firsts[1:],
+                                            strict=False):
+            assert following >= first + size, "row numbers must increase batch by batch"
+
+    def test_empty_input_still_has_schema(self, tmp_path: Path) -> None:
+        empty = canonical_table().slice(0, 0)
+        frames = ldtransform.read(self._written(empty, tmp_path), format=self.format)
+        table = frames.to_table()
+        assert table.num_rows == 0
+        assert isinstance(frames.schema, pa.Schema)
+
+    def test_second_iteration_fails(self, tmp_path: Path) -> None:
+        frames = ldtransform.read(self._written(canonical_table(), tmp_path),
+                                  format=self.format)
+        assert sum(batch.num_rows for batch in frames) == canonical_table().num_rows
+        with pytest.raises(StreamConsumedError):
+            list(frames)
+
+    def test_malformed_input_raises_read_error(self, tmp_path: Path) -> None:
+        inputs = self.malformed_inputs()
+        assert inputs, "a reader contract needs at least one malformed input"
+        for number, data in enumerate(inputs):
+            path = tmp_path / f"malformed{number}{self._suffix()}"
+            path.write_bytes(data)
+            with pytest.raises(ReadError) as caught:
+                ldtransform.read(path, format=self.format).to_table()
+            assert str(path) in str(caught.value), "the error must name the file"
+
+    def test_unknown_option_is_rejected(self, tmp_path: Path) -> None:
+        path = self._written(canonical_table(), tmp_path)
+        with pytest.raises(UnknownOptionError, match="valid options"):
+            ldtransform.read(path, format=self.format, no_such_option=1)
+
+    def test_optional_dependencies(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                   ) -> None:
+        """Without its extra the reader names the extra; others never need it."""
+        path = self._written(canonical_table(), tmp_path)
+        blocked = self.optional_modules or ("python_calamine", "fastapi", "uvicorn")
+        for module in blocked:
+            for loaded in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+                monkeypatch.delitem(sys.modules, loaded)
+            monkeypatch.setitem(sys.modules, module, None)
+        if self.optional_modules:
+            with pytest.raises(MissingDependencyError, match=r"pip install 'ldtransform\["):
+                ldtransform.read(path, format=self.format).to_table()
+        else:
+            assert ldtransform.read(path, format=self.format).to_table().num_rows == 5

@@ -2,4 +2,4 @@
 
 from ldtransform.cli import main
 
-main()
+main(prog_name="ldtransform")

@@ -166,8 +166,10 @@ def reader_for_source(source: object, format: str | None = None) -> Any:
         if best is not None and not claims[0].builtin:
             break
         try:
-            suffixes = getattr(find("reader", name).load(), "suffixes", ())
-        except (PluginLoadError, PluginConflictError) as exc:
+            # The first claim is enough to learn the suffixes; a conflict on the name
+            # is reported below, when the chosen name is loaded.
+            suffixes = getattr(claims[0].load(), "suffixes", ())
+        except PluginLoadError as exc:
             failures.append(str(exc))
             continue
         for suffix in suffixes:

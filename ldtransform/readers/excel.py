@@ -139,7 +139,7 @@ def _load(source: Source, label: str, choice: str | int | None, *,
         else:
             # calamine seeks; a pipe or socket cannot, so hold its bytes in memory.
             handle = source if source.seekable() else io.BytesIO(source.read())
-        if False:
+        if _is_encrypted(handle):
             raise _protected(label)
         try:
             # A file object makes calamine sniff the content, so a misnamed .xls still opens.

@@ -26,7 +26,7 @@ def test_pandas_batches_are_converted() -> None:
 def test_batch_that_cannot_fit_is_a_read_error() -> None:
     schema = pa.schema([("n", pa.int64())])
     frames = Frames(schema, [(1, pa.record_batch({"n": ["not a number"]}))], source="x.csv")
-    with pytest.raises(ReadError, match="x.csv"):
+    with pytest.raises(ReadError, match=r"x\.csv"):
         frames.to_table()
 
 

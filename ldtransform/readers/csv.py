@@ -110,7 +110,7 @@ class _Parse:
         self.issues: list[Issue] = []
         self.bad_rows: list[pacsv.InvalidRow] = []
         self.block_size = _csvtext.block_size_for(sample, batch_size)
-        self.quotes: _csvtext.QuoteCounter | None = None
+        self.stream: _csvtext.PacedStream | None = None
 
     def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
         self.bad_rows.append(row)
@@ -143,10 +143,9 @@ class _Parse:
             false_values=["false", "False", "FALSE"],
             check_utf8=True,
         )
-        stream = self.opened.reopen()
-        if _csvtext.ascii_compatible(self.encoding):
-            stream = self.quotes = _csvtext.QuoteCounter(stream)  # type: ignore[assignment]
-        return pacsv.open_csv(stream, read_options=read_options,
+        self.stream = _csvtext.PacedStream(
+            self.opened.reopen(), count_quotes=_csvtext.ascii_compatible(self.encoding))
+        return pacsv.open_csv(self.stream, read_options=read_options,
                               parse_options=parse_options, convert_options=convert_options)
 
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
@@ -157,6 +156,8 @@ class _Parse:
         try:
             reader = self._open()
             while True:
+                assert self.stream is not None
+                self.stream.allow_one_more()
                 try:
                     batch = reader.read_next_batch()
                 except StopIteration:
@@ -176,7 +177,8 @@ class _Parse:
         An odd number of quote characters is the cheap sign; Python's csv module in strict
         mode then finds the record (a stray quote inside an unquoted field is legal).
         """
-        if self.quotes is None or self.quotes.count % 2 == 0:
+        stream = self.stream
+        if stream is None or not stream.count_quotes or stream.quotes % 2 == 0:
             return
         found = _csvtext.find_unterminated_quote(self._text_stream(), self.delimiter)
         if found is None:

@@ -36,7 +36,7 @@ def test_column_projection_keeps_types(tmp_path: Path) -> None:
 def test_unknown_column_names_the_real_ones(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     pq.write_table(canonical_table(), path)
-    with pytest.raises(ConfigError, match="no column.*'nope'.*the file has: id, name"):
+    with pytest.raises(ConfigError, match=r"no column.*'nope'.*the file has: id, name"):
         ldtransform.read(path, columns=["nope"])
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import json.scanner
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,15 +42,26 @@ CHUNK_BYTES = 1 << 20
 HEADERS_PREFIX = "_headers."
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EXACT = 2**53  # integers up to this size are exact as float64 too
 _NONE = type(None)
-#: Types recorded as they are; lists, dicts and integers need a closer look.
+#: Types recorded as they are; lists, dicts and large integers need a closer look.
 _PLAIN = frozenset({str, float, bool, _NONE})
 
 Converter = Callable[[Any], Any]
 
 
+class _WideInt:
+    """Marks integers that fit int64 but not float64 exactly (no float column for them)."""
+
+
 class _BigInt:
     """Marks integers outside int64 (they cannot be int64 values, so they become text)."""
+
+
+def _int_kind(value: int) -> type:
+    if -_EXACT <= value <= _EXACT:
+        return int
+    return _WideInt if _INT64_MIN <= value <= _INT64_MAX else _BigInt
 
 
 class FlattenError(ValueError):
@@ -57,7 +69,10 @@ class FlattenError(ValueError):
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SEPARATOR = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 _DECODE = json.JSONDecoder().raw_decode
+#: The C scanner under raw_decode, called directly on the hot path.
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 #: The stdlib decoder's words, put the way a person fixing the file needs them.
 _PROBLEMS = {
     "Expecting value": "expected a value (string, number, object, array, true, false, null)",
@@ -116,22 +131,13 @@ class ArrayScanner:
             raise self._top_level_error(pos)
         pos = self._skip(pos + 1)
         index = 0
-        closed = self._char(pos) == "]"
-        while not closed:
+        if self._char(pos) == "]":
+            pos = -1
+        while pos >= 0:
             index += 1
             value, pos = self._value(pos, index)
             yield index, value
-            pos = self._skip(pos)
-            char = self._char(pos)
-            closed = char == "]"
-            if not closed and char != ",":
-                raise self._separator_error(pos, index)
-            if not closed:
-                pos = self._skip(pos + 1)
-                if self._char(pos) == "]":
-                    raise self._error(f"a ',' after element {index} is followed by ']'", pos,
-                                      "JSON allows no trailing comma; remove it")
-        self._end(pos + 1)
+            pos = self._next(pos, index)
 
     def _char(self, pos: int) -> str:
         return self._buf[pos] if pos < len(self._buf) else ""
@@ -139,14 +145,23 @@ class ArrayScanner:
     def _skip(self, pos: int) -> int:
         """The position of the next non-whitespace character, reading more as needed."""
         while True:
-            match = _WHITESPACE.match(self._buf, pos)
-            assert match is not None  # the pattern matches the empty string
-            pos = match.end()
+            pos = _WHITESPACE.match(self._buf, pos).end()  # type: ignore[union-attr]
             if pos < len(self._buf) or self._eof:
                 return pos
             pos = self._refill(pos)
 
     def _value(self, pos: int, index: int) -> tuple[Any, int]:
+        """The element at ``pos`` and where it ends."""
+        try:
+            value, end = _SCAN(self._buf, pos)
+            # A number (or true/false/null) ending at the buffer's end may go on.
+            if end < len(self._buf):
+                return value, end
+        except (StopIteration, json.JSONDecodeError, RecursionError):
+            pass  # the slow path reads on, or says exactly what is wrong
+        return self._value_slowly(pos, index)
+
+    def _value_slowly(self, pos: int, index: int) -> tuple[Any, int]:
         while True:
             try:
                 value, end = _DECODE(self._buf, pos)
@@ -162,10 +177,27 @@ class ArrayScanner:
                                   SYNTAX_HINT) from exc
             except RecursionError as exc:
                 raise self._error(f"element {index} is nested too deeply", pos) from exc
-            # A number (or true/false/null) ending at the buffer's end may continue.
             if end < len(self._buf) or self._eof:
                 return value, end
             pos = self._refill(pos)
+
+    def _next(self, pos: int, index: int) -> int:
+        """From the end of element ``index`` to the start of the next; -1 after ']'."""
+        match = _SEPARATOR.match(self._buf, pos)
+        if match is not None and match.end() < len(self._buf) and self._buf[match.end()] != "]":
+            return match.end()
+        pos = self._skip(pos)
+        char = self._char(pos)
+        if char == "]":
+            self._end(pos + 1)
+            return -1
+        if char != ",":
+            raise self._separator_error(pos, index)
+        pos = self._skip(pos + 1)
+        if self._char(pos) == "]":
+            raise self._error(f"a ',' after element {index} is followed by ']'", pos,
+                              "JSON allows no trailing comma; remove it")
+        return pos
 
     def _refill(self, pos: int) -> int:
         """Drop the text before ``pos``, append more; return ``pos`` in the new buffer."""
@@ -182,11 +214,10 @@ class ArrayScanner:
         return 0
 
     def _forget(self, pos: int) -> None:
-        dropped = self._buf[:pos]
-        newlines = dropped.count("\n")
+        newlines = self._buf.count("\n", 0, pos)
         if newlines:
             self._lines += newlines
-            self._line_start = self._chars + dropped.rfind("\n") + 1
+            self._line_start = self._chars + self._buf.rfind("\n", 0, pos) + 1
         self._chars += pos
         self._buf = self._buf[pos:]
 
@@ -206,9 +237,12 @@ class ArrayScanner:
     def _top_level_error(self, pos: int) -> ReadError:
         if pos >= len(self._buf):
             return self._error("the file is empty; expected a JSON array of records", pos)
+        char = self._char(pos)
+        if char == "\x00":
+            return self._error("the text starts with a zero byte", pos, "The file may be "
+                               "UTF-16 or UTF-32: pass encoding='utf-16-le' (or its codec)")
         found = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean",
-                 "n": "null"}.get(self._char(pos), "a number" if self._char(pos) in
-                                  "-0123456789" else "not JSON")
+                 "n": "null"}.get(char, "a number" if char in "-0123456789" else "not JSON")
         return self._error(
             f"the top level must be a JSON array of records, but it is {found}", pos,
             "Wrap the records in [...], or read one object per line with format='jsonl'")
@@ -249,10 +283,7 @@ def flatten(record: dict[str, Any], *, envelope: bool = False) -> dict[str, Any]
         _flatten_into(out, record["headers"], HEADERS_PREFIX)
         _flatten_into(out, record["data"], "")
         return out
-    for value in record.values():
-        if type(value) is dict:
-            break
-    else:
+    if dict not in map(type, record.values()):
         return record  # already flat: the common case costs no copy
     out = {}
     _flatten_into(out, record, "")
@@ -283,8 +314,7 @@ class _Shape:
     def observe(self, value: Any) -> None:
         kind = type(value)
         if kind is int:
-            if not _INT64_MIN <= value <= _INT64_MAX:
-                kind = _BigInt
+            kind = _int_kind(value)
         elif kind is list:
             if self.items is None:
                 self.items = _Shape()
@@ -341,8 +371,13 @@ class Inference:
             kind = type(value)
             if kind in _PLAIN:
                 shape.kinds.add(kind)
+            elif kind is int:
+                shape.kinds.add(_int_kind(value))
             else:
-                shape.observe(value)
+                try:
+                    shape.observe(value)
+                except RecursionError as exc:
+                    raise FlattenError(f"the field {name!r} is nested too deeply") from exc
         self.records += 1
         return True
 
@@ -366,7 +401,7 @@ def _resolve(shape: _Shape, path: str, mixed: list[str]) -> tuple[pa.DataType, C
         return pa.string(), None
     if kinds == {bool}:
         return pa.bool_(), None
-    if kinds == {int}:
+    if kinds <= {int, _WideInt}:
         return pa.int64(), None
     if kinds <= {int, float}:
         return pa.float64(), None
@@ -411,7 +446,7 @@ def json_text(value: Any) -> str:
 
 
 def build_batch(rows: list[dict[str, Any]], layout: Layout) -> pa.RecordBatch:
-    """One record batch of ``layout.schema`` from flattened ``rows``.
+    """One record batch of ``layout.schema`` from flattened ``rows`` (which it may change).
 
     Raises :class:`FlattenError` naming the column when values do not fit its type, or
     (for a given schema) when rows hold a field the schema lacks.
@@ -421,16 +456,20 @@ def build_batch(rows: list[dict[str, Any]], layout: Layout) -> pa.RecordBatch:
         if extra:
             raise FlattenError(f"field(s) {', '.join(map(repr, sorted(extra)))} "
                                "are not in the given schema")
-    if not layout.schema.names:
-        # Arrow counts rows through columns; keep the row count of column-less records.
-        return pa.RecordBatch.from_struct_array(pa.array([{}] * len(rows), pa.struct([])))
-    arrays = []
-    for column in layout.schema:
-        values = [row.get(column.name) for row in rows]
-        convert = layout.converters.get(column.name)
-        if convert is not None:
-            values = [None if value is None else convert(value) for value in values]
-        arrays.append(_to_arrow(values, column))
+    for name, convert in layout.converters.items():
+        for row in rows:
+            value = row.get(name)
+            if value is not None:
+                row[name] = convert(value)
+    try:
+        # Arrow converts the dicts in one go (missing keys are nulls), several times
+        # faster than column by column.
+        rows_array = pa.array(rows, type=pa.struct(list(layout.schema)))
+        return pa.RecordBatch.from_struct_array(rows_array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
+        pass  # convert column by column, to render text or to name the culprit
+    arrays = [_to_arrow([row.get(column.name) for row in rows], column)
+              for column in layout.schema]
     return pa.RecordBatch.from_arrays(arrays, schema=layout.schema)
 
 
@@ -438,14 +477,14 @@ def _to_arrow(values: list[Any], column: pa.Field) -> pa.Array:
     try:
         return pa.array(values, type=column.type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError) as exc:
-        if column.type == pa.string() and not isinstance(exc, UnicodeEncodeError):
-            # A given schema's text column may meet numbers or booleans: keep their JSON text.
-            return _to_arrow([None if v is None else json_text(v) for v in values], column)
-        raise FlattenError(f"column {column.name!r} ({column.type}) cannot hold "
-                           f"these values: {_plain(exc)}") from exc
-
-
-def _plain(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeEncodeError):
-        return "a string holds a lone surrogate (\\ud800-\\udfff), which is not valid text"
-    return str(exc)
+        problem = exc
+    if column.type == pa.string() and not isinstance(problem, UnicodeEncodeError):
+        # A given schema's text column may meet numbers or booleans: keep their JSON text.
+        # (All text now, so only a lone surrogate can fail again, and that raises.)
+        return _to_arrow([None if v is None else json_text(v) for v in values], column)
+    if isinstance(problem, UnicodeEncodeError):
+        reason = "a string holds a lone surrogate (\\ud800-\\udfff), which is not valid text"
+    else:
+        reason = str(problem)
+    raise FlattenError(f"column {column.name!r} ({column.type}) cannot hold these values: "
+                       f"{reason}") from problem

@@ -73,6 +73,9 @@ class _Input:
         if isinstance(source, str | os.PathLike):
             self._path = Path(source)
             return
+        if isinstance(source, io.TextIOBase):
+            raise ConfigError(f"{self.name} is open in text mode; JSON readers need bytes, "
+                              "e.g. open(path, 'rb')")
         self._file = source
         if source.seekable():
             self._start = source.tell()
@@ -211,9 +214,7 @@ class _JsonReaderBase:
             raise ConfigError(f"batch_size must be a positive number of rows, got {batch_size}")
         data = _Input(source, self.encoding)
         with data.open() as opened:
-            layout = Layout.from_schema(schema) if schema is not None else None
-            if layout is None:
-                layout = self._infer(data, opened)
+            layout = self._infer(data, opened) if schema is None else Layout.from_schema(schema)
         info = {"format": self.format, "encoding": opened.codec,
                 "compression": opened.compression, "envelope": layout.envelope,
                 "mixed_columns": list(layout.mixed)}
@@ -241,7 +242,11 @@ class _JsonReaderBase:
             with data.open() as again:
                 inference = Inference(allow_envelope=False)
                 self._observe(data, again, inference)
-        return inference.layout()
+        try:
+            return inference.layout()
+        except RecursionError as exc:
+            raise ReadError("the records are nested too deeply to make columns of",
+                            source=data.name) from exc
 
     def _observe(self, data: _Input, opened: _Opened, inference: Inference) -> bool:
         for number, record in self._records(data, opened):

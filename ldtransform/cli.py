@@ -114,7 +114,7 @@ def _print_inspection(report: dict[str, Any]) -> None:
 
     console = Console(highlight=False)
     details = {key: value for key, value in report.items()
-               if key not in ("columns", "head", "issues", "source")}
+               if key not in ("columns", "head", "head_rows", "issues", "source")}
     console.print(f"[bold]{report['source']}[/bold]")
     for key, value in details.items():
         shown = repr(value) if key == "delimiter" else value
@@ -127,10 +127,12 @@ def _print_inspection(report: dict[str, Any]) -> None:
                         str(column["nulls"]), str(column["empty"]), examples)
     console.print(columns)
     if report["head"]:
-        head = Table(*report["head"][0].keys(), title=f"First {len(report['head'])} rows",
-                     title_justify="left")
-        for row in report["head"]:
-            head.add_row(*("" if v is None else str(v) for v in row.values()))
+        # One column per row, one line per field: wide files stay readable.
+        head = Table("column", *(f"row {n}" for n in report["head_rows"]),
+                     title=f"First {len(report['head'])} rows", title_justify="left")
+        for name in report["head"][0]:
+            head.add_row(name, *("" if row[name] is None else str(row[name])
+                                 for row in report["head"]))
         console.print(head)
     for issue in report["issues"]:
         console.print(f"[yellow]row {issue['row']}[/yellow] {issue['code']}: "

@@ -21,12 +21,12 @@ def inspect_source(source: Source, *, format: str | None = None, head: int = 5,
     frames = read(source, format=format, **options)
     inference = TypeInference(frames.schema)
     first: list[pa.RecordBatch] = []
-    kept = 0
-    for batch in frames:
-        inference.update(batch)
-        if kept < head:
-            first.append(batch.slice(0, head - kept))
-            kept += first[-1].num_rows
+    numbers: list[int] = []
+    for numbered in frames.numbered():
+        inference.update(numbered.batch)
+        if len(numbers) < head:
+            first.append(numbered.batch.slice(0, head - len(numbers)))
+            numbers.extend(range(numbered.first_row, numbered.first_row + first[-1].num_rows))
     rows = pa.Table.from_batches(first, schema=frames.schema).to_pylist() if first else []
     return {
         "source": frames.source,
@@ -34,5 +34,6 @@ def inspect_source(source: Source, *, format: str | None = None, head: int = 5,
         "rows": frames.rows_read,
         "columns": [asdict(profile) for profile in inference.result()],
         "head": rows,
+        "head_rows": numbers,
         "issues": [issue.to_dict() for issue in frames.issues],
     }

@@ -6,6 +6,7 @@ later stages land, this grows into the whole loop: validate, convert, upload, ex
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,10 +37,12 @@ SOURCES: list[tuple[str, dict[str, Any]]] = [
 
 
 def main() -> int:
-    console = Console(highlight=False)
+    # Logs and CI capture the demo: give it room instead of the 80 columns of a pipe.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     console.rule("ldtransform inspect samples/accounts.xlsx")
+    env = {**os.environ, "COLUMNS": str(console.width)}
     subprocess.run([sys.executable, "-m", "ldtransform", "inspect",
-                    str(HERE / "accounts.xlsx"), "--rows", "3"], check=True)
+                    str(HERE / "accounts.xlsx"), "--rows", "3"], check=True, env=env)
     console.rule("Reading every sample")
     table = Table("source", "options", "format", "detected", "rows", "columns")
     failures = 0

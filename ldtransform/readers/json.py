@@ -77,13 +77,14 @@ class _Input:
             raise ConfigError(f"{self.name} is open in text mode; JSON readers need bytes, "
                               "e.g. open(path, 'rb')")
         self._file = source
-        if source.seekable():
-            self._start = source.tell()
-        else:
-            # Two passes need the bytes twice: spool them to disk, not to memory.
-            spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-            self._file, self._owned = cast(BinaryIO, spool), True
-            shutil.copyfileobj(source, self._file)
+        with _reading(self.name):
+            if source.seekable():
+                self._start = source.tell()
+            else:
+                # Two passes need the bytes twice: spool them to disk, not to memory.
+                spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+                self._file, self._owned = cast(BinaryIO, spool), True
+                shutil.copyfileobj(source, self._file)
 
     def close(self) -> None:
         """Drop the spooled copy, if any (never the caller's own file)."""

@@ -30,16 +30,13 @@ from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
 from ldtransform.readers._jsonflat import (
-    SYNTAX_HINT,
-    ArrayScanner,
     FlattenError,
     Inference,
     Layout,
     build_batch,
     flatten,
-    kind_of,
-    syntax_problem,
 )
+from ldtransform.readers._jsonscan import SYNTAX_HINT, ArrayScanner, kind_of, syntax_problem
 from ldtransform.readers._text import (
     GZIP_MAGIC,
     SAMPLE_BYTES,
@@ -50,7 +47,7 @@ from ldtransform.readers._text import (
 
 __all__ = ["JsonLinesReader", "JsonReader"]
 
-Records = Iterator[tuple[int, dict[str, Any]]]
+_Records = Iterator[tuple[int, dict[str, Any]]]
 
 
 @dataclass
@@ -135,7 +132,7 @@ def _reading(source: str) -> Iterator[None]:
                         hint="A .gz file may be truncated or not gzip at all") from exc
 
 
-def _jsonl_records(opened: _Opened, source: str) -> Records:
+def _jsonl_records(opened: _Opened, source: str) -> _Records:
     """(line number, record) for every non-blank line."""
     for number, line in _lines(opened):
         if not (line.strip(b" \t\r\n") if isinstance(line, bytes) else line.strip(" \t\r\n")):
@@ -222,10 +219,10 @@ class _JsonReaderBase:
         return Frames(layout.schema, self._batches(data, layout, batch_size),
                       batch_size=batch_size, source=data.name, info=info)
 
-    def _parse(self, opened: _Opened, source: str) -> Records:
+    def _parse(self, opened: _Opened, source: str) -> _Records:
         raise NotImplementedError
 
-    def _records(self, data: _Input, opened: _Opened) -> Records:
+    def _records(self, data: _Input, opened: _Opened) -> _Records:
         """The records of ``opened``; bad bytes and I/O failures become ReadErrors."""
         try:
             with _reading(data.name):
@@ -308,7 +305,7 @@ class JsonReader(_JsonReaderBase):
     suffixes: ClassVar[tuple[str, ...]] = (".json", ".json.gz")
     _numbers_lines = False
 
-    def _parse(self, opened: _Opened, source: str) -> Records:
+    def _parse(self, opened: _Opened, source: str) -> _Records:
         for index, value in ArrayScanner(opened.stream, opened.codec, source).elements():
             if type(value) is not dict:
                 raise ReadError(f"record {index} is {kind_of(value)}, not an object",
@@ -327,5 +324,5 @@ class JsonLinesReader(_JsonReaderBase):
     suffixes: ClassVar[tuple[str, ...]] = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
     _numbers_lines = True
 
-    def _parse(self, opened: _Opened, source: str) -> Records:
+    def _parse(self, opened: _Opened, source: str) -> _Records:
         return _jsonl_records(opened, source)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import ldtransform
 from ldtransform.errors import ConfigError, EncodingError, ReadError
-from ldtransform.readers import _jsonflat
+from ldtransform.readers import _jsonflat, _jsonscan
 from ldtransform.readers.json import JsonLinesReader, JsonReader
 from ldtransform.testing import ReaderContract
 
@@ -323,7 +323,7 @@ def read_error(path: Path, **options: Any) -> ReadError:
 @pytest.fixture(params=[1, 3, 1 << 20], ids=["chunk1", "chunk3", "chunk1M"])
 def chunk(request: pytest.FixtureRequest) -> Iterator[int]:
     """Read arrays in chunks of this many bytes, so that buffer edges fall everywhere."""
-    with mock.patch.object(_jsonflat, "CHUNK_BYTES", request.param):
+    with mock.patch.object(_jsonscan, "CHUNK_BYTES", request.param):
         yield request.param
 
 
@@ -578,8 +578,11 @@ def test_large_file_streams_in_bounded_memory(big_files: dict[str, Path], reader
 
 # -- round trips -----------------------------------------------------------------------------
 
+# Text leans on what JSON must escape or may leave raw: quotes, backslashes, newlines,
+# U+2028, astral characters.
+TEXT = st.text(st.characters() | st.sampled_from(['"', "\\", "\n", "\u2028", "😀", "\x00"]))
 VALUES = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
-          | st.floats(allow_nan=False, allow_infinity=False) | st.text())
+          | st.floats(allow_nan=False, allow_infinity=False) | TEXT)
 RECORDS = st.lists(st.text(max_size=6), min_size=1, max_size=4, unique=True).flatmap(
     lambda keys: st.lists(st.fixed_dictionaries(dict.fromkeys(keys, VALUES)), max_size=12))
 
@@ -602,18 +605,18 @@ def unified(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(records=RECORDS, indent=st.sampled_from([None, 0, 2]), ensure_ascii=st.booleans(),
        chunk=st.sampled_from([1, 7, 1 << 20]))
 def test_json_round_trip(records: list[dict[str, Any]], indent: int | None,
                          ensure_ascii: bool, chunk: int) -> None:
     data = json.dumps(records, indent=indent, ensure_ascii=ensure_ascii).encode()
-    with mock.patch.object(_jsonflat, "CHUNK_BYTES", chunk):
+    with mock.patch.object(_jsonscan, "CHUNK_BYTES", chunk):
         table = JsonReader().read(io.BytesIO(data), batch_size=5).to_table()
     assert table.to_pylist() == unified(records)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(records=RECORDS, ensure_ascii=st.booleans())
 def test_jsonl_round_trip(records: list[dict[str, Any]], ensure_ascii: bool) -> None:
     data = "".join(json.dumps(r, ensure_ascii=ensure_ascii) + "\n" for r in records).encode()

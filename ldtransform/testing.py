@@ -13,9 +13,10 @@ then runs every contract test against your reader through :func:`ldtransform.rea
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pytest
@@ -29,7 +30,20 @@ from ldtransform.errors import (
     UnknownOptionError,
 )
 
-__all__ = ["ReaderContract", "canonical_table"]
+__all__ = ["ReaderContract", "UnseekableStream", "canonical_table"]
+
+
+class UnseekableStream(io.RawIOBase):
+    """A readable binary stream that cannot seek, like standard input or a socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
 
 
 def canonical_table() -> pa.Table:
@@ -104,6 +118,13 @@ class ReaderContract:
         want = self.expected(table)
         assert got.schema.remove_metadata() == want.schema, (got.schema, want.schema)
         assert got.to_pylist() == want.to_pylist()
+
+    def test_reads_an_unseekable_stream(self, tmp_path: Path) -> None:
+        table = canonical_table()
+        data = self._written(table, tmp_path).read_bytes()
+        stream = io.BufferedReader(UnseekableStream(data))
+        got = ldtransform.read(stream, format=self.format).to_table()
+        assert got.to_pylist() == self.expected(table).to_pylist()
 
     def test_batches_respect_batch_size_and_number_rows(self, tmp_path: Path) -> None:
         table = pa.concat_tables([canonical_table()] * 5)

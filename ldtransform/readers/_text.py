@@ -9,6 +9,8 @@ import codecs
 import gzip
 import io
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +22,7 @@ __all__ = ["Opened", "detect_encoding", "locate_invalid_bytes", "open_binary", "
 
 GZIP_MAGIC = b"\x1f\x8b"
 SAMPLE_BYTES = 1 << 16
+SPOOL_IN_MEMORY = 16 << 20
 
 BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -90,13 +93,24 @@ def open_binary(source: Source) -> Opened:
         return opened
     stream = source
     if not stream.seekable():
-        stream = io.BytesIO(stream.read())  # rare: pipes; the bytes must be replayable
+        stream = spool(stream)
     start = stream.read(2)
     stream.seek(0)
     compressed = start == GZIP_MAGIC
     if compressed:
         stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
     return Opened(stream, name, compressed, None)
+
+
+def spool(stream: BinaryIO) -> BinaryIO:
+    """Copy an unseekable stream (a pipe) to a temporary file that can be read again.
+
+    Small inputs stay in memory; larger ones go to disk, so memory stays bounded.
+    """
+    copy = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    shutil.copyfileobj(stream, copy, 1 << 20)
+    copy.seek(0)
+    return copy  # type: ignore[return-value]
 
 
 def detect_encoding(sample: bytes, requested: str | None, *, source: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
-from ldtransform.readers._text import source_name
+from ldtransform.readers._text import source_name, spool
 
 __all__ = ["ParquetReader"]
 
@@ -34,9 +34,12 @@ class ParquetReader:
     ) -> Frames:
         """Stream ``source`` in batches of at most ``batch_size`` rows."""
         name = source_name(source)
+        if isinstance(source, str | os.PathLike):
+            source = os.fspath(source)
+        elif not source.seekable():  # Parquet's footer is at the end: it needs to seek
+            source = spool(source)
         try:
-            parquet = pq.ParquetFile(os.fspath(source) if isinstance(source, str | os.PathLike)
-                                     else source)
+            parquet = pq.ParquetFile(source)
         except FileNotFoundError as exc:
             raise ReadError("no such file", source=name) from exc
         except (pa.ArrowInvalid, OSError) as exc:

@@ -19,7 +19,7 @@ import pytest
 import ldtransform
 from ldtransform.errors import ConfigError, MissingDependencyError, ReadError, WorkbookError
 from ldtransform.readers.excel import ExcelReader, sheet_names
-from ldtransform.testing import ReaderContract
+from ldtransform.testing import ReaderContract, UnseekableStream
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,21 +126,8 @@ def test_file_object_source(two_sheets: Path) -> None:
     assert ldtransform.read(anonymous, format="excel").source == "<stream>"
 
 
-class _Pipe(io.RawIOBase):
-    """A readable stream that cannot seek, like stdin or a socket."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        return self._data.readinto(buffer)
-
-
 def test_unseekable_stream(two_sheets: Path) -> None:
-    pipe = io.BufferedReader(_Pipe(two_sheets.read_bytes()))
+    pipe = io.BufferedReader(UnseekableStream(two_sheets.read_bytes()))
     assert not pipe.seekable()
     frames = ldtransform.read(pipe, format="excel", sheet="Second")
     assert frames.to_table().column("b").to_pylist() == ["x", "y"]

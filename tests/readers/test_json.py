@@ -24,7 +24,7 @@ import ldtransform
 from ldtransform.errors import ConfigError, EncodingError, ReadError
 from ldtransform.readers import _jsonflat, _jsonscan
 from ldtransform.readers.json import JsonLinesReader, JsonReader
-from ldtransform.testing import ReaderContract
+from ldtransform.testing import ReaderContract, UnseekableStream
 
 
 def jsonable(table: pa.Table) -> list[dict[str, Any]]:
@@ -506,25 +506,12 @@ def test_truncated_gzip_is_a_read_error(tmp_path: Path) -> None:
     assert "truncated" in str(read_error(path))
 
 
-class Pipe(io.RawIOBase):
-    """A readable stream that cannot seek, like stdin."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        return self._data.readinto(buffer)
-
-
 @pytest.mark.parametrize("reader", [JsonReader, JsonLinesReader])
 def test_file_objects_seekable_or_not(reader: type[JsonReader]) -> None:
     records = [{"a": n, "b": "x" * n} for n in range(10)]
     text = (json.dumps(records) if reader is JsonReader
             else "".join(json.dumps(r) + "\n" for r in records))
-    pipe = Pipe(text.encode())
+    pipe = UnseekableStream(text.encode())
     frames = reader().read(pipe, batch_size=4)
     assert frames.source == "<stream>"
     assert frames.to_table().to_pylist() == records
@@ -580,10 +567,12 @@ def test_large_file_streams_in_bounded_memory(big_files: dict[str, Path], reader
 
 # Text leans on what JSON must escape or may leave raw: quotes, backslashes, newlines,
 # U+2028, astral characters.
-TEXT = st.text(st.characters() | st.sampled_from(['"', "\\", "\n", "\u2028", "😀", "\x00"]))
+# Lone surrogates are not text; reading them is a documented ReadError, tested above.
+CHARACTERS = st.characters(exclude_categories=("Cs",))
+TEXT = st.text(CHARACTERS | st.sampled_from(['"', "\\", "\n", "\u2028", "😀", "\x00"]))
 VALUES = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
           | st.floats(allow_nan=False, allow_infinity=False) | TEXT)
-RECORDS = st.lists(st.text(max_size=6), min_size=1, max_size=4, unique=True).flatmap(
+RECORDS = st.lists(st.text(CHARACTERS, max_size=6), min_size=1, max_size=4, unique=True).flatmap(
     lambda keys: st.lists(st.fixed_dictionaries(dict.fromkeys(keys, VALUES)), max_size=12))
 
 

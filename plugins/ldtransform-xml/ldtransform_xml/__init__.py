@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -28,19 +30,22 @@ class XmlReader:
     def read(self, source: Source, *, schema: pa.Schema | None = None,
              batch_size: int = 65_536) -> Frames:
         """Stream the records of ``source`` as Frames."""
-        if not isinstance(source, str | os.PathLike):
-            raise ReadError("the xml reader needs a file path (it reads the file twice)",
-                            source=str(getattr(source, "name", "<stream>")))
-        name = os.fspath(source)
+        if isinstance(source, str | os.PathLike):
+            name = path = os.fspath(source)
+        else:  # a stream is read twice, so keep a copy on disk
+            name = str(getattr(source, "name", "<stream>"))
+            with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as copy:
+                shutil.copyfileobj(source, copy)
+            path = copy.name
         fields: dict[str, None] = {}
-        for record in _records(name):
+        for record in _records(path, name):
             fields.update(dict.fromkeys(record))
         arrow_schema = pa.schema([(field, pa.string()) for field in fields])
-        return Frames(arrow_schema, _batches(name, arrow_schema, batch_size),
+        return Frames(arrow_schema, _batches(path, name, arrow_schema, batch_size),
                       batch_size=batch_size, source=name, info={"format": self.format})
 
 
-def _records(path: str) -> Iterator[dict[str, str]]:
+def _records(path: str, name: str) -> Iterator[dict[str, str]]:
     depth = 0
     try:
         for event, element in ET.iterparse(path, events=("start", "end")):
@@ -50,17 +55,17 @@ def _records(path: str) -> Iterator[dict[str, str]]:
                 element.clear()
     except ET.ParseError as exc:
         line, column = exc.position
-        raise ReadError(f"malformed XML at column {column + 1}: {exc.msg}", source=path,
+        raise ReadError(f"malformed XML at column {column + 1}: {exc.msg}", source=name,
                         line=line, hint="Fix the XML; every tag must be closed") from exc
     except FileNotFoundError as exc:
-        raise ReadError("no such file", source=path) from exc
+        raise ReadError("no such file", source=name) from exc
 
 
-def _batches(path: str, schema: pa.Schema, batch_size: int
+def _batches(path: str, name: str, schema: pa.Schema, batch_size: int
              ) -> Iterator[tuple[int, pa.RecordBatch]]:
     pending: list[dict[str, Any]] = []
     first_row = 1
-    for record in _records(path):
+    for record in _records(path, name):
         pending.append(record)
         if len(pending) == batch_size:
             yield first_row, pa.RecordBatch.from_pylist(pending, schema=schema)

@@ -15,20 +15,10 @@ import pyarrow.csv as pacsv
 
 from ldtransform.errors import ReadError
 from ldtransform.protocols import Issue
-from ldtransform.readers._text import invalid_bytes_error
+from ldtransform.readers._text import column_letter, invalid_bytes_error
 
 DELIMITERS = (",", "\t", ";", "|")
 SNIFF_RECORDS = 200
-
-
-def column_letter(index: int) -> str:
-    """Spreadsheet letters for a 0-based column index (0 → A, 27 → AB)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def decode_sample(sample: bytes, encoding: str) -> str:

@@ -1,6 +1,5 @@
-"""Opening text sources: compression, encodings, BOMs, and locating bad bytes.
-
-Shared by the text formats (CSV, JSON). Nothing here parses a format.
+"""What the readers share: opening sources (compression, pipes), encodings and BOMs,
+locating bad bytes, naming columns. Nothing here parses a format.
 """
 
 from __future__ import annotations
@@ -18,7 +17,16 @@ from typing import BinaryIO
 from ldtransform.errors import ConfigError, EncodingError, ReadError
 from ldtransform.protocols import Source
 
-__all__ = ["Opened", "detect_encoding", "locate_invalid_bytes", "open_binary", "source_name"]
+__all__ = [
+    "Opened",
+    "column_letter",
+    "detect_encoding",
+    "invalid_bytes_error",
+    "locate_invalid_bytes",
+    "open_binary",
+    "source_name",
+    "spool",
+]
 
 GZIP_MAGIC = b"\x1f\x8b"
 SAMPLE_BYTES = 1 << 16
@@ -31,6 +39,16 @@ BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letters for a 0-based column index (0 → A, 27 → AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def source_name(source: Source) -> str:

@@ -8,7 +8,6 @@ streams it as Arrow batches numbered with the Excel row a person sees.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -20,6 +19,7 @@ import pyarrow as pa
 from ldtransform.errors import ConfigError, MissingDependencyError, ReadError, WorkbookError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
+from ldtransform.readers._text import column_letter, source_name, spool
 
 __all__ = ["ExcelReader", "sheet_names"]
 
@@ -68,7 +68,7 @@ class ExcelReader:
         self, source: Source, *, schema: pa.Schema | None = None, batch_size: int = 65_536
     ) -> Frames:
         """Read the chosen sheet into :class:`Frames` numbered by Excel row."""
-        label = _label(source)
+        label = source_name(source)
         sheet = _load(source, label, self.sheet)
         names, data, first_row = _layout(sheet, self.header_row, label)
         fields, mixed = [], []
@@ -91,17 +91,10 @@ class ExcelReader:
 
 def sheet_names(source: Source) -> list[str]:
     """The names of the sheets in a workbook, in workbook order."""
-    return _load(source, _label(source), None, names_only=True).names
+    return _load(source, source_name(source), None, names_only=True).names
 
 
 # -- opening ---------------------------------------------------------------------------
-
-
-def _label(source: Source) -> str:
-    if isinstance(source, str | os.PathLike):
-        return os.fspath(source)
-    name = getattr(source, "name", None)
-    return name if isinstance(name, str) else "<stream>"
 
 
 def _protected(label: str) -> WorkbookError:
@@ -137,8 +130,7 @@ def _load(source: Source, label: str, choice: str | int | None, *,
         if isinstance(source, str | os.PathLike):
             handle: BinaryIO = stack.enter_context(open(source, "rb"))
         else:
-            # calamine seeks; a pipe or socket cannot, so hold its bytes in memory.
-            handle = source if source.seekable() else io.BytesIO(source.read())
+            handle = source if source.seekable() else spool(source)  # calamine seeks
         if _is_encrypted(handle):
             raise _protected(label)
         try:
@@ -185,16 +177,6 @@ def _pick_sheet(names: list[str], choice: str | int | None, label: str) -> str:
 def _is_empty(value: Cell) -> bool:
     # calamine gives "" for an empty cell (and for error cells such as #DIV/0!).
     return value is None or (isinstance(value, str) and value == "")
-
-
-def _letter(index: int) -> str:
-    """Excel column letters for a 0-based column index (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def _used_width(rows: Sequence[Row]) -> int:
@@ -245,7 +227,7 @@ def _header_names(header: Row, data: Sequence[Row], width: int, sheet: _Sheet,
         raise ReadError(f"header row {header_row} is empty", source=label, sheet=sheet.name,
                         hint=f"The first row with values below it is row {found}; pass "
                              f"header_row={found}, or header_row=None if there is no header")
-    blank = [_letter(sheet.left + i) for i, text in enumerate(texts)
+    blank = [column_letter(sheet.left + i) for i, text in enumerate(texts)
              if not text and any(not _is_empty(row[i]) for row in data)]
     if blank:
         raise ReadError(f"column(s) {', '.join(blank)} have data but no name in header row "
@@ -256,7 +238,8 @@ def _header_names(header: Row, data: Sequence[Row], width: int, sheet: _Sheet,
     seen: dict[str, int] = {}
     for index, name in enumerate(names):
         if name in seen:
-            first, second = _letter(sheet.left + seen[name]), _letter(sheet.left + index)
+            first = column_letter(sheet.left + seen[name])
+            second = column_letter(sheet.left + index)
             raise ReadError(f"the column name {name!r} appears twice, in columns {first} and "
                             f"{second}", source=label, sheet=sheet.name, row=header_row,
                             hint="Rename one of them so every column name is unique")

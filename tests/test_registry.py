@@ -109,7 +109,7 @@ def test_plugin_claiming_a_builtin_name_conflicts(tmp_path: Path) -> None:
     """, READER_MODULE.format(name="csv", suffix=".csv"))
     result = run_python(tmp_path, "import ldtransform; ldtransform.read('a.csv')")
     assert "PluginConflictError" in result.stderr
-    assert "ldtransform" in result.stderr and "ldt-csv 1.0" in result.stderr
+    assert "claimed by both ldtransform " in result.stderr and "ldt-csv 1.0" in result.stderr
 
 
 def test_broken_plugin_fails_only_when_used_and_names_itself(tmp_path: Path) -> None:

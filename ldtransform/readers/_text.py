@@ -67,13 +67,14 @@ class Opened:
     name: str
     compressed: bool
     path: Path | None
+    start: int = 0  # where the caller's stream stood: reading starts there
 
     def reopen(self) -> BinaryIO:
         """A fresh stream from the start (for a second pass or to locate an error)."""
         if self.path is not None:
             raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - handed to the caller
         elif self.stream.seekable():
-            self.stream.seek(0)
+            self.stream.seek(self.start)
             return self.stream
         else:
             raise ReadError("cannot re-read a non-seekable stream", source=self.name)
@@ -90,7 +91,7 @@ class Opened:
             if self.path is not None:
                 stream.close()
             else:
-                stream.seek(0)
+                stream.seek(self.start)
 
 
 def open_binary(source: Source) -> Opened:
@@ -109,15 +110,17 @@ def open_binary(source: Source) -> Opened:
         opened = Opened(io.BytesIO(), name, compressed, path)
         opened.stream = opened.reopen()
         return opened
-    stream = source
-    if not stream.seekable():
-        stream = spool(stream)
-    start = stream.read(2)
-    stream.seek(0)
-    compressed = start == GZIP_MAGIC
+    if isinstance(source, io.TextIOBase):
+        raise ConfigError(f"{name} is open in text mode; readers need bytes, "
+                          "e.g. open(path, 'rb')")
+    stream = source if source.seekable() else spool(source)
+    start = stream.tell()
+    compressed = stream.read(2) == GZIP_MAGIC
+    stream.seek(start)
     if compressed:
         stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-    return Opened(stream, name, compressed, None)
+        start = 0
+    return Opened(stream, name, compressed, None, start)
 
 
 def spool(stream: BinaryIO) -> BinaryIO:

@@ -303,3 +303,17 @@ def test_any_table_written_by_csv_module_reads_back(
     assert table.column_names == header
     assert [list(r.values()) for r in table.to_pylist()] == rows
     assert table.num_rows == len(parsed) - 1
+
+
+def test_file_object_is_read_from_where_it_stands() -> None:
+    stream = io.BytesIO(b"junk line\na,b\n1,2\n")
+    stream.readline()
+    assert ldtransform.read(stream, format="csv").to_table().to_pylist() == [
+        {"a": "1", "b": "2"}]
+
+
+def test_text_mode_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a\n1\n")
+    with open(path) as handle, pytest.raises(ConfigError, match="text mode"):
+        ldtransform.read(handle, format="csv")  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from ldtransform.errors import (
     PluginError,
     PluginLoadError,
     ReadError,
+    SchemaError,
     StreamConsumedError,
     UnknownFormatError,
     UnknownOptionError,
@@ -28,6 +29,7 @@ from ldtransform.errors import (
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Reader, Transform, Validator, Writer
 from ldtransform.readers import read
+from ldtransform.schema import FieldSpec, ItemSchema, load_schema
 
 try:
     __version__ = metadata.version("ldtransform")
@@ -37,8 +39,10 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
 __all__ = [
     "ConfigError",
     "EncodingError",
+    "FieldSpec",
     "Frames",
     "Issue",
+    "ItemSchema",
     "LdTransformError",
     "MissingDependencyError",
     "NumberedBatch",
@@ -47,6 +51,7 @@ __all__ = [
     "PluginLoadError",
     "ReadError",
     "Reader",
+    "SchemaError",
     "StreamConsumedError",
     "Transform",
     "UnknownFormatError",
@@ -55,5 +60,6 @@ __all__ = [
     "WorkbookError",
     "Writer",
     "__version__",
+    "load_schema",
     "read",
 ]

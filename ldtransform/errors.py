@@ -6,7 +6,8 @@ wrong, where (file, line/row, sheet, column) and what to do next::
 
     LdTransformError
     ├── ConfigError                 bad option, argument or configuration
-    │   └── UnknownOptionError      an option a reader/writer does not take
+    │   ├── UnknownOptionError      an option a reader/writer does not take
+    │   └── SchemaError             an itemType schema file is itself wrong
     ├── PluginError                 a plugin cannot be loaded or used
     │   ├── UnknownFormatError      no reader/writer of that name or suffix
     │   ├── PluginConflictError     two distributions claim one name
@@ -31,6 +32,7 @@ __all__ = [
     "PluginError",
     "PluginLoadError",
     "ReadError",
+    "SchemaError",
     "StreamConsumedError",
     "UnknownFormatError",
     "UnknownOptionError",
@@ -48,6 +50,17 @@ class ConfigError(LdTransformError):
 
 class UnknownOptionError(ConfigError, TypeError):
     """A reader or writer was given an option it does not take."""
+
+
+class SchemaError(ConfigError):
+    """An itemType schema is itself wrong; ``path`` is the JSON path of the mistake."""
+
+    def __init__(self, problem: str, *, path: str, source: str | None = None) -> None:
+        self.problem = problem
+        self.path = path
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{path}: {problem}")
 
 
 class PluginError(LdTransformError):

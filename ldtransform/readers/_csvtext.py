@@ -21,12 +21,16 @@ DELIMITERS = (",", "\t", ";", "|")
 SNIFF_RECORDS = 200
 
 
-def decode_sample(sample: bytes, encoding: str) -> str:
+UNTERMINATED_QUOTE = ("a quoted field opened in this row is never closed, so the rest of "
+                      "the file was read as one value")
+
+
+def decode_sample(sample: bytes, encoding: str, source: str) -> str:
     """Decode the leading bytes, ignoring a multi-byte character cut at the end."""
     try:
         return codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
     except UnicodeDecodeError:
-        raise invalid_bytes_error(sample, encoding, "<sample>") from None
+        raise invalid_bytes_error(sample, encoding, source) from None
 
 
 LINE_END = re.compile(r"\r\n|\n|\r")
@@ -49,7 +53,7 @@ def _records(text: str, skip_lines: int, delimiter: str) -> list[list[str]]:
     return records[:-1] if len(records) > 1 else records
 
 
-def sniff_delimiter(text: str, skip_lines: int, source: str) -> str:
+def sniff_delimiter(text: str, skip_lines: int) -> str:
     """The delimiter that splits the sample into the most consistent number of fields."""
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
@@ -104,9 +108,7 @@ def block_size_for(sample: bytes, batch_size: int) -> int:
 def describe_bad_row(row: pacsv.InvalidRow) -> tuple[str, str]:
     """``(issue code, message)`` for a row pyarrow could not split as the header says."""
     if row.text.count('"') % 2:
-        return ("unterminated-quote",
-                "a quoted field opened in this row is never closed, so the rest of the "
-                "file was read as one value")
+        return "unterminated-quote", UNTERMINATED_QUOTE
     kind = "too-many-fields" if row.actual_columns > row.expected_columns else "too-few-fields"
     return kind, (f"the row has {row.actual_columns} fields but the header has "
                   f"{row.expected_columns}")

@@ -73,9 +73,9 @@ class CsvReader:
         opened = open_binary(source)
         sample = opened.sample()
         encoding, how = detect_encoding(sample, self.encoding, source=opened.name)
-        text = _csvtext.decode_sample(sample, encoding)
+        text = _csvtext.decode_sample(sample, encoding, opened.name)
         skipped = (self.header_row or 1) - 1
-        delimiter = self.delimiter or _csvtext.sniff_delimiter(text, skipped, opened.name)
+        delimiter = self.delimiter or _csvtext.sniff_delimiter(text, skipped)
         header = _csvtext.header_names(text, delimiter, self.header_row, opened.name)
         info = {
             "format": self.format,
@@ -119,7 +119,7 @@ class _Parse:
         self.issues.append(_csvtext.bad_row_issue(row, self.opened.name))
         return "skip"
 
-    def _open(self) -> pacsv.CSVStreamingReader:
+    def _open(self) -> tuple[pacsv.CSVStreamingReader, _csvtext.PacedStream]:
         header_row = self.reader.header_row
         read_options = pacsv.ReadOptions(
             use_threads=False,  # keeps row numbers on invalid rows
@@ -145,8 +145,9 @@ class _Parse:
         )
         self.stream = _csvtext.PacedStream(
             self.opened.reopen(), count_quotes=_csvtext.ascii_compatible(self.encoding))
-        return pacsv.open_csv(self.stream, read_options=read_options,
-                              parse_options=parse_options, convert_options=convert_options)
+        reader = pacsv.open_csv(self.stream, read_options=read_options,
+                                parse_options=parse_options, convert_options=convert_options)
+        return reader, self.stream
 
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
         """Yield ``(first row, batch)``; rows skipped as bad leave gaps in the numbering."""
@@ -154,10 +155,9 @@ class _Parse:
         # Bad rows the parser reported that are not yet placed among a batch's rows.
         taken, pending = 0, list[int]()
         try:
-            reader = self._open()
+            reader, stream = self._open()
             while True:
-                assert self.stream is not None
-                self.stream.allow_one_more()
+                stream.allow_one_more()
                 try:
                     batch = reader.read_next_batch()
                 except StopIteration:
@@ -184,13 +184,12 @@ class _Parse:
         if found is None:
             return
         row, line, text = found
-        issue = Issue(code="unterminated-quote", row=row, value=text, source=self.opened.name,
-                      message="a quoted field opened in this row is never closed, so the "
-                      "rest of the file was read as one value")
         if self.reader.on_bad_row == "report":
-            self.issues.append(issue)
+            self.issues.append(Issue(code="unterminated-quote", row=row, value=text,
+                                     source=self.opened.name,
+                                     message=_csvtext.UNTERMINATED_QUOTE))
             return
-        raise ReadError(issue.message, source=self.opened.name, line=line, row=row,
+        raise ReadError(_csvtext.UNTERMINATED_QUOTE, source=self.opened.name, line=line, row=row,
                         hint="Close the quote (a quote inside a quoted value is written "
                         'twice: "")')
 

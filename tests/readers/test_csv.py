@@ -317,3 +317,9 @@ def test_text_mode_file_is_refused(tmp_path: Path) -> None:
     path.write_text("a\n1\n")
     with open(path) as handle, pytest.raises(ConfigError, match="text mode"):
         ldtransform.read(handle, format="csv")  # type: ignore[arg-type]
+
+
+def test_named_encoding_that_does_not_fit_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(EncodingError) as caught:
+        read_csv(tmp_path, "name\nCafé\n".encode(), encoding="ascii")
+    assert "data.csv" in str(caught.value) and "line 2" in str(caught.value)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
@@ -75,6 +76,9 @@ class ItemSchema:
     primary_key: tuple[str, ...] = ()
     missing_values: tuple[str, ...] = ("",)
     source: str | None = None
+    #: IANA zone in which dates without a time are midnight (LD writes them in UTC).
+    timezone: str = "UTC"
+    description: str = ""
 
     def field(self, name: str) -> FieldSpec:
         """The field called ``name`` (KeyError when there is none)."""
@@ -159,8 +163,14 @@ class _SchemaParser:
         missing = document.get("missingValues", [""])
         if not isinstance(missing, list) or not all(isinstance(m, str) for m in missing):
             raise self.fail("$.missingValues", "missingValues is a list of strings")
+        timezone = document.get("timezone", "UTC")
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, TypeError, ZoneInfoNotFoundError) as exc:
+            raise self.fail("$.timezone", f"unknown time zone {timezone!r}; use an IANA "
+                            "name such as 'America/New_York' or 'UTC'") from exc
         return ItemSchema(item_type, category, fields, tuple(primary_key), tuple(missing),
-                          self.source)
+                          self.source, timezone, str(document.get("description", "")))
 
     def fields(self, raw: Any, path: str) -> tuple[FieldSpec, ...]:
         if not isinstance(raw, list) or not raw:

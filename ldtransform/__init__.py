@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from ldtransform import _pandas_hook
+
 from ldtransform.errors import (
     ConfigError,
     EncodingError,
     LdTransformError,
+    MappingError,
     MissingDependencyError,
     PluginConflictError,
     PluginError,
@@ -29,7 +32,12 @@ from ldtransform.errors import (
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Reader, Transform, Validator, Writer
 from ldtransform.readers import read
+from ldtransform.report import Report
+from ldtransform.result import Result, validate
 from ldtransform.schema import FieldSpec, ItemSchema, load_schema
+from ldtransform.validation import Validation
+
+_pandas_hook.install()  # df.ld.validate(...) once pandas is imported
 
 try:
     __version__ = metadata.version("ldtransform")
@@ -44,6 +52,7 @@ __all__ = [
     "Issue",
     "ItemSchema",
     "LdTransformError",
+    "MappingError",
     "MissingDependencyError",
     "NumberedBatch",
     "PluginConflictError",
@@ -51,15 +60,19 @@ __all__ = [
     "PluginLoadError",
     "ReadError",
     "Reader",
+    "Report",
+    "Result",
     "SchemaError",
     "StreamConsumedError",
     "Transform",
     "UnknownFormatError",
     "UnknownOptionError",
+    "Validation",
     "Validator",
     "WorkbookError",
     "Writer",
     "__version__",
     "load_schema",
     "read",
+    "validate",
 ]

@@ -1,7 +1,8 @@
 """The ``ldtransform`` command line. The only module that prints.
 
 Exit codes: 0 success; 2 wrong usage; 3 a source cannot be read; 4 a plugin, option or
-configuration problem (including a missing optional extra); 1 any other ldtransform error.
+configuration problem (including a missing optional extra); 5 the data is invalid (rows
+rejected by ``validate``); 1 any other ldtransform error.
 """
 
 from __future__ import annotations
@@ -162,3 +163,18 @@ def plugins(as_json: bool) -> None:
     for row in rows:
         if row["error"]:
             console.print(f"[red]{row['name']}[/red]: {row['error']}", highlight=False)
+
+
+def _register_commands() -> None:
+    from ldtransform.cli_validate import schema, validate
+
+    main.add_command(validate)
+    main.add_command(schema)
+
+
+_register_commands()
+
+
+from ldtransform.server.command import serve_command  # noqa: E402  (only click at import)
+
+main.add_command(serve_command)

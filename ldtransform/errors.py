@@ -7,7 +7,8 @@ wrong, where (file, line/row, sheet, column) and what to do next::
     LdTransformError
     ├── ConfigError                 bad option, argument or configuration
     │   ├── UnknownOptionError      an option a reader/writer does not take
-    │   └── SchemaError             an itemType schema file is itself wrong
+    │   ├── SchemaError             an itemType schema file is itself wrong
+    │   └── MappingError            a mapping names unknown columns or is malformed
     ├── PluginError                 a plugin cannot be loaded or used
     │   ├── UnknownFormatError      no reader/writer of that name or suffix
     │   ├── PluginConflictError     two distributions claim one name
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "EncodingError",
     "LdTransformError",
+    "MappingError",
     "MissingDependencyError",
     "PluginConflictError",
     "PluginError",
@@ -61,6 +63,21 @@ class SchemaError(ConfigError):
         self.source = source
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{path}: {problem}")
+
+
+class MappingError(ConfigError):
+    """A mapping is malformed or names source columns that do not exist.
+
+    ``path`` locates the mistake in the mapping (``fields.accountClass.values``).
+    """
+
+    def __init__(self, problem: str, *, path: str | None = None,
+                 source: str | None = None) -> None:
+        self.problem = problem
+        self.path = path
+        self.source = source
+        where = ": ".join(part for part in (source, path) if part)
+        super().__init__(f"{where}: {problem}" if where else problem)
 
 
 class PluginError(LdTransformError):

@@ -38,7 +38,9 @@ BUILTINS: dict[Kind, dict[str, str]] = {
         "jsonl": "ldtransform.readers.json:JsonLinesReader",
     },
     "writer": {},
-    "validator": {},
+    "validator": {
+        "field-order": "ldtransform.validators.field_order:FieldOrder",
+    },
     "transform": {},
 }
 

@@ -79,6 +79,8 @@ class ItemSchema:
     #: IANA zone in which dates without a time are midnight (LD writes them in UTC).
     timezone: str = "UTC"
     description: str = ""
+    #: Custom validators to run, each ``{"name": <validator>, **options}``.
+    checks: tuple[dict[str, Any], ...] = ()
 
     def field(self, name: str) -> FieldSpec:
         """The field called ``name`` (KeyError when there is none)."""
@@ -170,7 +172,18 @@ class _SchemaParser:
             raise self.fail("$.timezone", f"unknown time zone {timezone!r}; use an IANA "
                             "name such as 'America/New_York' or 'UTC'") from exc
         return ItemSchema(item_type, category, fields, tuple(primary_key), tuple(missing),
-                          self.source, timezone, str(document.get("description", "")))
+                          self.source, timezone, str(document.get("description", "")),
+                          self.checks(document.get("checks", [])))
+
+    def checks(self, raw: Any) -> tuple[dict[str, Any], ...]:
+        if not isinstance(raw, list):
+            raise self.fail("$.checks", "checks is a list of objects such as "
+                            '{"name": "field-order", "earlier": "a", "later": "b"}')
+        for i, check in enumerate(raw):
+            if not isinstance(check, dict) or not isinstance(check.get("name"), str):
+                raise self.fail(f"$.checks[{i}]", "a check is an object with the 'name' of "
+                                "a validator plus its options")
+        return tuple(dict(check) for check in raw)
 
     def fields(self, raw: Any, path: str) -> tuple[FieldSpec, ...]:
         if not isinstance(raw, list) or not raw:

@@ -10,7 +10,7 @@ from ldtransform.errors import UnknownOptionError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
 
-__all__ = ["read", "reader_options"]
+__all__ = ["read", "read_for_validation", "reader_options"]
 
 DEFAULT_BATCH_SIZE = 65_536
 
@@ -46,3 +46,12 @@ def read(
     reader = reader_class(**options)
     frames: Frames = reader.read(source, batch_size=batch_size)
     return frames
+
+
+def read_for_validation(source: Source, **options: Any) -> Frames:
+    """:func:`read`, but a reader that can report bad rows as Issues does so rather than
+    stop, so a validation run lists them with everything else."""
+    reader_class = registry.reader_for_source(source, options.get("format"))
+    if "on_bad_row" in reader_options(reader_class):
+        options.setdefault("on_bad_row", "report")
+    return read(source, **options)

@@ -1,0 +1,192 @@
+"""Vectorised conversion of one column to a schema field's type.
+
+Each converter takes an Arrow array as it came from a reader or a mapping (text, or typed
+values from Excel/Parquet/JSON) and returns the typed array plus a mask of the values that
+could not be converted. A value that cannot become the field's type is never turned into
+a silent null: the caller reports every position in the mask as a ``type-error``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ldtransform.schema import ARROW_TYPES
+
+__all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "to_text"]
+
+TRUE_WORDS = ("true", "yes", "y", "t", "1", "on")
+FALSE_WORDS = ("false", "no", "n", "f", "0", "off")
+INTEGER_TEXT = r"^[+-]?\d{1,18}$"  # 19+ digits may not fit an int64: reported, not wrapped
+NUMBER_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+LARGEST_EXACT_FLOAT = 2.0**53
+#: Text forms tried in order; a form without an offset is local time in the schema's zone.
+DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+                    "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S")
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+#: What a failed conversion expects, for the message of a ``type-error``.
+EXPECTED = {
+    "integer": "a whole number such as 42",
+    "number": "a number such as 3.5 (a dot for decimals, no thousands separator)",
+    "decimal": "a number such as 3.5 (a dot for decimals, no thousands separator)",
+    "boolean": "true/false, yes/no or 1/0",
+    "date": "a date such as 2014-02-01",
+    "datetime": "a date-time such as 2014-02-01T05:00:00+0000 or 2014-02-01",
+    "string": "text",
+    "enumeration": "text",
+}
+
+
+@dataclass(frozen=True)
+class Converted:
+    """The typed values and which input values failed to convert."""
+
+    values: pa.Array
+    failed: pa.Array  # boolean, no nulls
+
+
+def to_text(array: pa.Array) -> pa.Array:
+    """Any scalar Arrow array as text the way a person would write it."""
+    kind = array.type
+    if pa.types.is_string(kind):
+        return array
+    if pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+        return pc.cast(array, pa.string())
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array), pa.string())
+    if pa.types.is_boolean(kind):
+        return pc.if_else(array, "true", "false")
+    if pa.types.is_timestamp(kind):
+        fmt = "%Y-%m-%dT%H:%M:%S%z" if kind.tz else "%Y-%m-%dT%H:%M:%S"
+        return pc.strftime(array, format=fmt)
+    if pa.types.is_date(kind):
+        return pc.strftime(array, format="%Y-%m-%d")
+    try:
+        return pc.cast(array, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.array([None if v is None else str(v) for v in array.to_pylist()],
+                        pa.string())
+
+
+def _blank_to_null(text: pa.Array, missing: tuple[str, ...]) -> pa.Array:
+    if not missing:
+        return text
+    return pc.if_else(pc.is_in(text, value_set=pa.array(missing, pa.string())),
+                      pa.scalar(None, pa.string()), text)
+
+
+def _failed(before: pa.Array, after: pa.Array) -> pa.Array:
+    """Present before conversion, absent after: the value could not be converted."""
+    return pc.and_(pc.is_valid(before), pc.is_null(after))
+
+
+def convert_scalar(array: pa.Array, kind: str, *, missing: tuple[str, ...] = ("",),
+                   formats: tuple[str, ...] = (), timezone: str = "UTC") -> Converted:
+    """Convert ``array`` to the Arrow type of schema type ``kind``."""
+    target = ARROW_TYPES[kind]
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) \
+            or pa.types.is_dictionary(array.type):
+        text = _blank_to_null(to_text(array), missing)
+        values = _from_text(text, kind, formats, timezone)
+        return Converted(values, _failed(text, values))
+    if pa.types.is_null(array.type):
+        return Converted(pa.nulls(len(array), target), pa.nulls(len(array), pa.bool_())
+                         .fill_null(False))
+    values = _from_typed(array, kind, timezone)
+    return Converted(values, _failed(array, values))
+
+
+def _from_text(text: pa.Array, kind: str, formats: tuple[str, ...],
+               timezone: str) -> pa.Array:
+    if kind in ("string", "enumeration"):
+        return text
+    if kind == "integer":
+        trimmed = pc.utf8_trim_whitespace(text)
+        ok = pc.match_substring_regex(trimmed, pattern=INTEGER_TEXT)
+        return pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.int64())
+    if kind in ("number", "decimal"):
+        trimmed = pc.utf8_trim_whitespace(text)
+        ok = pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT)
+        return pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    if kind == "boolean":
+        word = pc.utf8_lower(pc.utf8_trim_whitespace(text))
+        is_true = pc.is_in(word, value_set=pa.array(TRUE_WORDS))
+        is_false = pc.is_in(word, value_set=pa.array(FALSE_WORDS))
+        known = pc.or_(is_true, is_false)
+        return pc.if_else(known, is_true, pa.scalar(None, pa.bool_()))
+    if kind == "datetime":
+        return _parse_datetime(pc.utf8_trim_whitespace(text), formats or DATETIME_FORMATS,
+                               timezone)
+    if kind == "date":
+        stamps = _parse_datetime(pc.utf8_trim_whitespace(text), formats or DATE_FORMATS,
+                                 timezone)
+        return _local_date(stamps, timezone)
+    raise ValueError(f"no text conversion for type {kind!r}")
+
+
+def _parse_datetime(text: pa.Array, formats: tuple[str, ...], timezone: str) -> pa.Array:
+    """Try each format in turn; offset-less forms are local time in ``timezone``."""
+    result = pa.nulls(len(text), UTC_MICROS)
+    for fmt in formats:
+        if result.null_count == 0:
+            break
+        parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+        result = pc.coalesce(result, _as_utc(parsed, timezone))
+    return result
+
+
+def _as_utc(stamps: pa.Array, timezone: str) -> pa.Array:
+    if stamps.type.tz is None:
+        stamps = pc.assume_timezone(stamps, timezone=timezone, ambiguous="earliest",
+                                    nonexistent="earliest")
+    return pc.cast(stamps, UTC_MICROS)
+
+
+def _local_date(stamps: pa.Array, timezone: str) -> pa.Array:
+    local = pc.local_timestamp(pc.cast(stamps, pa.timestamp("us", tz=timezone)))
+    return pc.cast(pc.floor_temporal(local, unit="day"), pa.date32())
+
+
+def _from_typed(array: pa.Array, kind: str, timezone: str) -> pa.Array:
+    """Typed input (Excel, Parquet, JSON): convert without losing information."""
+    source = array.type
+    if kind in ("string", "enumeration"):
+        return to_text(array)
+    if kind == "boolean":
+        if pa.types.is_boolean(source):
+            return array
+        if pa.types.is_integer(source) or pa.types.is_floating(source):
+            known = pc.is_in(array, value_set=pa.array([0, 1], source))
+            return pc.if_else(known, pc.not_equal(array, 0), pa.scalar(None, pa.bool_()))
+    if kind == "integer":
+        if pa.types.is_integer(source):
+            return pc.cast(array, pa.int64())
+        if pa.types.is_floating(source):
+            whole = pc.and_(pc.equal(pc.floor(array), array),
+                            pc.less_equal(pc.abs(array), LARGEST_EXACT_FLOAT))
+            return pc.cast(pc.if_else(whole, array, pa.scalar(None, source)), pa.int64())
+    if kind in ("number", "decimal") and (pa.types.is_integer(source)
+                                          or pa.types.is_floating(source)
+                                          or pa.types.is_decimal(source)):
+        return pc.cast(array, pa.float64())
+    if kind == "datetime":
+        if pa.types.is_timestamp(source):
+            return _as_utc(pc.cast(array, pa.timestamp("us", tz=source.tz)), timezone)
+        if pa.types.is_date(source):
+            return _as_utc(pc.cast(array, pa.timestamp("us")), timezone)
+    if kind == "date":
+        if pa.types.is_date(source):
+            return pc.cast(array, pa.date32())
+        if pa.types.is_timestamp(source):
+            if source.tz is None:
+                return pc.cast(pc.floor_temporal(array, unit="day"), pa.date32())
+            return _local_date(pc.cast(array, UTC_MICROS), timezone)
+    if kind in ("integer", "number", "decimal", "boolean", "date", "datetime"):
+        # Anything else (an Excel number for a date...) goes through its text form, so
+        # what converts is kept and what does not is reported.
+        return _from_text(to_text(array), kind, (), timezone)
+    raise ValueError(f"no conversion to {kind!r}")

@@ -1,0 +1,238 @@
+"""``ldtransform validate`` and ``ldtransform schema``: commands of the CLI (they print).
+
+Kept apart from :mod:`ldtransform.cli` so each command file stays small; registered there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ldtransform.cli import (
+    _errors_reported,
+    collect_reader_options,
+    reader_options,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ldtransform.frames import Frames
+    from ldtransform.report import Report
+
+__all__ = ["EXIT_INVALID", "schema", "validate"]
+
+#: Exit code of ``validate`` when rows were rejected or errors found.
+EXIT_INVALID = 5
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
+              help="The itemType schema (JSON or YAML).")
+@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False),
+              help="A TOML mapping from source columns to item fields.")
+@reader_options
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Write the report: .html (a page to look at) or .json.")
+@click.option("--max-errors", default=1000, show_default=True,
+              help="Issues listed in the report (all are counted).")
+@click.option("--rejected-dir", default=".", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Folder for <source>.rejected.csv, the rows to fix and feed back.")
+@click.option("--rejected-format", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True)
+@click.option("--extra-columns", type=click.Choice(["warn", "error", "ignore"]),
+              default="warn", show_default=True,
+              help="What a column that is no field is (without a mapping).")
+@click.option("--show", default=20, show_default=True, help="Issues printed here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | None,
+             format_: str | None, encoding: str | None, delimiter: str | None,
+             sheet: str | None, header_row: str | None, report_path: str | None,
+             max_errors: int, rejected_dir: str, rejected_format: str, extra_columns: Any,
+             show: int, as_json: bool) -> None:
+    """Check SOURCES against an itemType schema; list every problem with its row.
+
+    Valid rows are counted; rejected rows go to <source>.rejected.csv in the source's own
+    columns plus _row and _errors, to fix and validate again. Exit code 0 when every row
+    is valid, 5 when rows were rejected or errors found.
+    """
+    from ldtransform.quarantine import QuarantineFile
+    from ldtransform.readers import read_for_validation
+    from ldtransform.validation import Validation
+
+    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    if format_:
+        options["format"] = format_
+    console = _console(as_json)
+    quarantined: list[tuple[Path, int]] = []
+    with _errors_reported():
+        run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
+                         max_issues=max_errors)
+        for source in sources:
+            target = Path(rejected_dir) / f"{Path(source).stem}.rejected.{rejected_format}"
+            frames = read_for_validation(source, **options)
+            with QuarantineFile(target) as quarantine:
+                _drain(run.run(frames, on_rejected=quarantine), console)
+            if quarantine.rows:
+                quarantined.append((target, quarantine.rows))
+        report = run.finish()
+        if report_path:
+            _write_report(report, Path(report_path))
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        _print_report(report, console, show, quarantined, report_path)
+    sys.exit(0 if report.ok else EXIT_INVALID)
+
+
+def _console(quiet: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=quiet, highlight=False)
+
+
+def _drain(frames: Frames, console: Console) -> None:
+    """Pull every batch through; a progress line on a terminal, nothing when piped."""
+    if not console.is_terminal:
+        for _ in frames:
+            pass
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"),
+               TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"validating {frames.source or ''}", total=None)
+        for _ in frames:
+            progress.update(task, completed=frames.rows_read)
+
+
+def _write_report(report: Report, path: Path) -> None:
+    from ldtransform._atomic import atomic_writer
+
+    text = report.to_html() if path.suffix.lower() in (".html", ".htm") else report.to_json()
+    with atomic_writer(path) as file:
+        file.write(text.encode("utf-8"))
+
+
+def _print_report(report: Report, console: Console, show: int,
+                  quarantined: list[tuple[Path, int]], report_path: str | None) -> None:
+    from rich.table import Table
+
+    verdict = "[green]valid[/green]" if report.ok else "[red]invalid[/red]"
+    console.print(f"{verdict}: {report.rows_read:,} rows read = {report.rows_valid:,} valid"
+                  f" + {report.rows_rejected:,} rejected; {report.issue_count:,} issues "
+                  f"({report.errors:,} errors, {report.warnings:,} warnings)")
+    if report.by_code:
+        codes = Table("code", "issues", "fields", title="Issues by code",
+                      title_justify="left")
+        fields_by_code: dict[str, set[str]] = {}
+        for issue in report.issues:
+            fields_by_code.setdefault(issue.code, set()).add(issue.field or "(file)")
+        for code, count in report.by_code.most_common():
+            names = sorted(fields_by_code.get(code, ()))
+            shown = ", ".join(names[:4]) + (" …" if len(names) > 4 else "")
+            codes.add_row(code, f"{count:,}", shown)
+        console.print(codes)
+    if report.issues and show > 0:
+        listed = Table("row", "field", "value", "code", "message",
+                       title=f"First {min(show, len(report.issues))} issues",
+                       title_justify="left")
+        for issue in report.issues[:show]:
+            listed.add_row("" if issue.row is None else str(issue.row), issue.field or "",
+                           _short(issue.value), issue.code, issue.message)
+        console.print(listed)
+    for path, rows in quarantined:
+        console.print(f"rejected rows: {path} ({rows:,} rows: fix them and validate again)")
+    if report_path:
+        console.print(f"report: {report_path}")
+
+
+def _short(value: object, limit: int = 40) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@click.group()
+def schema() -> None:
+    """Draft, check and show itemType schemas."""
+
+
+@schema.command("show")
+@click.argument("path", type=click.Path(dir_okay=False))
+def schema_show(path: str) -> None:
+    """Print the schema at PATH as a table (and check it)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ldtransform.schema import FieldSpec, load_schema
+
+    with _errors_reported():
+        item = load_schema(path)
+    console = Console(highlight=False)
+    console.print(f"[bold]{item.item_type}[/bold] ({item.category}) — primary key: "
+                  f"{', '.join(item.primary_key) or 'none'}; dates in {item.timezone}")
+    if item.description:
+        console.print(item.description)
+    table = Table("field", "type", "required", "constraints", "description")
+
+    def add(spec: FieldSpec, prefix: str) -> None:
+        kind = spec.type + (f"<{spec.items}>" if spec.items else "")
+        rules = ", ".join(f"{k}={_rule(v)}" for k, v in spec.constraints.items()
+                          if k != "required")
+        table.add_row(prefix + spec.name, kind, "yes" if spec.required else "",
+                      rules, spec.description)
+        child_prefix = f"{prefix}{spec.name}{'[]' if spec.type == 'array' else ''}."
+        for child in spec.fields:
+            add(child, child_prefix)
+
+    for spec in item.fields:
+        add(spec, "")
+    console.print(table)
+    for check in item.checks:
+        options = ", ".join(f"{k}={v}" for k, v in check.items() if k != "name")
+        console.print(f"check [bold]{check['name']}[/bold]: {options}")
+
+
+def _rule(value: object) -> str:
+    if isinstance(value, list):
+        return " | ".join(str(v) for v in value)
+    return str(value)
+
+
+@schema.command("infer")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--item-type", required=True, help="The LD itemType name, e.g. Account.")
+@reader_options
+@click.option("--enum-max", default=10, show_default=True,
+              help="Columns with at most this many distinct values get an enum.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the draft here.")
+def schema_infer(source: str, item_type: str, format_: str | None, encoding: str | None,
+                 delimiter: str | None, sheet: str | None, header_row: str | None,
+                 enum_max: int, out: str | None) -> None:
+    """Draft a schema from the data in SOURCE, to edit before use."""
+    from ldtransform.readers import read
+    from ldtransform.schema_draft import draft_schema
+
+    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    with _errors_reported():
+        frames = read(source, format=format_, **options)
+        draft = draft_schema(frames, item_type=item_type, enum_max=enum_max)
+    text = json.dumps(draft, indent=2, ensure_ascii=False) + "\n"
+    if out:
+        from ldtransform._atomic import atomic_writer
+
+        with atomic_writer(out) as file:
+            file.write(text.encode("utf-8"))
+        click.echo(f"wrote {out}: {len(draft['fields'])} fields; edit it, then check it "
+                   f"with: ldtransform schema show {out}", err=True)
+    else:
+        click.echo(text, nl=False)

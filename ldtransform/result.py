@@ -1,0 +1,99 @@
+"""validate(): the one-call form of a validation, for scripts and notebooks.
+
+It reads everything, so it suits data that fits in memory (a DataFrame, a file of a few
+million rows); :class:`~ldtransform.validation.Validation` streams files of any size.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ldtransform.frames import Frames
+from ldtransform.readers import read_for_validation
+from ldtransform.report import Report
+from ldtransform.schema import ItemSchema
+from ldtransform.validation import ExtraColumns, Validation, rejected_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ldtransform.mapping import Mapping
+
+__all__ = ["Result", "validate"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a validation produced: valid rows, rejected rows and the report.
+
+    ``valid_table`` holds the valid rows typed as the schema says; ``rejected_table`` the
+    rejected rows in the source's own columns plus ``_row`` and ``_errors``.
+    """
+
+    valid_table: pa.Table
+    rejected_table: pa.Table
+    report: Report
+
+    @property
+    def valid(self) -> pd.DataFrame:
+        """The valid rows as a DataFrame."""
+        frame: pd.DataFrame = self.valid_table.to_pandas()
+        return frame
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """The rejected rows as a DataFrame, with ``_row`` and ``_errors``."""
+        frame: pd.DataFrame = self.rejected_table.to_pandas()
+        return frame
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def valid_frames(self) -> Frames:
+        """The valid rows as fresh Frames, for the next stage."""
+        return Frames.from_table(self.valid_table)
+
+    def _repr_html_(self) -> str:
+        return self.report.to_html()
+
+    def __repr__(self) -> str:
+        return f"<Result {self.report!r}>"
+
+
+def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
+             schema: ItemSchema | str | os.PathLike[str], *,
+             mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
+             extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
+             **read_options: Any) -> Result:
+    """Validate ``data`` (Frames, a DataFrame, an Arrow table or a file path) against
+    ``schema``, optionally through ``mapping``; reader options go to
+    :func:`ldtransform.read` when ``data`` is a path."""
+    frames = _as_frames(data, read_options)
+    run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
+                     max_issues=max_issues)
+    rejected: list[pa.RecordBatch] = []
+    valid = run.run(frames, on_rejected=rejected.append).to_table()
+    report = run.finish()
+    rejected_table = pa.Table.from_batches(rejected, schema=rejected_schema(frames.schema))
+    return Result(valid, rejected_table, report)
+
+
+def _as_frames(data: Any, read_options: dict[str, Any]) -> Frames:
+    if isinstance(data, Frames):
+        return data
+    if isinstance(data, pa.Table):
+        return Frames.from_table(data, source="<table>")
+    if isinstance(data, str | os.PathLike):
+        return read_for_validation(data, **read_options)
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return Frames.from_pandas(data)
+    raise TypeError(f"validate() takes Frames, a DataFrame, an Arrow table or a path, "
+                    f"not {type(data).__name__}")
+

@@ -1,0 +1,306 @@
+"""Validation: rows checked against an itemType schema, streaming and vectorised.
+
+:class:`Validation` runs sources through (mapping →) conversion → checks, batch by batch.
+Valid rows come out typed as the schema says; rejected rows go, in the source's own columns
+plus ``_row`` and ``_errors``, to whatever takes them (a quarantine file, a table); every
+problem is counted in the :class:`~ldtransform.report.Report`. Rows read always equal
+valid plus rejected. :func:`validate` is the one-call form for scripts and notebooks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from ldtransform import registry
+from ldtransform._fieldcheck import Context, Finding, check_field
+from ldtransform._keyindex import KeyIndex, hash_keys
+from ldtransform.errors import ConfigError
+from ldtransform.frames import Frames, NumberedBatch
+from ldtransform.protocols import Issue, Severity, Validator
+from ldtransform.report import Report
+from ldtransform.schema import ItemSchema, load_schema
+
+if TYPE_CHECKING:
+    from ldtransform.mapping import BoundMapping, Mapping
+
+__all__ = ["RejectedSink", "Validation", "rejected_schema"]
+
+ExtraColumns = Literal["warn", "error", "ignore"]
+#: Columns a quarantine file adds; ignored when such a file is fed back in.
+ROW_COLUMN, ERRORS_COLUMN = "_row", "_errors"
+#: Columns an LD item envelope's headers become (see the JSON reader); not data fields.
+ENVELOPE_PREFIX = "_headers."
+RejectedSink = Callable[[pa.RecordBatch], None]
+SOURCE_SHIFT = 40  # row keys remember their source: index << 40 | row
+
+
+def rejected_schema(source_schema: pa.Schema) -> pa.Schema:
+    """The columns of rejected rows: the source's own, then ``_row`` and ``_errors``."""
+    own = [f for f in source_schema if f.name not in (ROW_COLUMN, ERRORS_COLUMN)]
+    return pa.schema([*own, pa.field(ROW_COLUMN, pa.int64()),
+                      pa.field(ERRORS_COLUMN, pa.string())])
+
+
+class Validation:
+    """One validation run over one or more sources, sharing key checks and a report.
+
+    ``schema`` is an :class:`ItemSchema` or a path to one; ``mapping`` a
+    :class:`~ldtransform.mapping.Mapping`, a dict or a TOML path. ``extra_columns`` says
+    what a source column that is not a field is (without a mapping): a warning, an error
+    that rejects every row, or nothing. Custom ``validators`` run after the built-in
+    checks, as do those the schema lists under ``checks``.
+    """
+
+    def __init__(self, schema: ItemSchema | str | os.PathLike[str], *,
+                 mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
+                 extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
+                 validators: Iterable[Validator] = ()) -> None:
+        if extra_columns not in ("warn", "error", "ignore"):
+            raise ConfigError(f"extra_columns is 'warn', 'error' or 'ignore', "
+                              f"not {extra_columns!r}")
+        self.schema = schema if isinstance(schema, ItemSchema) else load_schema(schema)
+        self.mapping = _as_mapping(mapping)
+        self.extra_columns = extra_columns
+        self.report = Report(item_type=self.schema.item_type, max_issues=max_issues)
+        self.validators = [*validators, *_schema_validators(self.schema)]
+        self.output_schema = self.schema.to_arrow()
+        self._context = Context(self.schema.missing_values, self.schema.timezone)
+        self._unique = {name: KeyIndex() for name in self._unique_fields()}
+        self._primary = KeyIndex() if self.schema.primary_key else None
+
+    def _unique_fields(self) -> list[str]:
+        return [f.name for f in self.schema.fields if f.constraints.get("unique")
+                and (f.name,) != self.schema.primary_key]
+
+    def run(self, frames: Frames, *, on_rejected: RejectedSink | None = None) -> Frames:
+        """Valid rows of ``frames``, lazily; rejected rows go to ``on_rejected``."""
+        source_index = len(self.report.sources)
+        self.report.sources.append(frames.source or "<data>")
+        bound = self.mapping.bind(frames.schema, source_path=frames.source,
+                                  schema=self.schema) if self.mapping else None
+        run = _SourceRun(self, frames, bound, source_index, on_rejected)
+        return Frames(self.output_schema, run.batches(), source=frames.source,
+                      info=frames.info)
+
+    def finish(self) -> Report:
+        """Collect what validators can only say at the end; return the report."""
+        for validator in self.validators:
+            for issue in validator.finish():
+                self.report.add(issue)
+        return self.report
+
+
+class _SourceRun:
+    """The batches of one source going through a :class:`Validation`."""
+
+    def __init__(self, validation: Validation, frames: Frames, bound: BoundMapping | None,
+                 source_index: int, on_rejected: RejectedSink | None) -> None:
+        self.v = validation
+        self.frames = frames
+        self.bound = bound
+        self.source = frames.source or "<data>"
+        self.source_index = source_index
+        self.on_rejected = on_rejected
+        self.rejected_schema = rejected_schema(frames.schema)
+        self.file_errors = self._file_level_checks()
+
+    def _file_level_checks(self) -> list[str]:
+        """Missing and extra columns: reported once; errors among them reject every row."""
+        report, schema = self.v.report, self.v.schema
+        if self.bound is not None:
+            for issue in self.bound.issues:
+                report.add(issue)
+            names = set(self.bound.output_schema.names)
+        else:
+            names = set(self.frames.schema.names)
+        errors: list[str] = []
+        for spec in schema.fields:
+            if spec.name not in names and spec.required:
+                message = (f"the required field {spec.name} has no column; add it or map "
+                           "a column to it")
+                report.add(Issue("missing-column", message, None, spec.name, None, "error",
+                                 self.source))
+                errors.append(f"{spec.name}: {message} [missing-column]")
+        if self.bound is None and self.v.extra_columns != "ignore":
+            fields = set(schema.field_names) | {ROW_COLUMN, ERRORS_COLUMN}
+            severity: Severity = "error" if self.v.extra_columns == "error" else "warning"
+            for name in self.frames.schema.names:
+                if name not in fields and not name.startswith(ENVELOPE_PREFIX):
+                    message = f"column {name!r} is not a field of {schema.item_type}"
+                    report.add(Issue("extra-column", message, None, name, None, severity,
+                                     self.source))
+                    if severity == "error":
+                        errors.append(f"{name}: {message} [extra-column]")
+        return errors
+
+    def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
+        for numbered in self.frames.numbered():
+            valid = self._check(numbered)
+            if valid.num_rows:
+                yield numbered.first_row, valid
+        self._reader_rejections()
+
+    def _check(self, numbered: NumberedBatch) -> pa.RecordBatch:
+        source_batch, first_row = numbered.batch, numbered.first_row
+        n = source_batch.num_rows
+        mapped = self.bound.transform(source_batch) if self.bound else source_batch
+        present = set(mapped.schema.names)
+        columns: list[pa.Array] = []
+        findings: list[Finding] = []
+        for spec in self.v.schema.fields:
+            column = mapped.column(spec.name) if spec.name in present else pa.nulls(n)
+            found: list[Finding] = []
+            if spec.required and spec.name not in present:
+                typed = pa.nulls(n, spec.to_arrow())  # reported once, as missing-column
+            else:
+                typed, found = check_field(column, spec, self.v._context)
+            columns.append(typed)
+            findings += found
+        typed_batch = pa.RecordBatch.from_arrays(columns, schema=self.v.output_schema)
+        findings += self._key_findings(typed_batch, first_row)
+        issues = [*self._findings_to_issues(findings, first_row),
+                  *self._custom_issues(typed_batch, first_row)]
+        bad = np.zeros(n, dtype=bool)
+        reasons: dict[int, list[str]] = {}
+        for issue in issues:
+            if issue.severity == "error" and issue.row is not None:
+                at = issue.row - first_row
+                bad[at] = True
+                reasons.setdefault(at, []).append(f"{issue.field}: {issue.message} "
+                                                  f"[{issue.code}]")
+        if self.file_errors:
+            bad[:] = True
+            for at in range(n):
+                reasons.setdefault(at, []).extend(self.file_errors)
+        self._account(n, int(bad.sum()))
+        if bad.any():
+            self._reject(source_batch, first_row, bad, reasons)
+        return typed_batch.filter(pa.array(~bad)) if bad.any() else typed_batch
+
+    def _findings_to_issues(self, findings: list[Finding], first_row: int) -> list[Issue]:
+        """Count every finding; build Issue objects for all of them (rejections need
+        their messages) and list the first ones in row order."""
+        issues: list[Issue] = []
+        for f in findings:
+            self.v.report.count(f.code, f.field, f.severity, len(f.rows))
+            fields, messages = f.fields(), f.messages()
+            issues.extend(
+                Issue(f.code, message, first_row + int(at), field, value, f.severity,
+                      self.source)
+                for at, field, value, message in zip(f.rows, fields, f.values, messages,
+                                                      strict=True))
+        issues.sort(key=lambda issue: issue.row or 0)
+        self.v.report.list_issues(issues)
+        return issues
+
+    def _custom_issues(self, typed_batch: pa.RecordBatch, first_row: int) -> list[Issue]:
+        found: list[Issue] = []
+        for validator in self.v.validators:
+            for issue in validator.check(typed_batch, first_row=first_row):
+                if issue.source is None:
+                    issue = Issue(issue.code, issue.message, issue.row, issue.field,
+                                  issue.value, issue.severity, self.source)
+                self.v.report.add(issue)
+                found.append(issue)
+        return found
+
+    def _key_findings(self, batch: pa.RecordBatch, first_row: int) -> list[Finding]:
+        rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
+        keyed = (np.int64(self.source_index) << SOURCE_SHIFT) | rows
+        found: list[Finding] = []
+        schema = self.v.schema
+        checks: list[tuple[str, tuple[str, ...], KeyIndex]] = [
+            ("duplicate-value", (name,), index) for name, index in self.v._unique.items()]
+        if self.v._primary is not None:
+            checks.append(("duplicate-key", schema.primary_key, self.v._primary))
+        for code, names, index in checks:
+            columns = [batch.column(name) for name in names]
+            present = np.ones(batch.num_rows, dtype=bool)
+            for column in columns:
+                present &= ~np.asarray(column.is_null().to_numpy(zero_copy_only=False))
+            at = np.flatnonzero(present)
+            if not len(at):
+                continue
+            hashes = hash_keys([column.take(pa.array(at)) for column in columns])
+            earlier = index.add(hashes, keyed[at])
+            dup = np.flatnonzero(earlier)
+            if len(dup):
+                found.append(self._duplicate_finding(code, names, batch, at[dup],
+                                                     earlier[dup]))
+        return found
+
+    def _duplicate_finding(self, code: str, names: tuple[str, ...], batch: pa.RecordBatch,
+                           at: np.ndarray, earlier: np.ndarray) -> Finding:
+        keys = [" / ".join(str(batch.column(n)[int(i)].as_py()) for n in names) for i in at]
+        label = " + ".join(names)
+        what = "primary key" if code == "duplicate-key" else "value"
+        texts = [f"{label} {key!r}: this {what} already appears in {self._place(int(e))}"
+                 for key, e in zip(keys, earlier, strict=True)]
+        return Finding(code, label, at, list(keys), "", texts=texts)
+
+    def _place(self, keyed: int) -> str:
+        index, row = keyed >> SOURCE_SHIFT, keyed & ((1 << SOURCE_SHIFT) - 1)
+        if index == self.source_index:
+            return f"row {row}"
+        return f"row {row} of {self.v.report.sources[index]}"
+
+    def _account(self, rows: int, rejected: int) -> None:
+        report = self.v.report
+        report.rows_read += rows
+        report.rows_rejected += rejected
+        report.rows_valid += rows - rejected
+
+    def _reject(self, batch: pa.RecordBatch, first_row: int, bad: np.ndarray,
+                reasons: dict[int, list[str]]) -> None:
+        if self.on_rejected is None:
+            return
+        at = np.flatnonzero(bad)
+        kept = [c for c in self.frames.schema.names if c not in (ROW_COLUMN, ERRORS_COLUMN)]
+        rejected = batch.select(kept).take(pa.array(at))
+        rows = pa.array(first_row + at, pa.int64())
+        errors = pa.array(["; ".join(reasons.get(int(i), [])) for i in at], pa.string())
+        arrays = [*rejected.columns, rows, errors]
+        self.on_rejected(pa.RecordBatch.from_arrays(arrays, schema=self.rejected_schema))
+
+    def _reader_rejections(self) -> None:
+        """Rows the reader could not split into fields: rejected, raw text kept."""
+        bad_rows = [i for i in self.frames.issues if i.row is not None and i.severity == "error"]
+        for issue in bad_rows:
+            self.v.report.add(issue)
+        self._account(len(bad_rows), len(bad_rows))
+        if not bad_rows or self.on_rejected is None:
+            return
+        n = len(bad_rows)
+        arrays = [pa.nulls(n, f.type) for f in self.rejected_schema][:-2]
+        arrays.append(pa.array([i.row for i in bad_rows], pa.int64()))
+        arrays.append(pa.array([f"{i.message} [{i.code}]; raw text: {i.value}"
+                                for i in bad_rows], pa.string()))
+        self.on_rejected(pa.RecordBatch.from_arrays(arrays, schema=self.rejected_schema))
+
+
+def _as_mapping(mapping: Any) -> Mapping | None:
+    if mapping is None:
+        return None
+    from ldtransform.mapping import Mapping
+
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, dict):
+        return Mapping.from_dict(mapping)
+    return Mapping.load(mapping)
+
+
+def _schema_validators(schema: ItemSchema) -> list[Validator]:
+    """The custom validators a schema names under ``checks``, built with their options."""
+    found: list[Validator] = []
+    for options in schema.checks:
+        options = dict(options)
+        cls = registry.load("validator", options.pop("name"))
+        found.append(cls(**options))
+    return found
+

@@ -1,0 +1,1 @@
+"""Built-in custom validators, registered like plugins under ``ldtransform.validators``."""

@@ -37,8 +37,13 @@ unit: $(VENV)/.dev-installed
 
 test: lint typecheck unit
 
-bench: $(VENV)/.dev-installed
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_read.py
+	$(BIN)/python bench/bench_validate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

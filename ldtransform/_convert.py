@@ -8,6 +8,7 @@ a silent null: the caller reports every position in the mask as a ``type-error``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -135,8 +136,35 @@ def _parse_datetime(text: pa.Array, formats: tuple[str, ...], timezone: str) -> 
         if result.null_count == 0:
             break
         parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+        real = _real_calendar_day(text, fmt)
+        if real is not None:
+            parsed = pc.if_else(real, parsed, pa.scalar(None, parsed.type))
         result = pc.coalesce(result, _as_utc(parsed, timezone))
     return result
+
+
+_FORMAT_PARTS = {"%Y": r"(?P<Y>\d{4})", "%m": r"(?P<m>\d{1,2})", "%d": r"(?P<d>\d{1,2})",
+                 "%H": r"\d{1,2}", "%M": r"\d{1,2}", "%S": r"\d{1,2}", "%y": r"\d{2}",
+                 "%z": r"(?:Z|[+-]\d{2}:?\d{2})", "%b": r"[A-Za-z]+", "%B": r"[A-Za-z]+",
+                 "%%": "%"}
+
+
+def _real_calendar_day(text: pa.Array, fmt: str) -> pa.Array | None:
+    """Arrow rolls 2014-02-30 over to March 2nd; a value whose year, month and day do not
+    name a real day is not a date. None when ``fmt`` lacks %Y, %m or %d."""
+    if not all(part in fmt for part in ("%Y", "%m", "%d")):
+        return None
+    pattern = "^" + "".join(_FORMAT_PARTS.get(token, re.escape(token))
+                            for token in re.findall(r"%.|[^%]+", fmt))
+    parts = pc.extract_regex(text, pattern=pattern)
+    year, month, day = (pc.cast(pc.struct_field(parts, name), pa.int32())
+                        for name in ("Y", "m", "d"))
+    iso = pc.binary_join_element_wise(
+        pc.cast(year, pa.string()), pc.utf8_lpad(pc.cast(month, pa.string()), 2, "0"),
+        pc.utf8_lpad(pc.cast(day, pa.string()), 2, "0"), "-")
+    rolled = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
+    return pc.fill_null(pc.and_(pc.equal(pc.day(rolled), day),
+                                pc.equal(pc.month(rolled), month)), False)
 
 
 def _as_utc(stamps: pa.Array, timezone: str) -> pa.Array:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -64,11 +65,55 @@ def check_field(array: pa.Array, spec: FieldSpec, context: Context,
                 path: str | None = None) -> tuple[pa.Array, list[Finding]]:
     """Convert ``array`` to ``spec``'s type and check it; positions index ``array``."""
     path = path or spec.name
+    if spec.type in ("array", "object") and (pa.types.is_string(array.type)
+                                              or pa.types.is_large_string(array.type)):
+        array, findings = _parse_json_text(array, spec, context, path)
+        typed, more = check_field(array, spec, context, path)
+        return typed, findings + more
     if spec.type == "array":
         return _check_list(array, spec, context, path)
     if spec.type == "object":
         return _check_object(array, spec, context, path)
     return _check_scalar(array, spec, context, path)
+
+
+def _parse_json_text(array: pa.Array, spec: FieldSpec, context: Context,
+                     path: str) -> tuple[pa.Array, list[Finding]]:
+    """Lists and records written as JSON text (as a quarantine file writes them) become
+    nested values again; leaves stay text so the usual conversions check them."""
+    opening = "[" if spec.type == "array" else "{"
+    parsed: list[object] = []
+    failed = []
+    for value in array.to_pylist():
+        if value is None or value in context.missing:
+            parsed.append(None)
+            failed.append(False)
+            continue
+        try:
+            loaded = orjson.loads(value) if value.lstrip().startswith(opening) else None
+        except orjson.JSONDecodeError:
+            loaded = None
+        parsed.append(_as_text_leaves(loaded))
+        failed.append(loaded is None)
+    try:
+        nested = pa.array(parsed)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        nested = pa.nulls(len(parsed))
+        failed = [v is not None for v in array.to_pylist()]
+    what = "a JSON list" if spec.type == "array" else "a JSON record"
+    findings = _findings_where(pa.array(failed, pa.bool_()), array, "type-error", path,
+                               "{value} is not " + what)
+    return nested, findings
+
+
+def _as_text_leaves(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _as_text_leaves(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_text_leaves(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
 
 
 def _findings_where(mask: pa.Array, values: pa.Array, code: str, path: str,
@@ -94,33 +139,34 @@ def _check_scalar(array: pa.Array, spec: FieldSpec, context: Context,
         absent = pc.and_(pc.is_null(values), pc.invert(converted.failed))
         findings += _findings_where(absent, array, "missing-value", path,
                                     "{field} is required but empty")
-    findings += _constraint_findings(values, spec, context, path)
+    findings += _constraint_findings(values, array, spec, context, path)
     return values, findings
 
 
-def _constraint_findings(values: pa.Array, spec: FieldSpec, context: Context,
+def _constraint_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, context: Context,
                          path: str) -> list[Finding]:
+    """Checks on the typed ``values``; messages show the ``raw`` value as written."""
     c = spec.constraints
     found: list[Finding] = []
     if spec.type in ("string", "enumeration"):
         if "enum" in c:
             allowed = pa.array(c["enum"], pa.string())
             outside = pc.invert(pc.is_in(values, value_set=allowed))
-            found += _findings_where(pc.and_(outside, pc.is_valid(values)), values,
+            found += _findings_where(pc.and_(outside, pc.is_valid(values)), raw,
                                      "not-in-enum", path,
                                      "{value} is not one of " + _listed(c["enum"]))
         elif spec.type == "enumeration":
             bad = pc.invert(pc.match_substring_regex(values, pattern=DIMENSION_PATH.pattern))
-            found += _findings_where(bad, values, "invalid-dimension-path", path,
+            found += _findings_where(bad, raw, "invalid-dimension-path", path,
                                      "{value} is not a dimension path such as "
                                      "/Account/accountClass[invoiced]")
-        found += _length_findings(pc.utf8_length(values), values, spec, path, "characters")
+        found += _length_findings(pc.utf8_length(values), raw, spec, path, "characters")
         if "pattern" in c:
-            found += _findings_where(pc.invert(_full_match(values, c["pattern"])), values,
+            found += _findings_where(pc.invert(_full_match(values, c["pattern"])), raw,
                                      "pattern-mismatch", path,
                                      "{value} does not match the pattern " + c["pattern"])
     if "minimum" in c or "maximum" in c:
-        found += _range_findings(values, spec, context, path)
+        found += _range_findings(values, raw, spec, context, path)
     return found
 
 
@@ -154,7 +200,7 @@ def _length_findings(lengths: pa.Array, values: pa.Array, spec: FieldSpec, path:
     return found
 
 
-def _range_findings(values: pa.Array, spec: FieldSpec, context: Context,
+def _range_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, context: Context,
                     path: str) -> list[Finding]:
     found: list[Finding] = []
     for name, code, compare, word in (("minimum", "below-minimum", pc.less, "below"),
@@ -163,7 +209,7 @@ def _range_findings(values: pa.Array, spec: FieldSpec, context: Context,
             continue
         bound = spec.constraints[name]
         limit = convert_scalar(pa.array([str(bound)]), spec.type, timezone=context.timezone)
-        found += _findings_where(compare(values, limit.values[0]), values, code, path,
+        found += _findings_where(compare(values, limit.values[0]), raw, code, path,
                                  "{value} is " + f"{word} the {name} {bound}")
     return found
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from importlib import metadata
 
 from ldtransform import _pandas_hook
-
 from ldtransform.errors import (
     ConfigError,
     EncodingError,
@@ -30,6 +29,7 @@ from ldtransform.errors import (
     WorkbookError,
 )
 from ldtransform.frames import Frames, NumberedBatch
+from ldtransform.mapping import BoundMapping, Mapping
 from ldtransform.protocols import Issue, Reader, Transform, Validator, Writer
 from ldtransform.readers import read
 from ldtransform.report import Report
@@ -45,6 +45,7 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
     __version__ = "0+unknown"
 
 __all__ = [
+    "BoundMapping",
     "ConfigError",
     "EncodingError",
     "FieldSpec",
@@ -52,6 +53,7 @@ __all__ = [
     "Issue",
     "ItemSchema",
     "LdTransformError",
+    "Mapping",
     "MappingError",
     "MissingDependencyError",
     "NumberedBatch",

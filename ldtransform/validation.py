@@ -144,6 +144,9 @@ class _SourceRun:
             if valid.num_rows:
                 yield numbered.first_row, valid
         self._reader_rejections()
+        if self.bound is not None:
+            for issue in self.bound.finish():  # child rows no parent claimed
+                self.v.report.add(issue)
 
     def _check(self, numbered: NumberedBatch) -> pa.RecordBatch:
         source_batch, first_row = numbered.batch, numbered.first_row

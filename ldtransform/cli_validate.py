@@ -183,6 +183,8 @@ def schema_show(path: str) -> None:
     if item.description:
         console.print(item.description)
     table = Table("field", "type", "required", "constraints", "description")
+    for column in table.columns:
+        column.overflow = "fold"  # a field name is never cut short
 
     def add(spec: FieldSpec, prefix: str) -> None:
         kind = spec.type + (f"<{spec.items}>" if spec.items else "")

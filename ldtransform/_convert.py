@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 
 from ldtransform.schema import ARROW_TYPES
 
-__all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "to_text"]
+__all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "real_calendar_day",
+           "to_text"]
 
 TRUE_WORDS = ("true", "yes", "y", "t", "1", "on")
 FALSE_WORDS = ("false", "no", "n", "f", "0", "off")
@@ -136,7 +137,7 @@ def _parse_datetime(text: pa.Array, formats: tuple[str, ...], timezone: str) -> 
         if result.null_count == 0:
             break
         parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
-        real = _real_calendar_day(text, fmt)
+        real = real_calendar_day(text, fmt)
         if real is not None:
             parsed = pc.if_else(real, parsed, pa.scalar(None, parsed.type))
         result = pc.coalesce(result, _as_utc(parsed, timezone))
@@ -149,7 +150,7 @@ _FORMAT_PARTS = {"%Y": r"(?P<Y>\d{4})", "%m": r"(?P<m>\d{1,2})", "%d": r"(?P<d>\
                  "%%": "%"}
 
 
-def _real_calendar_day(text: pa.Array, fmt: str) -> pa.Array | None:
+def real_calendar_day(text: pa.Array, fmt: str) -> pa.Array | None:
     """Arrow rolls 2014-02-30 over to March 2nd; a value whose year, month and day do not
     name a real day is not a date. None when ``fmt`` lacks %Y, %m or %d."""
     if not all(part in fmt for part in ("%Y", "%m", "%d")):

@@ -124,6 +124,7 @@ def _write_report(report: Report, path: Path) -> None:
 def _print_report(report: Report, console: Console, show: int,
                   quarantined: list[tuple[Path, int]], report_path: str | None) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     verdict = "[green]valid[/green]" if report.ok else "[red]invalid[/red]"
     console.print(f"{verdict}: {report.rows_read:,} rows read = {report.rows_valid:,} valid"
@@ -138,20 +139,23 @@ def _print_report(report: Report, console: Console, show: int,
         for code, count in report.by_code.most_common():
             names = sorted(fields_by_code.get(code, ()))
             shown = ", ".join(names[:4]) + (" …" if len(names) > 4 else "")
-            codes.add_row(code, f"{count:,}", shown)
+            codes.add_row(code, f"{count:,}", Text(shown))
         console.print(codes)
     if report.issues and show > 0:
         listed = Table("row", "field", "value", "code", "message",
                        title=f"First {min(show, len(report.issues))} issues",
                        title_justify="left")
+        listed.columns[1].overflow = "fold"
         for issue in report.issues[:show]:
-            listed.add_row("" if issue.row is None else str(issue.row), issue.field or "",
-                           _short(issue.value), issue.code, issue.message)
+            listed.add_row("" if issue.row is None else str(issue.row),
+                           Text(issue.field or ""), Text(_short(issue.value)), issue.code,
+                           Text(issue.message))
         console.print(listed)
     for path, rows in quarantined:
-        console.print(f"rejected rows: {path} ({rows:,} rows: fix them and validate again)")
+        console.print(Text(f"rejected rows: {path} ({rows:,} rows: fix them and validate "
+                           "again)"))
     if report_path:
-        console.print(f"report: {report_path}")
+        console.print(Text(f"report: {report_path}"))
 
 
 def _short(value: object, limit: int = 40) -> str:
@@ -172,6 +176,7 @@ def schema_show(path: str) -> None:
     """Print the schema at PATH as a table (and check it)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from ldtransform.schema import FieldSpec, load_schema
 
@@ -181,7 +186,7 @@ def schema_show(path: str) -> None:
     console.print(f"[bold]{item.item_type}[/bold] ({item.category}) — primary key: "
                   f"{', '.join(item.primary_key) or 'none'}; dates in {item.timezone}")
     if item.description:
-        console.print(item.description)
+        console.print(Text(item.description))
     table = Table("field", "type", "required", "constraints", "description")
     for column in table.columns:
         column.overflow = "fold"  # a field name is never cut short
@@ -190,8 +195,8 @@ def schema_show(path: str) -> None:
         kind = spec.type + (f"<{spec.items}>" if spec.items else "")
         rules = ", ".join(f"{k}={_rule(v)}" for k, v in spec.constraints.items()
                           if k != "required")
-        table.add_row(prefix + spec.name, kind, "yes" if spec.required else "",
-                      rules, spec.description)
+        table.add_row(Text(prefix + spec.name), kind, "yes" if spec.required else "",
+                      Text(rules), Text(spec.description))
         child_prefix = f"{prefix}{spec.name}{'[]' if spec.type == 'array' else ''}."
         for child in spec.fields:
             add(child, child_prefix)
@@ -201,7 +206,7 @@ def schema_show(path: str) -> None:
     console.print(table)
     for check in item.checks:
         options = ", ".join(f"{k}={v}" for k, v in check.items() if k != "name")
-        console.print(f"check [bold]{check['name']}[/bold]: {options}")
+        console.print(Text(f"check {check['name']}: {options}"))
 
 
 def _rule(value: object) -> str:

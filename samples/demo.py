@@ -1,7 +1,9 @@
-"""The demo behind `make demo`: read every sample and show what was found.
+"""The demo behind `make demo`: read every sample, then validate two of them.
 
-Each source is read with the options a user would give it (see samples/README.md). As
-later stages land, this grows into the whole loop: validate, convert, upload, export.
+Each source is read with the options a user would give it (see samples/README.md). The
+validation runs show a clean workbook and a hand-keyed CSV with errors, whose rejected
+rows and HTML report land in out/. As later stages land, this grows into the whole loop:
+convert, upload, export.
 """
 
 from __future__ import annotations
@@ -64,7 +66,28 @@ def main() -> int:
                       str(len(frames.schema)))
     console.print(table)
     console.print("Every sample read." if not failures else f"[red]{failures} failed[/red]")
-    return 1 if failures else 0
+    return 1 if failures or not validate(console, env) else 0
+
+
+def validate(console: Console, env: dict[str, str]) -> bool:
+    """Validate a clean workbook (exit 0) and a hand-keyed CSV with errors (exit 5)."""
+    out = HERE.parent / "out"
+    schema = ["--schema", str(HERE / "schemas/Account.json")]
+    runs = [
+        ("accounts.xlsx", "mappings/accounts.toml", 0, []),
+        ("messy/accounts_errors.csv", "mappings/accounts-flat.toml", 5,
+         ["--report", str(out / "accounts_errors.report.html"), "--show", "10"]),
+    ]
+    ok = True
+    for source, mapping, expected, extra in runs:
+        console.rule(f"ldtransform validate samples/{source}")
+        done = subprocess.run([sys.executable, "-m", "ldtransform", "validate",
+                               str(HERE / source), *schema, "--mapping", str(HERE / mapping),
+                               "--rejected-dir", str(out), *extra], env=env)
+        if done.returncode != expected:
+            console.print(f"[red]expected exit code {expected}, got {done.returncode}[/red]")
+            ok = False
+    return ok
 
 
 if __name__ == "__main__":

@@ -199,6 +199,29 @@ def write_text(path: Path, text: str) -> None:
     path.write_text(text + "\n", encoding="utf-8", newline="\n")
 
 
+# Problems a person makes when keying accounts by hand, one per row: (row index, column,
+# value). samples/messy/accounts_errors.csv carries them for the validation demo.
+ERRORS = [
+    (2, "accountClass", "Wholesale"),        # no such account class
+    (5, "exposure", "1.234,50"),             # a European-style number
+    (9, "accountId", "ABC123"),              # the key of the first account, again
+    (12, "licenseValidTo", "2019-02-30"),    # no such day
+    (16, "phoneNumber", "555-0199"),         # not ten digits
+    (20, "currency", ""),                    # required, left empty
+    (23, "licenseValidFrom", "2024-01-01"),  # the license starts after it ends
+]
+
+
+def write_errors_csv(path: Path) -> None:
+    rows = [{c: as_text(a[c]) for c in SCHEMA.names} for a in ACCOUNTS]
+    for index, column, value in ERRORS:
+        rows[index][column] = value
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=SCHEMA.names, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def main() -> None:
     (HERE / "messy").mkdir(exist_ok=True)
     write_csv(HERE / "accounts.csv")
@@ -209,6 +232,7 @@ def main() -> None:
     write_csv(HERE / "messy/accounts_title_rows.csv", title=(
         "Account master export (ERP)", "Generated 2024-03-01 08:15 - all regions"))
     write_csv(HERE / "messy/accounts.tsv", delimiter="\t")
+    write_errors_csv(HERE / "messy/accounts_errors.csv")
     write_xlsx(HERE / "accounts.xlsx")
     pq.write_table(pa.Table.from_pylist(ACCOUNTS, schema=SCHEMA), HERE / "accounts.parquet")
     flat = [{k: v.isoformat() if isinstance(v, date) else v for k, v in a.items()}

@@ -12,6 +12,7 @@ are left to the ``required`` checks.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
@@ -60,10 +61,17 @@ class FieldOrder:
         for i in at:
             field = self.earlier if index is None else (
                 f"{self.parent}[{index[i]}].{self.child_a}")
-            first, second = a[int(i)].as_py(), b[int(i)].as_py()
+            first, second = _shown(a[int(i)].as_py()), _shown(b[int(i)].as_py())
             relation = "after" if self.allow_equal else "not before"
             yield Issue("field-order", f"{self.earlier} ({first}) is {relation} "
                         f"{self.later} ({second})", first_row + int(rows[i]), field, first)
 
     def finish(self) -> Iterable[Issue]:
         return ()
+
+
+def _shown(value: object) -> object:
+    """Dates and times as LD writes them (2014-02-01T05:00:00+0000)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return value

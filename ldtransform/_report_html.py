@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["render"]
 
-BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, CHART_WIDTH = 18, 6, 240, 720
+BAR_HEIGHT, BAR_GAP, BAR_SPACE, CHAR_WIDTH = 18, 6, 420, 7
 FIELDS_CHARTED = 25
 
 STYLE = """
@@ -61,18 +61,21 @@ def _chart(report: Report) -> str:
     counts = report.by_field.most_common(FIELDS_CHARTED)
     top = counts[0][1] if counts else 1
     height = len(counts) * (BAR_HEIGHT + BAR_GAP)
+    # Room for the longest field name (a 12px font averages about 7px a character).
+    label_width = 16 + CHAR_WIDTH * max((len(field) for field, _ in counts), default=8)
     bars = []
     for i, (field, count) in enumerate(counts):
         y = i * (BAR_HEIGHT + BAR_GAP)
-        width = max(2, round((CHART_WIDTH - LABEL_WIDTH - 80) * count / top))
+        width = max(2, round(BAR_SPACE * count / top))
         bars.append(
-            f"<text x='{LABEL_WIDTH - 8}' y='{y + 13}' text-anchor='end'>{escape(field)}"
-            f"</text><rect x='{LABEL_WIDTH}' y='{y}' width='{width}' height='{BAR_HEIGHT}' "
+            f"<text x='{label_width - 8}' y='{y + 13}' text-anchor='end'>{escape(field)}"
+            f"</text><rect x='{label_width}' y='{y}' width='{width}' height='{BAR_HEIGHT}' "
             f"fill='#cf222e'><title>{escape(field)}: {count:,}</title></rect>"
-            f"<text x='{LABEL_WIDTH + width + 6}' y='{y + 13}'>{count:,}</text>")
+            f"<text x='{label_width + width + 6}' y='{y + 13}'>{count:,}</text>")
     more = len(report.by_field) - len(counts)
     note = f"<p class='muted'>and {more} more fields</p>" if more > 0 else ""
-    return (f"<svg role='img' aria-label='issues per field' width='{CHART_WIDTH}' "
+    return (f"<svg role='img' aria-label='issues per field' "
+            f"width='{label_width + BAR_SPACE + 80}' "
             f"height='{height}' font-size='12' xmlns='http://www.w3.org/2000/svg'>"
             f"{''.join(bars)}</svg>{note}")
 

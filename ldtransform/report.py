@@ -7,6 +7,7 @@ examples of each code are kept whatever the cap, for the HTML report.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ __all__ = ["ISSUE_COLUMNS", "Report"]
 
 ISSUE_COLUMNS = ("code", "row", "field", "value", "message", "severity", "source")
 EXAMPLES_PER_CODE = 5
+_CHILD_INDEX = re.compile(r"\[\d+\]")
 
 
 class Report:
@@ -50,7 +52,8 @@ class Report:
         """Count ``n`` issues of one kind (whether or not they are listed)."""
         self.issue_count += n
         self.by_code[code] += n
-        self.by_field[field or "(file)"] += n
+        # addresses[2].city and addresses[0].city are one field of the schema
+        self.by_field[_CHILD_INDEX.sub("[]", field) if field else "(file)"] += n
         self.by_severity[severity] += n
 
     def room(self) -> int:

@@ -18,6 +18,16 @@ from typing import BinaryIO
 __all__ = ["atomic_writer"]
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Temporary files are created 0600; finished files get the mode a plain open() would give.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary file that becomes ``path`` when the ``with`` block ends without error."""
@@ -29,6 +39,7 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as file:
             yield file
             file.flush()
+            os.fchmod(file.fileno(), _FILE_MODE)
             os.fsync(file.fileno())
         os.replace(temporary, target)
     except BaseException:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ldtransform.schema import ARROW_TYPES
 
 __all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "real_calendar_day",
-           "to_text"]
+           "strptime_real_days", "to_text"]
 
 TRUE_WORDS = ("true", "yes", "y", "t", "1", "on")
 FALSE_WORDS = ("false", "no", "n", "f", "0", "off")
@@ -77,8 +78,9 @@ def to_text(array: pa.Array) -> pa.Array:
 def _blank_to_null(text: pa.Array, missing: tuple[str, ...]) -> pa.Array:
     if not missing:
         return text
-    return pc.if_else(pc.is_in(text, value_set=pa.array(missing, pa.string())),
-                      pa.scalar(None, pa.string()), text)
+    blank = (pc.equal(text, missing[0]) if len(missing) == 1  # the usual [""]: faster
+             else pc.is_in(text, value_set=pa.array(missing, pa.string())))
+    return pc.if_else(blank, pa.scalar(None, pa.string()), text)
 
 
 def _failed(before: pa.Array, after: pa.Array) -> pa.Array:
@@ -131,17 +133,63 @@ def _from_text(text: pa.Array, kind: str, formats: tuple[str, ...],
 
 
 def _parse_datetime(text: pa.Array, formats: tuple[str, ...], timezone: str) -> pa.Array:
-    """Try each format in turn; offset-less forms are local time in ``timezone``."""
+    """Try each format in turn, each on the values no earlier format parsed; offset-less
+    forms are local time in ``timezone``."""
     result = pa.nulls(len(text), UTC_MICROS)
-    for fmt in formats:
-        if result.null_count == 0:
+    todo: np.ndarray | None = None  # positions still to parse; None: all of them
+    for fmt in _likely_first(text, formats):
+        subset = text if todo is None else text.take(pa.array(todo))
+        parsed = _as_utc(strptime_real_days(subset, fmt), timezone)
+        if todo is None:
+            result = parsed
+            left = _positions(pc.and_(pc.is_valid(subset), pc.is_null(parsed)))
+        else:
+            mask = np.zeros(len(text), dtype=bool)
+            mask[todo] = True
+            result = pc.replace_with_mask(result, pa.array(mask), parsed)
+            left = todo[_positions(pc.is_null(parsed))]
+        todo = left
+        if not len(todo):
             break
-        parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
-        real = real_calendar_day(text, fmt)
-        if real is not None:
-            parsed = pc.if_else(real, parsed, pa.scalar(None, parsed.type))
-        result = pc.coalesce(result, _as_utc(parsed, timezone))
     return result
+
+
+def _positions(mask: pa.Array) -> np.ndarray:
+    return np.flatnonzero(mask.fill_null(False).to_numpy(zero_copy_only=False))
+
+
+def _likely_first(text: pa.Array, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats, the one that parses the first value moved to the front, so a column
+    written one way is parsed in one pass."""
+    first = next((v for v in text.drop_null().slice(0, 1).to_pylist()), None)
+    if first is None or len(formats) == 1:
+        return formats
+    for fmt in formats:
+        if pc.strptime(pa.array([first]), format=fmt, unit="us",
+                       error_is_null=True)[0].is_valid:
+            return (fmt, *(f for f in formats if f != fmt))
+    return formats
+
+
+def strptime_real_days(text: pa.Array, fmt: str) -> pa.Array:
+    """``pc.strptime`` without the days Arrow invents: it rolls 2019-02-30 over to
+    March 2nd. Only values landing near a month's start or end can have rolled, so only
+    those are checked against the calendar."""
+    parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+    if not all(part in fmt for part in ("%Y", "%m", "%d")):
+        return parsed
+    day = pc.day(parsed)
+    near_edge = _positions(pc.or_(pc.less_equal(day, 4), pc.greater_equal(day, 27)))
+    if not len(near_edge):
+        return parsed
+    real = real_calendar_day(text.take(pa.array(near_edge)), fmt)
+    assert real is not None
+    rolled = near_edge[~real.to_numpy(zero_copy_only=False)]
+    if not len(rolled):
+        return parsed
+    mask = np.zeros(len(text), dtype=bool)
+    mask[rolled] = True
+    return pc.if_else(pa.array(mask), pa.scalar(None, parsed.type), parsed)
 
 
 _FORMAT_PARTS = {"%Y": r"(?P<Y>\d{4})", "%m": r"(?P<m>\d{1,2})", "%d": r"(?P<d>\d{1,2})",
@@ -201,7 +249,9 @@ def _from_typed(array: pa.Array, kind: str, timezone: str) -> pa.Array:
     if kind in ("number", "decimal") and (pa.types.is_integer(source)
                                           or pa.types.is_floating(source)
                                           or pa.types.is_decimal(source)):
-        return pc.cast(array, pa.float64())
+        numbers = pc.cast(array, pa.float64())
+        # NaN and infinity have no JSON or LD spelling: reported, not passed on.
+        return pc.if_else(pc.is_finite(numbers), numbers, pa.scalar(None, pa.float64()))
     if kind == "datetime":
         if pa.types.is_timestamp(source):
             return _as_utc(pc.cast(array, pa.timestamp("us", tz=source.tz)), timezone)

@@ -65,12 +65,17 @@ class KeyIndex:
         return earlier
 
     def _lookup(self, hashes: np.ndarray) -> np.ndarray:
-        earlier = np.zeros(len(hashes), dtype=np.int64)
+        # Sorted queries walk each run in order: several times faster than random probes.
+        order = np.argsort(hashes)
+        queries = hashes[order]
+        found = np.zeros(len(hashes), dtype=np.int64)
         for run_hashes, run_rows in self._runs:
-            at = np.searchsorted(run_hashes, hashes)
+            at = np.searchsorted(run_hashes, queries)
             at_clipped = np.minimum(at, len(run_hashes) - 1)
-            hit = (at < len(run_hashes)) & (run_hashes[at_clipped] == hashes)
-            earlier = np.where(hit & (earlier == 0), run_rows[at_clipped], earlier)
+            hit = (at < len(run_hashes)) & (run_hashes[at_clipped] == queries)
+            found = np.where(hit & (found == 0), run_rows[at_clipped], found)
+        earlier = np.empty_like(found)
+        earlier[order] = found
         return earlier
 
     def _push(self, hashes: np.ndarray, rows: np.ndarray) -> None:

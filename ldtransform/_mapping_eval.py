@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ldtransform._convert import real_calendar_day
+from ldtransform._convert import strptime_real_days
 from ldtransform._mapping_spec import FieldRule, Scalar
 from ldtransform.errors import MappingError
 
@@ -186,20 +186,13 @@ def _parse_dates(values: pa.Array, formats: tuple[str, ...]) -> pa.Array:
     if pa.types.is_timestamp(values.type):
         return values  # already a point in time; a zone it carries is kept
     text = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
-    parsed = pc.coalesce(*(_strptime_real_days(text, f) for f in formats))
+    parsed = pc.coalesce(*(strptime_real_days(text, f) for f in formats))
     failed = pc.and_(pc.is_valid(text), pc.is_null(parsed))
     # "2014-02-01 00:00:00" with a T: several times faster than pc.strftime
     iso = pc.utf8_replace_slice(parsed.cast(pa.timestamp("s"), safe=False).cast(pa.string()),
                                 start=10, stop=11, replacement="T")
     result: pa.Array = pc.if_else(failed, text, iso)
     return result
-
-
-def _strptime_real_days(text: pa.Array, fmt: str) -> pa.Array:
-    """pc.strptime, minus the days Arrow invents by rolling 2019-02-30 into March."""
-    parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
-    real = real_calendar_day(text, fmt)
-    return parsed if real is None else pc.if_else(real, parsed, pa.scalar(None, parsed.type))
 
 
 def _fill_default(values: pa.Array, default: Scalar | None, path: str) -> pa.Array:

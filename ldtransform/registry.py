@@ -37,7 +37,12 @@ BUILTINS: dict[Kind, dict[str, str]] = {
         "json": "ldtransform.readers.json:JsonReader",
         "jsonl": "ldtransform.readers.json:JsonLinesReader",
     },
-    "writer": {},
+    "writer": {
+        "items-json": "ldtransform.writers.items_json:ItemsJsonWriter",
+        "items-jsonl": "ldtransform.writers.items_json:ItemsJsonLinesWriter",
+        "json": "ldtransform.writers.records_json:RecordsJsonWriter",
+        "jsonl": "ldtransform.writers.records_json:RecordsJsonLinesWriter",
+    },
     "validator": {
         "field-order": "ldtransform.validators.field_order:FieldOrder",
     },

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ldtransform.mapping import Mapping
 
-__all__ = ["Result", "validate"]
+__all__ = ["Result", "as_frames", "validate"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
     """Validate ``data`` (Frames, a DataFrame, an Arrow table or a file path) against
     ``schema``, optionally through ``mapping``; reader options go to
     :func:`ldtransform.read` when ``data`` is a path."""
-    frames = _as_frames(data, read_options)
+    frames = as_frames(data, read_options)
     run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
                      max_issues=max_issues)
     rejected: list[pa.RecordBatch] = []
@@ -83,7 +83,8 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
     return Result(valid, rejected_table, report)
 
 
-def _as_frames(data: Any, read_options: dict[str, Any]) -> Frames:
+def as_frames(data: Any, read_options: dict[str, Any]) -> Frames:
+    """Frames from Frames, an Arrow table, a DataFrame or a path (read for validation)."""
     if isinstance(data, Frames):
         return data
     if isinstance(data, pa.Table):

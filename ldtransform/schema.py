@@ -81,6 +81,8 @@ class ItemSchema:
     description: str = ""
     #: Custom validators to run, each ``{"name": <validator>, **options}``.
     checks: tuple[dict[str, Any], ...] = ()
+    #: How writers spell a text field with no value: ``""`` as in LD's samples, or None.
+    unset_text: str | None = ""
 
     def field(self, name: str) -> FieldSpec:
         """The field called ``name`` (KeyError when there is none)."""
@@ -171,9 +173,13 @@ class _SchemaParser:
         except (ValueError, TypeError, ZoneInfoNotFoundError) as exc:
             raise self.fail("$.timezone", f"unknown time zone {timezone!r}; use an IANA "
                             "name such as 'America/New_York' or 'UTC'") from exc
+        unset_text = document.get("unsetText", "")
+        if unset_text is not None and not isinstance(unset_text, str):
+            raise self.fail("$.unsetText", "unsetText is the text written for an unset text "
+                            'field: a string ("" by default) or null')
         return ItemSchema(item_type, category, fields, tuple(primary_key), tuple(missing),
                           self.source, timezone, str(document.get("description", "")),
-                          self.checks(document.get("checks", [])))
+                          self.checks(document.get("checks", [])), unset_text)
 
     def checks(self, raw: Any) -> tuple[dict[str, Any], ...]:
         if not isinstance(raw, list):

@@ -1,0 +1,161 @@
+"""Output split into numbered parts at record boundaries, each written atomically.
+
+A part holds at most ``max_records`` records and ``max_bytes`` bytes (a record larger
+than ``max_bytes`` on its own gets a part to itself: a record is never split). Every part
+starts with the writer's ``begin()`` (a CSV header, ``[``) and ends with its ``end()``, and
+appears under its final name only once complete. Each part's size and SHA-256 are kept for
+the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+
+from ldtransform._atomic import atomic_writer
+from ldtransform.errors import ConfigError
+from ldtransform.writers import RecordWriter, record_bytes, value_offsets
+
+__all__ = ["PartInfo", "PartSink", "part_name"]
+
+
+@dataclass
+class PartInfo:
+    """One written (or, in a dry run, planned) file."""
+
+    path: Path
+    records: int = 0
+    bytes: int = 0
+    sha256: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.path.name, "records": self.records, "bytes": self.bytes,
+                "sha256": self.sha256}
+
+
+def part_name(stem: str, number: int, suffix: str) -> str:
+    return f"{stem}-{number:05d}{suffix}"
+
+
+class _Part:
+    """The part being written: its file (none in a dry run), hash and counts."""
+
+    def __init__(self, path: Path, writer: RecordWriter, dry_run: bool) -> None:
+        self.info = PartInfo(path)
+        self.hash = hashlib.sha256()
+        self.stack = ExitStack()
+        self.file: BinaryIO | None = None
+        if not dry_run:
+            opened: AbstractContextManager[BinaryIO] = atomic_writer(path)
+            self.file = self.stack.enter_context(opened)
+        self.end = writer.end()
+        self.separator = writer.separator
+        self.put(writer.begin())
+
+    def put(self, data: bytes) -> None:
+        if self.file is not None:
+            self.file.write(data)
+        self.hash.update(data)
+        self.info.bytes += len(data)
+
+    def close(self) -> PartInfo:
+        self.put(self.end)
+        self.info.sha256 = self.hash.hexdigest()
+        self.stack.close()  # renames the file into place
+        return self.info
+
+    def abort(self) -> None:
+        self.stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+
+class PartSink:
+    """Takes encoded record batches and spreads them over numbered parts."""
+
+    def __init__(self, folder: Path, stem: str, writer: RecordWriter, *,
+                 max_records: int | None = None, max_bytes: int | None = None,
+                 dry_run: bool = False) -> None:
+        if max_records is not None and max_records < 1:
+            raise ConfigError("max_records must be at least 1")
+        fixed = len(writer.begin()) + len(writer.end())
+        if max_bytes is not None and max_bytes <= fixed:
+            raise ConfigError(f"max_bytes must exceed {fixed}, the size of a part's "
+                              "header and footer")
+        self.folder, self.stem, self.writer = folder, stem, writer
+        self.max_records, self.max_bytes, self.dry_run = max_records, max_bytes, dry_run
+        self.parts: list[PartInfo] = []
+        self._current: _Part | None = None
+
+    def __enter__(self) -> PartSink:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._current is None:
+            return
+        if kind is None:
+            self.parts.append(self._current.close())
+        else:
+            self._current.abort()
+        self._current = None
+
+    def add(self, records: pa.Array) -> None:
+        """Write one encoded batch (one element per record)."""
+        sizes = np.diff(value_offsets(records)).astype(np.int64)
+        start = 0
+        while start < len(records):
+            part = self._open()
+            taken = self._fits(part, sizes[start:])
+            if taken == 0:
+                if part.info.records:  # full: start the next part
+                    self._roll()
+                    continue
+                taken = 1  # one record bigger than max_bytes: alone in its part
+            self._write(part, records.slice(start, taken))
+            start += taken
+            if self._full(part):
+                self._roll()
+
+    def _fits(self, part: _Part, sizes: np.ndarray) -> int:
+        """How many of the next records fit in ``part``."""
+        count = len(sizes)
+        if self.max_records is not None:
+            count = min(count, self.max_records - part.info.records)
+        if self.max_bytes is not None and count:
+            separator = len(part.separator)
+            lead = separator if part.info.records else 0
+            cost = np.cumsum(sizes[:count] + separator) - separator + lead
+            room = self.max_bytes - part.info.bytes - len(part.end)
+            count = int(np.searchsorted(cost, room, side="right"))
+        return max(count, 0)
+
+    def _full(self, part: _Part) -> bool:
+        return self.max_records is not None and part.info.records >= self.max_records
+
+    def _write(self, part: _Part, records: pa.Array) -> None:
+        if part.info.records and part.separator:
+            part.put(part.separator)
+        part.put(record_bytes(records, part.separator))
+        part.info.records += len(records)
+
+    def _open(self) -> _Part:
+        if self._current is None:
+            number = len(self.parts) + 1
+            path = self.folder / part_name(self.stem, number, self.writer.suffix)
+            self._current = _Part(path, self.writer, self.dry_run)
+        return self._current
+
+    def _roll(self) -> None:
+        assert self._current is not None
+        self.parts.append(self._current.close())
+        self._current = None
+
+    def finish(self) -> list[PartInfo]:
+        """Close the last part (an empty output still gets one, valid, file)."""
+        self._open()
+        self.__exit__(None, None, None)
+        return self.parts

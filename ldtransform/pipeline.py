@@ -1,0 +1,248 @@
+"""The import arrow: read → map → validate → write, with rejected rows quarantined.
+
+:func:`convert` turns one or more sources into import-ready files in a folder: numbered
+data parts (``Account-00001.json``), ``manifest.json`` (every part with its records, bytes
+and SHA-256; the sources and their hashes; schema, mapping and template; the validation
+summary) and, when rows were rejected, ``<source>.rejected.csv``. Every file is written
+atomically; the manifest is written last, so a folder with a manifest is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ldtransform import registry
+from ldtransform._atomic import atomic_writer
+from ldtransform._parts import PartInfo, PartSink
+from ldtransform.errors import ConfigError
+from ldtransform.frames import Frames
+from ldtransform.quarantine import QuarantineFile
+from ldtransform.report import Report
+from ldtransform.schema import ItemSchema, load_schema
+from ldtransform.validation import Validation
+
+if TYPE_CHECKING:
+    from ldtransform.mapping import Mapping
+    from ldtransform.writers import RecordWriter
+
+__all__ = ["ConvertResult", "convert", "write_frames"]
+
+MANIFEST = "manifest.json"
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ConvertResult:
+    """What a conversion wrote (or, in a dry run, would write)."""
+
+    out: Path
+    parts: list[PartInfo]
+    report: Report
+    rejected: list[PartInfo] = field(default_factory=list)
+    manifest: Path | None = None
+    dry_run: bool = False
+
+    @property
+    def records_written(self) -> int:
+        return sum(part.records for part in self.parts)
+
+    @property
+    def bytes_written(self) -> int:
+        return sum(part.bytes for part in self.parts)
+
+    def summary(self) -> dict[str, Any]:
+        return {"rows_read": self.report.rows_read, "records_written": self.records_written,
+                "rows_rejected": self.report.rows_rejected, "files": len(self.parts),
+                "bytes": self.bytes_written, "dry_run": self.dry_run}
+
+
+def make_writer(to: str, schema: ItemSchema | None, options: dict[str, Any]) -> RecordWriter:
+    """The writer called ``to``, given only the options it takes (others are an error)."""
+    cls = registry.load("writer", to)
+    accepted = set(inspect.signature(cls).parameters) - {"schema"}
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(set(given) - accepted)
+    if unknown:
+        raise ConfigError(f"the {to} writer does not take {', '.join(unknown)}; it takes "
+                          f"{', '.join(sorted(accepted)) or 'no options'}")
+    writer: RecordWriter = cls(schema=schema, **given)
+    return writer
+
+
+def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
+            out: str | os.PathLike[str], to: str = "items-json",
+            mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
+            template: str | os.PathLike[str] | None = None, action: str | None = None,
+            action_column: str | None = None, max_records: int | None = None,
+            max_bytes: int | None = None, dry_run: bool = False, overwrite: bool = False,
+            extra_columns: Any = "warn", max_issues: int = 1000,
+            progress: Progress | None = None, **read_options: Any) -> ConvertResult:
+    """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
+    of them) into the folder ``out`` as format ``to``; see the module docstring."""
+    item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
+    validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
+                            max_issues=max_issues)
+    writer = make_writer(to, item, {"template": template, "action": action,
+                                    "action_column": action_column})
+    folder = Path(out)
+    _prepare(folder, overwrite=overwrite, dry_run=dry_run)
+    listed = sources if isinstance(sources, list | tuple) else [sources]
+    hashes = _SourceHashes(listed)
+    rejected: list[PartInfo] = []
+    with PartSink(folder, item.item_type, writer, max_records=max_records,
+                  max_bytes=max_bytes, dry_run=dry_run) as sink:
+        for source in listed:
+            frames = _frames(source, read_options)
+            target = folder / f"{_stem(frames)}.rejected.csv"
+            quarantine = QuarantineFile(target) if not dry_run else None
+            with quarantine or _NoQuarantine() as keep:
+                for batch in validation.run(frames, on_rejected=keep):
+                    sink.add(writer.encode(batch))
+                    if progress:
+                        progress(validation.report.rows_read)
+            if quarantine is not None and quarantine.rows:
+                rejected.append(PartInfo(target, quarantine.rows, target.stat().st_size))
+        parts = sink.finish()
+    report = validation.finish()
+    result = ConvertResult(folder, parts, report, rejected, dry_run=dry_run)
+    if not dry_run:
+        document = _manifest(result, item, to, writer, hashes.results(), mapping, template)
+        result.manifest = write_manifest(folder, document)
+    return result
+
+
+def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "items-json",
+                 schema: ItemSchema | str | os.PathLike[str] | None = None,
+                 report: Report | None = None, max_records: int | None = None,
+                 max_bytes: int | None = None, overwrite: bool = False,
+                 **writer_options: Any) -> ConvertResult:
+    """Write already-validated ``frames`` into ``out`` as parts plus a manifest."""
+    item = schema if isinstance(schema, ItemSchema) or schema is None else load_schema(schema)
+    writer = make_writer(to, item, writer_options)
+    folder = Path(out)
+    _prepare(folder, overwrite=overwrite, dry_run=False)
+    stem = item.item_type if item else _stem(frames)
+    with PartSink(folder, stem, writer, max_records=max_records,
+                  max_bytes=max_bytes) as sink:
+        for batch in frames:
+            sink.add(writer.encode(batch))
+        parts = sink.finish()
+    report = report or Report(item_type=item.item_type if item else None)
+    if report.rows_read == 0:
+        report.rows_read = report.rows_valid = sum(p.records for p in parts)
+    result = ConvertResult(folder, parts, report)
+    document = _manifest(result, item, to, writer, [], None, writer_options.get("template"))
+    result.manifest = write_manifest(folder, document)
+    return result
+
+
+class _NoQuarantine:
+    """The rejected-rows sink of a dry run: rows are counted by the report only."""
+
+    def __enter__(self) -> Callable[[Any], None]:
+        return lambda batch: None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _frames(source: Any, read_options: dict[str, Any]) -> Frames:
+    from ldtransform.result import as_frames
+
+    return as_frames(source, read_options)
+
+
+def _stem(frames: Frames) -> str:
+    name = Path(frames.source or "data").name
+    for suffix in (".gz", ".items", ".json", ".jsonl", ".csv", ".tsv", ".xlsx", ".xls",
+                   ".parquet"):
+        name = name.removesuffix(suffix)
+    return name.strip("<>") or "data"
+
+
+def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> None:
+    """Refuse to mix with an earlier run's output, unless asked to replace it."""
+    manifest = folder / MANIFEST
+    if not manifest.exists():
+        return
+    if not overwrite:
+        raise ConfigError(f"{folder} already holds a conversion ({MANIFEST}); choose another "
+                          "folder or pass overwrite (--overwrite) to replace it")
+    if dry_run:
+        return
+    old = orjson.loads(manifest.read_bytes())
+    for entry in [*old.get("parts", []), *old.get("rejected", [])]:
+        (folder / Path(entry["file"]).name).unlink(missing_ok=True)
+    manifest.unlink()
+
+
+class _SourceHashes:
+    """SHA-256 of the source files, computed in a thread beside the conversion."""
+
+    def __init__(self, sources: Sequence[Any]) -> None:
+        self.paths = [Path(s) for s in sources if isinstance(s, str | os.PathLike)]
+        self._results: list[dict[str, Any]] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for path in self.paths:
+            digest = hashlib.sha256()
+            try:
+                with path.open("rb") as f:
+                    while chunk := f.read(1 << 20):
+                        digest.update(chunk)
+            except OSError:
+                continue  # the reader reports an unreadable source itself
+            self._results.append({"path": str(path), "bytes": path.stat().st_size,
+                                  "sha256": digest.hexdigest()})
+
+    def results(self) -> list[dict[str, Any]]:
+        self._thread.join()
+        return self._results
+
+
+def _file_entry(path: Any) -> dict[str, Any] | None:
+    if not isinstance(path, str | os.PathLike):
+        return None
+    data = Path(path).read_bytes()
+    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _manifest(result: ConvertResult, item: ItemSchema | None, to: str, writer: RecordWriter,
+              sources: list[dict[str, Any]], mapping: Any, template: Any) -> dict[str, Any]:
+    from ldtransform import __version__
+
+    return {
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "ldtransform": __version__,
+        "itemType": item.item_type if item else None,
+        "format": to,
+        "action": getattr(writer, "action", None),
+        "sources": sources,
+        "schema": _file_entry(item.source) if item and item.source else None,
+        "mapping": _file_entry(mapping),
+        "template": _file_entry(template),
+        "parts": [part.to_dict() for part in result.parts],
+        "rejected": [part.to_dict() for part in result.rejected],
+        "totals": {"files": len(result.parts), "records": result.records_written,
+                   "bytes": result.bytes_written},
+        "validation": result.report.summary(),
+    }
+
+
+def write_manifest(folder: Path, document: dict[str, Any]) -> Path:
+    path = folder / MANIFEST
+    with atomic_writer(path) as f:
+        f.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    return path

@@ -30,6 +30,7 @@ from ldtransform.errors import (
 )
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.mapping import BoundMapping, Mapping
+from ldtransform.pipeline import ConvertResult, convert
 from ldtransform.protocols import Issue, Reader, Transform, Validator, Writer
 from ldtransform.readers import read
 from ldtransform.report import Report
@@ -47,6 +48,7 @@ except metadata.PackageNotFoundError:  # running from a source tree without inst
 __all__ = [
     "BoundMapping",
     "ConfigError",
+    "ConvertResult",
     "EncodingError",
     "FieldSpec",
     "Frames",
@@ -74,6 +76,7 @@ __all__ = [
     "WorkbookError",
     "Writer",
     "__version__",
+    "convert",
     "load_schema",
     "read",
     "validate",

@@ -166,10 +166,11 @@ def plugins(as_json: bool) -> None:
 
 
 def _register_commands() -> None:
+    from ldtransform.cli_convert import convert, run
     from ldtransform.cli_validate import schema, validate
 
-    main.add_command(validate)
-    main.add_command(schema)
+    for command in (validate, schema, convert, run):
+        main.add_command(command)
 
 
 _register_commands()

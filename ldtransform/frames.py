@@ -16,7 +16,14 @@ from ldtransform.errors import LdTransformError, ReadError, StreamConsumedError
 from ldtransform.protocols import Issue
 
 if TYPE_CHECKING:
+    import os
+
     import pandas as pd
+
+    from ldtransform.mapping import Mapping
+    from ldtransform.pipeline import ConvertResult
+    from ldtransform.report import Report
+    from ldtransform.schema import ItemSchema
 
 __all__ = ["Frames", "NumberedBatch"]
 
@@ -58,6 +65,10 @@ class Frames:
         self.info: dict[str, Any] = dict(info or {})
         self.issues: list[Issue] = issues if issues is not None else []
         self.rows_read = 0
+        #: Set on Frames that :meth:`validate` returns: the schema, and the report that
+        #: fills while they are iterated.
+        self.item_schema: ItemSchema | None = None
+        self.report: Report | None = None
         self._batches = iter(batches)
         self._batch_size = batch_size
         self._consumed = False
@@ -157,3 +168,34 @@ class Frames:
         """New Frames applying ``function`` to every batch; row numbers carry over."""
         mapped = ((n.first_row, function(n.batch)) for n in self.numbered())
         return Frames(schema, mapped, source=self.source, info=self.info, issues=self.issues)
+
+    # -- the fluent form: read(...).map(...).validate(...).write_items(...) --------------
+
+    def map(self, mapping: Mapping | dict[str, Any] | str | os.PathLike[str], *,
+            schema: ItemSchema | str | os.PathLike[str] | None = None) -> Frames:
+        """These frames through a mapping (a Mapping, dict or TOML path), lazily."""
+        from ldtransform.fluent import map_frames
+
+        return map_frames(self, mapping, schema)
+
+    def validate(self, schema: ItemSchema | str | os.PathLike[str], *,
+                 mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
+                 rejected: str | os.PathLike[str] | None = None, **options: Any) -> Frames:
+        """The valid rows, lazily; ``.report`` fills as they are read, and rejected rows go
+        to the quarantine file ``rejected`` when given (see :class:`Validation`)."""
+        from ldtransform.fluent import validate_frames
+
+        return validate_frames(self, schema, mapping, rejected, options)
+
+    def write_items(self, out: str | os.PathLike[str], **options: Any) -> ConvertResult:
+        """Write LD item JSON parts and a manifest into the folder ``out``."""
+        return self.write(out, to="items-json", **options)
+
+    def write(self, out: str | os.PathLike[str], *, to: str = "items-json",
+              **options: Any) -> ConvertResult:
+        """Write these frames as ``to`` (items-json, items-jsonl, json, jsonl, csv) into
+        the folder ``out``, split by ``max_records``/``max_bytes``, with a manifest."""
+        from ldtransform.pipeline import write_frames
+
+        options.setdefault("schema", self.item_schema)
+        return write_frames(self, out, to=to, report=self.report, **options)

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["ConvertResult", "convert", "write_frames"]
 
 MANIFEST = "manifest.json"
-Progress = Callable[[int], None]
+#: Told, after each batch, the rows read so far from the current source, its name, and
+#: how many rows it holds when the reader knows (Parquet), else None.
+Progress = Callable[[int, str, "int | None"], None]
 
 
 @dataclass
@@ -99,17 +101,19 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     listed = sources if isinstance(sources, list | tuple) else [sources]
     hashes = _SourceHashes(listed)
     rejected: list[PartInfo] = []
+    names: set[str] = set()
     with PartSink(folder, item.item_type, writer, max_records=max_records,
                   max_bytes=max_bytes, dry_run=dry_run) as sink:
         for source in listed:
             frames = _frames(source, read_options)
-            target = folder / f"{_stem(frames)}.rejected.csv"
+            target = folder / _unique(f"{_stem(frames)}.rejected.csv", names)
             quarantine = QuarantineFile(target) if not dry_run else None
             with quarantine or _NoQuarantine() as keep:
+                total = frames.info.get("rows")
                 for batch in validation.run(frames, on_rejected=keep):
                     sink.add(writer.encode(batch))
                     if progress:
-                        progress(validation.report.rows_read)
+                        progress(frames.rows_read, frames.source or "<data>", total)
             if quarantine is not None and quarantine.rows:
                 rejected.append(PartInfo(target, quarantine.rows, target.stat().st_size))
         parts = sink.finish()
@@ -168,6 +172,17 @@ def _stem(frames: Frames) -> str:
                    ".parquet"):
         name = name.removesuffix(suffix)
     return name.strip("<>") or "data"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name`` numbered, so two sources never share a rejected-rows file."""
+    stem, _, rest = name.partition(".")
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{stem}-{number}.{rest}"
+    taken.add(candidate)
+    return candidate
 
 
 def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any
+
+import pyarrow as pa
 
 from ldtransform import registry
 from ldtransform.errors import UnknownOptionError
@@ -29,12 +32,16 @@ def read(
     source: Source, *, format: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
     **options: Any,
 ) -> Frames:
-    """Read ``source`` (a path or binary file) into streaming :class:`Frames`.
+    """Read ``source`` (a path or binary file; also a DataFrame or Arrow table) into
+    streaming :class:`Frames`.
 
     The format comes from ``format`` or the file's suffix. Reader options include
     ``encoding`` (a codec or ``"auto"``), ``delimiter``, ``sheet``, ``header_row``;
     an option the chosen reader does not take raises :class:`UnknownOptionError`.
     """
+    in_memory = _in_memory(source, batch_size)
+    if in_memory is not None:
+        return in_memory
     reader_class = registry.reader_for_source(source, format)
     valid = reader_options(reader_class)
     unknown = sorted(set(options) - set(valid))
@@ -48,9 +55,21 @@ def read(
     return frames
 
 
+def _in_memory(source: Any, batch_size: int) -> Frames | None:
+    """Frames over a DataFrame or an Arrow table given in place of a file."""
+    if isinstance(source, pa.Table):
+        return Frames.from_table(source, batch_size=batch_size, source="<table>")
+    pandas = sys.modules.get("pandas")  # a DataFrame means pandas is already imported
+    if pandas is not None and isinstance(source, pandas.DataFrame):
+        return Frames.from_pandas(source, batch_size=batch_size)
+    return None
+
+
 def read_for_validation(source: Source, **options: Any) -> Frames:
     """:func:`read`, but a reader that can report bad rows as Issues does so rather than
     stop, so a validation run lists them with everything else."""
+    if _in_memory(source, 1) is not None:
+        return read(source, **options)
     reader_class = registry.reader_for_source(source, options.get("format"))
     if "on_bad_row" in reader_options(reader_class):
         options.setdefault("on_bad_row", "report")

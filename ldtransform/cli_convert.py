@@ -1,0 +1,237 @@
+"""``ldtransform convert`` and ``ldtransform run``: commands of the CLI (they print)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ldtransform.cli import _errors_reported, collect_reader_options, reader_options
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ldtransform.pipeline import ConvertResult, Progress
+
+__all__ = ["convert", "run"]
+
+FORMATS = ("items-json", "items-jsonl", "json", "jsonl", "csv")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6,
+          "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12,
+          "tib": 2**40}
+
+
+def parse_size(text: str | int | None) -> int | None:
+    """``"50MB"`` → 50,000,000; ``"1GiB"`` → 1,073,741,824; plain numbers are bytes."""
+    if text is None or isinstance(text, int):
+        return text
+    match = _SIZE.match(text)
+    unit = (match.group(2) or "").lower() if match else None
+    if not match or unit not in _UNITS:
+        raise click.BadParameter(f"{text!r} is not a size such as 50MB, 1GiB or 1000000")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = None) -> list[str]:
+    """Paths as given, and globs (``data/*.csv``) expanded in sorted order."""
+    found: list[str] = []
+    for pattern in patterns:
+        path = str(base / pattern) if base and not Path(pattern).is_absolute() else pattern
+        if glob.has_magic(path) and not Path(path).exists():
+            matches = sorted(glob.glob(path))
+            if not matches:
+                raise click.BadParameter(f"no file matches {pattern!r}")
+            found.extend(matches)
+        else:
+            found.append(path)
+    return found
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
+              help="The itemType schema (JSON or YAML).")
+@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False),
+              help="A TOML mapping from source columns to item fields.")
+@click.option("--to", "to", type=click.Choice(FORMATS), default="items-json",
+              show_default=True, help="Output format.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output folder: data parts, manifest.json, rejected rows.")
+@click.option("--template", type=click.Path(dir_okay=False),
+              help="Jinja2 template shaping each CSV line (with --to csv).")
+@click.option("--action", type=click.Choice(["Create", "Merge", "Update", "Delete"]),
+              help="Item action written in each envelope (default Create).")
+@click.option("--action-column", help="Column holding each item's action instead.")
+@click.option("--max-records", type=int, help="Split: at most N records per file.")
+@click.option("--max-bytes", help="Split: at most this size per file (e.g. 50MB, 1GiB).")
+@click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier conversion in --out.")
+@reader_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None, to: str,
+            out: str, template: str | None, action: str | None, action_column: str | None,
+            max_records: int | None, max_bytes: str | None, dry_run: bool, overwrite: bool,
+            format_: str | None, encoding: str | None, delimiter: str | None,
+            sheet: str | None, header_row: str | None, as_json: bool) -> None:
+    """Turn SOURCES (files or globs) into import-ready files in --out.
+
+    Reads, maps, validates and writes; rejected rows go to <source>.rejected.csv in --out.
+    Exit code 0 when every row was written, 5 when rows were rejected.
+    """
+    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    if format_:
+        options["format"] = format_
+    settings = {"schema": schema_path, "mapping": mapping_path, "to": to, "out": out,
+                "template": template, "action": action, "action_column": action_column,
+                "max_records": max_records, "max_bytes": parse_size(max_bytes),
+                "dry_run": dry_run, "overwrite": overwrite}
+    _convert_and_report(expand_sources(sources), settings, options, as_json)
+
+
+@click.command()
+@click.argument("pipeline", type=click.Path(dir_okay=False, exists=True))
+@click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run(pipeline: str, dry_run: bool, as_json: bool) -> None:
+    """Run the job a pipeline file describes (source, schema, mapping, output).
+
+    Paths in the file are relative to the file's own folder.
+    """
+    with _errors_reported():
+        sources, settings, options = load_pipeline(Path(pipeline))
+    settings["dry_run"] = dry_run or settings.get("dry_run", False)
+    _convert_and_report(sources, settings, options, as_json)
+
+
+def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """Sources, convert settings and reader options from a pipeline TOML file."""
+    from ldtransform.errors import ConfigError
+
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    base = path.parent
+    known = {"schema", "mapping", "source", "output", "upload"}
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; a pipeline has "
+                          f"{', '.join(sorted(known))}")
+    source = document.get("source", {})
+    output = document.get("output", {})
+    if "schema" not in document or "paths" not in source or "folder" not in output:
+        raise ConfigError(f"{path}: a pipeline needs schema, [source] paths and [output] "
+                          "folder")
+    allowed = {"format", "folder", "template", "action", "action_column", "max_records",
+               "max_bytes", "overwrite"}
+    extra = sorted(set(output) - allowed)
+    if extra:
+        raise ConfigError(f"{path}: unknown [output] key(s) {', '.join(extra)}; use "
+                          f"{', '.join(sorted(allowed))}")
+
+    def local(value: str | None) -> str | None:
+        return None if value is None else str(base / value)
+
+    settings = {"schema": local(document["schema"]), "mapping": local(document.get("mapping")),
+                "to": output.get("format", "items-json"), "out": local(output["folder"]),
+                "template": local(output.get("template")), "action": output.get("action"),
+                "action_column": output.get("action_column"),
+                "max_records": output.get("max_records"),
+                "max_bytes": parse_size(output.get("max_bytes")),
+                "overwrite": bool(output.get("overwrite", False))}
+    paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
+    return expand_sources(paths, base), settings, dict(source.get("options", {}))
+
+
+def _convert_and_report(sources: list[str], settings: dict[str, Any],
+                        options: dict[str, Any], as_json: bool) -> None:
+    from ldtransform.pipeline import convert as run_convert
+
+    console = _console(as_json)
+    started = time.monotonic()
+    with _errors_reported(), _ProgressBar(console) as progress:
+        result = run_convert(sources, progress=progress, **settings, **options)
+    seconds = time.monotonic() - started
+    if as_json:
+        click.echo(json.dumps({**result.summary(), "seconds": round(seconds, 3),
+                               "parts": [p.to_dict() for p in result.parts],
+                               "validation": result.report.summary()}, indent=2))
+    else:
+        _print_summary(console, result, seconds)
+    sys.exit(0 if result.report.ok else 5)
+
+
+def _console(quiet: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=quiet, highlight=False)
+
+
+class _ProgressBar:
+    """A progress bar on a terminal (percent where the row count is known, rows/s);
+    nothing when output is piped."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Progress | None:
+        if not self.console.is_terminal:
+            return None
+        from rich import progress as bars
+
+        self.bar = bars.Progress(bars.SpinnerColumn(), bars.TextColumn("{task.description}"),
+                                 bars.BarColumn(), bars.TextColumn("{task.completed:,.0f} rows"),
+                                 bars.TextColumn("{task.fields[rate]}"),
+                                 bars.TimeElapsedColumn(),
+                            console=self.console, transient=True)
+        self.bar.__enter__()
+        return self.update
+
+    def update(self, rows: int, source: str, total: int | None) -> None:
+        if source not in self.tasks:
+            self.tasks[source] = (self.bar.add_task(Path(source).name, total=total, rate=""),
+                                  time.monotonic())
+        task, started = self.tasks[source]
+        rate = rows / max(time.monotonic() - started, 1e-6)
+        self.bar.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _print_summary(console: Console, result: ConvertResult, seconds: float) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    report = result.report
+    verb = "would write" if result.dry_run else "wrote"
+    console.print(Text(f"{report.rows_read:,} rows in = {result.records_written:,} written "
+                       f"+ {report.rows_rejected:,} rejected; {verb} {len(result.parts)} "
+                       f"file(s), {result.bytes_written:,} bytes in {seconds:.1f} s"))
+    table = Table("file", "records", "bytes", "sha256" if not result.dry_run else "",
+                  title=Text(f"in {os.path.normpath(result.out)}"), title_justify="left")
+    for part in result.parts:
+        table.add_row(Text(part.path.name), f"{part.records:,}", f"{part.bytes:,}",
+                      part.sha256[:16] if part.sha256 else "")
+    console.print(table)
+    if report.issue_count:
+        codes = ", ".join(f"{code} {n:,}" for code, n in report.by_code.most_common())
+        console.print(Text(f"issues: {codes} (see `ldtransform validate ... --report` for "
+                           "every row)"))
+    for rejected in result.rejected:
+        console.print(Text(f"rejected rows: {rejected.path} ({rejected.records:,} rows: fix "
+                           "them and convert again)"))
+    if result.manifest:
+        console.print(Text(f"manifest: {os.path.normpath(result.manifest)}"))

@@ -1,0 +1,180 @@
+"""convert/run: parts, manifest, quarantine, dry runs, and files that survive kill -9."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+from click.testing import CliRunner
+
+import ldtransform
+from ldtransform.cli import main
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SCHEMA = SAMPLES / "schemas" / "Account.json"
+FLAT = SAMPLES / "mappings" / "accounts-flat.toml"
+
+
+def many_accounts(path: Path, copies: int) -> Path:
+    """samples/accounts.csv repeated ``copies`` times with unique keys."""
+    table = pacsv.read_csv(SAMPLES / "accounts.csv", convert_options=pacsv.ConvertOptions(
+        column_types=dict.fromkeys(pacsv.read_csv(SAMPLES / "accounts.csv").column_names,
+                                   pa.string())))
+    tables = []
+    for copy in range(copies):
+        ids = [f"K{copy:06d}{i:02d}" for i in range(table.num_rows)]
+        tables.append(table.set_column(0, "accountId", pa.array(ids)))
+    pacsv.write_csv(pa.concat_tables(tables), path)
+    return path
+
+
+def check_folder(folder: Path) -> int:
+    """Every file under a final name is complete; returns the records in the parts."""
+    records = 0
+    for part in sorted(folder.glob("Account-*.json")):
+        records += len(json.loads(part.read_bytes()))  # a torn file would not parse
+    manifest = folder / "manifest.json"
+    if manifest.exists():
+        document = json.loads(manifest.read_bytes())
+        for entry in document["parts"]:
+            data = (folder / entry["file"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+            assert len(data) == entry["bytes"]
+        assert document["totals"]["records"] == records
+    return records
+
+
+def test_convert_splits_by_records_and_the_parts_add_up(tmp_path: Path) -> None:
+    source = many_accounts(tmp_path / "in.csv", 8)  # 200 rows
+    result = ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=tmp_path / "out",
+                                 max_records=30, batch_size=17)
+    assert [p.records for p in result.parts] == [30] * 6 + [20]
+    assert check_folder(tmp_path / "out") == 200 == result.records_written
+    document = json.loads((tmp_path / "out/manifest.json").read_bytes())
+    assert document["sources"][0]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert document["schema"]["path"] == str(SCHEMA) and document["mapping"]["sha256"]
+    assert document["validation"]["rows_valid"] == 200 and document["format"] == "items-json"
+
+
+def test_max_bytes_never_splits_a_record(tmp_path: Path) -> None:
+    source = many_accounts(tmp_path / "in.csv", 2)
+    result = ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=tmp_path / "out",
+                                 to="items-jsonl", max_bytes=5000)
+    assert len(result.parts) > 5 and sum(p.records for p in result.parts) == 50
+    lines = []
+    for part in result.parts:
+        data = part.path.read_bytes()
+        assert len(data) <= 5000 and data.endswith(b"\n")
+        lines += [json.loads(line) for line in data.splitlines()]
+    assert [item["data"]["accountId"] for item in lines] == [
+        f"K{c:06d}{i:02d}" for c in range(2) for i in range(25)]
+    tiny = ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=tmp_path / "tiny",
+                               to="items-jsonl", max_bytes=10)
+    assert [p.records for p in tiny.parts] == [1] * 50  # too big for any part: one each
+
+
+def test_rejected_rows_are_quarantined_and_counted(tmp_path: Path) -> None:
+    result = ldtransform.convert(SAMPLES / "messy/accounts_errors.csv", schema=SCHEMA,
+                                 mapping=FLAT, out=tmp_path)
+    assert (result.report.rows_read, result.records_written,
+            result.report.rows_rejected) == (25, 18, 7)
+    [rejected] = result.rejected
+    assert rejected.path.name == "accounts_errors.rejected.csv"
+    with rejected.path.open(newline="", encoding="utf-8") as f:
+        assert [row["_row"] for row in csv.DictReader(f)] == [
+            "4", "7", "11", "14", "18", "22", "25"]
+    assert json.loads((tmp_path / "manifest.json").read_bytes())["rejected"][0]["records"] == 7
+
+
+def test_dry_run_writes_nothing_and_an_earlier_run_is_protected(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dry = ldtransform.convert(SAMPLES / "accounts.csv", schema=SCHEMA, mapping=FLAT, out=out,
+                              dry_run=True, max_records=10)
+    assert [p.records for p in dry.parts] == [10, 10, 5] and dry.bytes_written > 0
+    assert not out.exists() or list(out.iterdir()) == []
+    real = ldtransform.convert(SAMPLES / "accounts.csv", schema=SCHEMA, mapping=FLAT, out=out,
+                               max_records=10)
+    assert [p.bytes for p in real.parts] == [p.bytes for p in dry.parts]
+    with pytest.raises(ldtransform.ConfigError, match="overwrite"):
+        ldtransform.convert(SAMPLES / "accounts.csv", schema=SCHEMA, mapping=FLAT, out=out)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    ldtransform.convert(SAMPLES / "accounts.csv", schema=SCHEMA, mapping=FLAT, out=out,
+                        overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["Account-00001.json", "manifest.json",
+                                                     "notes.txt"]
+
+
+def test_fluent_form_from_a_dataframe(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(SAMPLES / "accounts.csv", dtype=str, keep_default_na=False)
+    validated = ldtransform.read(frame).validate(SCHEMA, mapping=FLAT,
+                                                 rejected=tmp_path / "rejected.csv")
+    result = validated.write_items(tmp_path / "out", max_records=20)
+    assert result.records_written == 25 and validated.report is not None
+    assert validated.report.rows_valid == 25 and not (tmp_path / "rejected.csv").exists()
+
+
+def test_cli_convert_summary_and_exit_codes(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["convert", str(SAMPLES / "accounts.xlsx"), "--schema",
+                              str(SCHEMA), "--mapping", str(SAMPLES / "mappings/accounts.toml"),
+                              "--out", str(tmp_path / "a"), "--max-bytes", "20kB"])
+    assert ok.exit_code == 0, ok.output
+    assert "25 rows in = 25 written + 0 rejected" in ok.output
+    bad = runner.invoke(main, ["convert", str(SAMPLES / "messy/accounts_errors.csv"),
+                               "--schema", str(SCHEMA), "--mapping", str(FLAT), "--out",
+                               str(tmp_path / "b"), "--json"])
+    assert bad.exit_code == 5
+    summary = json.loads(bad.stdout)
+    assert summary["rows_read"] == summary["records_written"] + summary["rows_rejected"]
+    wrong = runner.invoke(main, ["convert", "nothing-*.csv", "--schema", str(SCHEMA),
+                                 "--out", str(tmp_path / "c")])
+    assert wrong.exit_code == 2 and "no file matches" in wrong.output
+
+
+def test_the_sample_pipeline_runs_as_is() -> None:
+    done = subprocess.run([sys.executable, "-m", "ldtransform", "run",
+                           str(SAMPLES / "pipeline.toml")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "25 rows in = 25 written + 0 rejected; wrote 3 file(s)" in done.stdout
+    out = SAMPLES.parent / "out" / "pipeline"
+    assert check_folder(out) == 25
+
+
+@pytest.fixture(scope="module")
+def big_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return many_accounts(tmp_path_factory.mktemp("kill") / "accounts.csv", 2400)  # 60k rows
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_kill_9_never_leaves_a_partial_file_under_a_final_name(tmp_path: Path,
+                                                               big_source: Path,
+                                                               seed: int) -> None:
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "ldtransform", "convert",
+                                str(big_source), "--schema", str(SCHEMA), "--mapping",
+                                str(FLAT), "--out", str(out), "--max-records", "4000"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(random.Random(seed).uniform(0.3, 1.8))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    if out.exists():
+        records = check_folder(out)
+        if (out / "manifest.json").exists():
+            assert records == 60_000
+        leftovers = [p.name for p in out.iterdir() if not p.name.startswith("Account-")
+                     and p.name != "manifest.json"]
+        assert all(name.startswith(".") and name.endswith(".part") for name in leftovers)

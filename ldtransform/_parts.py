@@ -58,11 +58,11 @@ class _Part:
         self.separator = writer.separator
         self.put(writer.begin())
 
-    def put(self, data: bytes) -> None:
+    def put(self, data: bytes | pa.Buffer) -> None:
         if self.file is not None:
             self.file.write(data)
         self.hash.update(data)
-        self.info.bytes += len(data)
+        self.info.bytes += data.size if isinstance(data, pa.Buffer) else len(data)
 
     def close(self) -> PartInfo:
         self.put(self.end)
@@ -126,9 +126,10 @@ class PartSink:
         if self.max_records is not None:
             count = min(count, self.max_records - part.info.records)
         if self.max_bytes is not None and count:
-            separator = len(part.separator)
-            lead = separator if part.info.records else 0
-            cost = np.cumsum(sizes[:count] + separator) - separator + lead
+            # Sizes include the separator each record starts with; a part's first drops it.
+            cost = np.cumsum(sizes[:count])
+            if not part.info.records:
+                cost -= len(part.separator)
             room = self.max_bytes - part.info.bytes - len(part.end)
             count = int(np.searchsorted(cost, room, side="right"))
         return max(count, 0)
@@ -137,9 +138,7 @@ class PartSink:
         return self.max_records is not None and part.info.records >= self.max_records
 
     def _write(self, part: _Part, records: pa.Array) -> None:
-        if part.info.records and part.separator:
-            part.put(part.separator)
-        part.put(record_bytes(records, part.separator))
+        part.put(record_bytes(records, skip=0 if part.info.records else len(part.separator)))
         part.info.records += len(records)
 
     def _open(self) -> _Part:

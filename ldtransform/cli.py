@@ -1,4 +1,5 @@
-"""The ``ldtransform`` command line. The only module that prints.
+"""The ``ldtransform`` command line. Only the CLI modules (``cli*.py``) print; the bigger
+commands live in ``cli_validate``, ``cli_convert`` and ``cli_template``.
 
 Exit codes: 0 success; 2 wrong usage; 3 a source cannot be read; 4 a plugin, option or
 configuration problem (including a missing optional extra); 5 the data is invalid (rows
@@ -8,80 +9,21 @@ rejected by ``validate``); 1 any other ldtransform error.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_READ = 3
-EXIT_CONFIG = 4
+from ldtransform._cli_common import (
+    EXIT_CONFIG,
+    EXIT_ERROR,
+    EXIT_READ,
+    EXIT_USAGE,
+    collect_reader_options,
+    errors_reported,
+    reader_options,
+)
 
-
-@contextmanager
-def _errors_reported() -> Iterator[None]:
-    """Turn ldtransform exceptions into a one-line message and a documented exit code."""
-    from ldtransform import errors
-
-    try:
-        yield
-    except errors.ReadError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_READ)
-    except (errors.PluginError, errors.ConfigError, errors.MissingDependencyError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
-    except errors.LdTransformError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
-
-
-def _sheet(value: str | None) -> str | int | None:
-    return int(value) if value is not None and value.isdigit() else value
-
-
-def _header_row(value: str | None) -> int | str | None:
-    if value is None:
-        return "default"
-    if value.lower() == "none":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise click.BadParameter("a 1-based row number, or 'none'") from None
-
-
-def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every reading command takes."""
-    for option in reversed([
-        click.option("--format", "format_", metavar="NAME",
-                     help="Reader to use (default: chosen by file suffix)."),
-        click.option("--encoding", help="Text encoding: a codec name or 'auto'."),
-        click.option("--delimiter", help="Field delimiter (default: sniffed)."),
-        click.option("--sheet", help="Workbook sheet: a name or a 0-based index."),
-        click.option("--header-row", help="1-based row of the header, or 'none'."),
-    ]):
-        func = option(func)
-    return func
-
-
-def collect_reader_options(encoding: str | None, delimiter: str | None, sheet: str | None,
-                           header_row: str | None) -> dict[str, Any]:
-    """Only the options the user gave, so each reader sees just what applies."""
-    options: dict[str, Any] = {}
-    if encoding is not None:
-        options["encoding"] = encoding
-    if delimiter is not None:
-        options["delimiter"] = "\t" if delimiter in ("\\t", "tab") else delimiter
-    if sheet is not None:
-        options["sheet"] = _sheet(sheet)
-    header = _header_row(header_row)
-    if header != "default":
-        options["header_row"] = header
-    return options
+__all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_READ", "EXIT_USAGE", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -101,7 +43,7 @@ def inspect(source: str, format_: str | None, encoding: str | None, delimiter: s
     from ldtransform.inspection import inspect_source
 
     options = collect_reader_options(encoding, delimiter, sheet, header_row)
-    with _errors_reported():
+    with errors_reported():
         report = inspect_source(source, format=format_, head=head, **options)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, default=str))
@@ -167,9 +109,10 @@ def plugins(as_json: bool) -> None:
 
 def _register_commands() -> None:
     from ldtransform.cli_convert import convert, run
+    from ldtransform.cli_template import template
     from ldtransform.cli_validate import schema, validate
 
-    for command in (validate, schema, convert, run):
+    for command in (validate, schema, convert, run, template):
         main.add_command(command)
 
 

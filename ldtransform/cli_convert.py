@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ldtransform.cli import _errors_reported, collect_reader_options, reader_options
+from ldtransform._cli_common import collect_reader_options, errors_reported, reader_options
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -106,7 +106,7 @@ def run(pipeline: str, dry_run: bool, as_json: bool) -> None:
 
     Paths in the file are relative to the file's own folder.
     """
-    with _errors_reported():
+    with errors_reported():
         sources, settings, options = load_pipeline(Path(pipeline))
     settings["dry_run"] = dry_run or settings.get("dry_run", False)
     _convert_and_report(sources, settings, options, as_json)
@@ -158,7 +158,7 @@ def _convert_and_report(sources: list[str], settings: dict[str, Any],
 
     console = _console(as_json)
     started = time.monotonic()
-    with _errors_reported(), _ProgressBar(console) as progress:
+    with errors_reported(), _ProgressBar(console) as progress:
         result = run_convert(sources, progress=progress, **settings, **options)
     seconds = time.monotonic() - started
     if as_json:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ldtransform.cli import (
-    _errors_reported,
+from ldtransform._cli_common import (
     collect_reader_options,
+    errors_reported,
     reader_options,
 )
 
@@ -71,7 +71,7 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
         options["format"] = format_
     console = _console(as_json)
     quarantined: list[tuple[Path, int]] = []
-    with _errors_reported():
+    with errors_reported():
         run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
                          max_issues=max_errors)
         for source in sources:
@@ -180,7 +180,7 @@ def schema_show(path: str) -> None:
 
     from ldtransform.schema import FieldSpec, load_schema
 
-    with _errors_reported():
+    with errors_reported():
         item = load_schema(path)
     console = Console(highlight=False)
     console.print(f"[bold]{item.item_type}[/bold] ({item.category}) — primary key: "
@@ -230,7 +230,7 @@ def schema_infer(source: str, item_type: str, format_: str | None, encoding: str
     from ldtransform.schema_draft import draft_schema
 
     options = collect_reader_options(encoding, delimiter, sheet, header_row)
-    with _errors_reported():
+    with errors_reported():
         frames = read(source, format=format_, **options)
         draft = draft_schema(frames, item_type=item_type, enum_max=enum_max)
     text = json.dumps(draft, indent=2, ensure_ascii=False) + "\n"

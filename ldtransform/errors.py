@@ -8,7 +8,8 @@ wrong, where (file, line/row, sheet, column) and what to do next::
     ├── ConfigError                 bad option, argument or configuration
     │   ├── UnknownOptionError      an option a reader/writer does not take
     │   ├── SchemaError             an itemType schema file is itself wrong
-    │   └── MappingError            a mapping names unknown columns or is malformed
+    │   ├── MappingError            a mapping names unknown columns or is malformed
+    │   └── TemplateError           a CSV template is malformed, unsafe or names no field
     ├── PluginError                 a plugin cannot be loaded or used
     │   ├── UnknownFormatError      no reader/writer of that name or suffix
     │   ├── PluginConflictError     two distributions claim one name
@@ -36,6 +37,7 @@ __all__ = [
     "ReadError",
     "SchemaError",
     "StreamConsumedError",
+    "TemplateError",
     "UnknownFormatError",
     "UnknownOptionError",
     "WorkbookError",
@@ -77,6 +79,23 @@ class MappingError(ConfigError):
         self.path = path
         self.source = source
         where = ": ".join(part for part in (source, path) if part)
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+
+class TemplateError(ConfigError):
+    """A CSV template cannot be compiled or rendered.
+
+    ``template`` (file name), ``line`` and ``name`` (the variable or field at fault) say
+    where; the message starts with ``template:line``.
+    """
+
+    def __init__(self, problem: str, *, template: str | None = None, line: int | None = None,
+                 name: str | None = None) -> None:
+        self.problem = problem
+        self.template = template
+        self.line = line
+        self.name = name
+        where = ":".join(str(part) for part in (template, line) if part is not None)
         super().__init__(f"{where}: {problem}" if where else problem)
 
 

@@ -42,6 +42,7 @@ BUILTINS: dict[Kind, dict[str, str]] = {
         "items-jsonl": "ldtransform.writers.items_json:ItemsJsonLinesWriter",
         "json": "ldtransform.writers.records_json:RecordsJsonWriter",
         "jsonl": "ldtransform.writers.records_json:RecordsJsonLinesWriter",
+        "csv": "ldtransform.writers.csv_template:TemplateCsvWriter",
     },
     "validator": {
         "field-order": "ldtransform.validators.field_order:FieldOrder",

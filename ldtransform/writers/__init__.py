@@ -1,9 +1,11 @@
 """Built-in writers, one module per format, and the base they share.
 
 Every built-in writer is a :class:`RecordWriter`: a file is ``begin()``, then the records
-``encode()`` makes (one element per record, each complete with its line ending), joined by
-``separator``, then ``end()``. That shape is what lets the pipeline split output into parts
-at record boundaries, by count or by bytes, and repeat a CSV header in every part.
+``encode()`` makes (one element per record, each complete with its line ending, and each
+starting with ``separator`` — which the first record of a file drops), then ``end()``.
+That shape lets the pipeline split output into parts at record boundaries, by count or
+by bytes, repeat a CSV header in every part, and write a batch's records straight from
+the Arrow buffer that holds them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import BinaryIO, ClassVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ldtransform.frames import Frames
 from ldtransform.schema import ItemSchema
@@ -47,7 +48,8 @@ class RecordWriter:
         return b""
 
     def encode(self, batch: pa.RecordBatch) -> pa.Array:
-        """One string or binary element per record of ``batch``, in order."""
+        """One string element per record of ``batch``, in order, each starting with
+        ``separator``."""
         raise NotImplementedError
 
     def end(self) -> bytes:
@@ -61,27 +63,22 @@ class RecordWriter:
         for batch in frames:
             if batch.num_rows == 0:
                 continue
-            if rows and self.separator:
-                sink.write(self.separator)
-            sink.write(record_bytes(self.encode(batch), self.separator))
+            sink.write(record_bytes(self.encode(batch),
+                                    skip=0 if rows else len(self.separator)))
             rows += batch.num_rows
         sink.write(self.end())
         return rows
 
 
-def record_bytes(records: pa.Array, separator: bytes = b"") -> bytes:
-    """The records of an encoded batch as one byte string, joined by ``separator``.
-
-    Zero-copy where it can be: the bytes are the slice of the array's data buffer."""
-    if len(records) == 0:
-        return b""
-    if separator:
-        records = pc.binary_join_element_wise(records, separator.decode("utf-8"), "")
+def record_bytes(records: pa.Array, *, skip: int = 0) -> pa.Buffer:
+    """The records of an encoded batch, back to back, less the first ``skip`` bytes (the
+    separator before a file's first record): a slice of the Arrow buffer, not a copy."""
     offsets = value_offsets(records)
-    start, stop = int(offsets[0]), int(offsets[-1])
+    start, stop = int(offsets[0]) + skip, int(offsets[-1])
     data = records.buffers()[2]
-    whole = b"" if data is None else data[start:stop].to_pybytes()
-    return whole[: len(whole) - len(separator)] if separator else whole
+    if data is None or stop <= start:
+        return pa.py_buffer(b"")
+    return data.slice(start, stop - start)
 
 
 def value_offsets(records: pa.Array) -> np.ndarray:

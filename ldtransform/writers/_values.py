@@ -135,18 +135,62 @@ def _json_records(array: pa.Array, timezone: str, unset: str | None) -> pa.Array
     return pc.if_else(pc.is_null(array), "null", text)
 
 
-# Characters a JSON string may not hold raw: the quote, the backslash, control characters.
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # RE2: a quote, a backslash, U+0000-U+001F
+def json_pieces(array: pa.Array, *, timezone: str = "UTC",
+                unset: str | None = "") -> list[pa.Array | str]:
+    """:func:`json_literal` as pieces to concatenate: text that is never null comes as
+    ``['"', escaped text, '"']``, so a caller joining many columns puts the quotes into
+    its literal separators instead of quoting each column first."""
+    kind = array.type
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and unset is not None:
+        return ['"', _escaped(pc.fill_null(pc.cast(array, pa.string()), unset)), '"']
+    return [json_literal(array, timezone=timezone, unset=unset)]
+
+
+def join_pieces(pieces: list[pa.Array | str], rows: int) -> pa.Array:
+    """Concatenate literal and column pieces row by row, neighbouring literals merged."""
+    merged: list[pa.Array | str] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    if not any(isinstance(piece, pa.Array) for piece in merged):
+        return pa.array(["".join(str(p) for p in merged)] * rows, pa.string())
+    return pc.binary_join_element_wise(*merged, "")
+
+
+_JSON_SPECIAL = np.zeros(256, dtype=bool)
+_JSON_SPECIAL[:0x20] = True
+_JSON_SPECIAL[[ord('"'), ord("\\")]] = True
+
+
+def _escaped(text: pa.Array) -> pa.Array:
+    """The inside of JSON strings: the bytes are scanned at once for a quote, backslash or
+    control character (none, usually), and only the values holding one are escaped."""
+    if len(text) == 0 or text.null_count == len(text):
+        return text
+    offsets = value_offsets_of(text)
+    data = text.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else None
+    if raw is None or not _JSON_SPECIAL[raw].any():
+        return text
+    hits = np.flatnonzero(_JSON_SPECIAL[raw]) + offsets[0]
+    rows = np.unique(np.searchsorted(offsets, hits, side="right") - 1)
+    fixed = pa.array([orjson.dumps(v).decode()[1:-1]
+                      for v in text.take(pa.array(rows)).to_pylist()], pa.string())
+    mask = np.zeros(len(text), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(text, pa.array(mask), fixed)
+
+
+def value_offsets_of(text: pa.Array) -> np.ndarray:
+    """Start of each value (and end of the last) in a string array's data buffer."""
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    every = np.frombuffer(text.buffers()[1], dtype=width)
+    return every[text.offset: text.offset + len(text) + 1].astype(np.int64)
 
 
 def _json_strings(text: pa.Array) -> pa.Array:
-    """Quote text as JSON strings, vectorised; the few values holding a quote, backslash
-    or control character are escaped by orjson one at a time."""
-    quoted = pc.binary_join_element_wise('"', text, '"', "")
-    odd = pc.fill_null(pc.match_substring_regex(text, pattern=_NEEDS_ESCAPE), False)
-    positions = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
-    if not len(positions):
-        return quoted
-    escaped = pa.array([orjson.dumps(v).decode()
-                        for v in text.take(pa.array(positions)).to_pylist()], pa.string())
-    return pc.replace_with_mask(quoted, odd, escaped)
+    """Text as quoted JSON strings (null stays null)."""
+    quoted = pc.binary_join_element_wise('"', _escaped(text), '"', "")
+    return quoted

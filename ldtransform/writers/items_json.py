@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from ldtransform.errors import ConfigError
 from ldtransform.schema import ItemSchema
 from ldtransform.writers import RecordWriter
-from ldtransform.writers._values import json_literal
+from ldtransform.writers._values import join_pieces, json_pieces
 
 __all__ = ["ACTIONS", "ItemsJsonLinesWriter", "ItemsJsonWriter"]
 
@@ -30,6 +30,7 @@ class ItemsJsonWriter(RecordWriter):
     format: ClassVar[str] = "items-json"
     suffix: ClassVar[str] = ".json"
     separator: ClassVar[bytes] = b",\n"
+    terminator: ClassVar[str] = ""  # after each record
 
     def __init__(self, *, schema: ItemSchema | None = None, action: str = "Create",
                  action_column: str | None = None) -> None:
@@ -55,18 +56,25 @@ class ItemsJsonWriter(RecordWriter):
     def _headers(self, action: str) -> str:
         headers = {"category": self.item_schema.category, "type": self.item_schema.item_type,
                    "action": action}
-        return '{"headers":' + orjson.dumps(headers).decode() + ',"data":{'
+        start = self.separator.decode()
+        return start + '{"headers":' + orjson.dumps(headers).decode() + ',"data":{'
 
     def _data(self, batch: pa.RecordBatch, names: list[str]) -> pa.Array:
         """The ``"name":value,...`` text of each row, for the fields in ``names``."""
         parts: list[pa.Array | str] = []
         for i, name in enumerate(n for n in names if n in batch.schema.names):
-            key = ("," if i else "") + orjson.dumps(name).decode() + ":"
-            parts += [key, json_literal(batch.column(name), timezone=self.timezone,
-                                        unset=self.unset)]
-        if not parts:
-            return pa.array([""] * batch.num_rows, pa.string())
-        return pc.binary_join_element_wise(*parts, "")
+            parts.append(("," if i else "") + orjson.dumps(name).decode() + ":")
+            parts += json_pieces(batch.column(name), timezone=self.timezone, unset=self.unset)
+        return join_pieces(parts, batch.num_rows)
+
+    def _envelopes(self, action: str, batch: pa.RecordBatch, names: list[str]) -> pa.Array:
+        """Whole envelopes in one join: headers, then the data fields, then ``}}``."""
+        parts: list[pa.Array | str] = [self._headers(action)]
+        for i, name in enumerate(n for n in names if n in batch.schema.names):
+            parts.append(("," if i else "") + orjson.dumps(name).decode() + ":")
+            parts += json_pieces(batch.column(name), timezone=self.timezone, unset=self.unset)
+        parts.append("}}" + self.terminator)
+        return join_pieces(parts, batch.num_rows)
 
     def encode(self, batch: pa.RecordBatch) -> pa.Array:
         fields = self.item_schema.field_names
@@ -74,14 +82,14 @@ class ItemsJsonWriter(RecordWriter):
         actions = self._actions(batch)
         if actions is None:
             chosen = keys if self.action == "Delete" else fields
-            return pc.binary_join_element_wise(self._headers(self.action),
-                                               self._data(batch, chosen), "}}", "")
+            return self._envelopes(self.action, batch, chosen)
         result = pa.nulls(batch.num_rows, pa.string())
         full, key_only = self._data(batch, fields), self._data(batch, keys)
         for action in ACTIONS:
             rows = pc.equal(actions, action)
             data = key_only if action == "Delete" else full
-            text = pc.binary_join_element_wise(self._headers(action), data, "}}", "")
+            text = pc.binary_join_element_wise(self._headers(action), data,
+                                               "}}" + self.terminator, "")
             result = pc.if_else(rows, text, result)
         return result
 
@@ -107,12 +115,10 @@ class ItemsJsonLinesWriter(ItemsJsonWriter):
     format: ClassVar[str] = "items-jsonl"
     suffix: ClassVar[str] = ".jsonl"
     separator: ClassVar[bytes] = b""
+    terminator: ClassVar[str] = "\n"
 
     def begin(self) -> bytes:
         return b""
 
     def end(self) -> bytes:
         return b""
-
-    def encode(self, batch: pa.RecordBatch) -> pa.Array:
-        return pc.binary_join_element_wise(super().encode(batch), "\n", "")

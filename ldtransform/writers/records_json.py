@@ -11,10 +11,9 @@ from typing import ClassVar
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ldtransform.writers import RecordWriter
-from ldtransform.writers._values import json_literal
+from ldtransform.writers._values import join_pieces, json_pieces
 
 __all__ = ["RecordsJsonLinesWriter", "RecordsJsonWriter"]
 
@@ -25,6 +24,7 @@ class RecordsJsonWriter(RecordWriter):
     format: ClassVar[str] = "json"
     suffix: ClassVar[str] = ".json"
     separator: ClassVar[bytes] = b",\n"
+    terminator: ClassVar[str] = ""  # after each record
 
     def begin(self) -> bytes:
         return b"[\n"
@@ -33,15 +33,12 @@ class RecordsJsonWriter(RecordWriter):
         return b"\n]\n"
 
     def encode(self, batch: pa.RecordBatch) -> pa.Array:
-        parts: list[pa.Array | str] = ["{"]
+        parts: list[pa.Array | str] = [self.separator.decode() + "{"]
         for i, name in enumerate(batch.schema.names):
-            parts += [("," if i else "") + orjson.dumps(name).decode() + ":",
-                      json_literal(batch.column(i), timezone=self.timezone,
-                                   unset=self.unset)]
-        parts.append("}")
-        if len(parts) == 2:
-            return pa.array(["{}"] * batch.num_rows, pa.string())
-        return pc.binary_join_element_wise(*parts, "")
+            parts.append(("," if i else "") + orjson.dumps(name).decode() + ":")
+            parts += json_pieces(batch.column(i), timezone=self.timezone, unset=self.unset)
+        parts.append("}" + self.terminator)
+        return join_pieces(parts, batch.num_rows)
 
 
 class RecordsJsonLinesWriter(RecordsJsonWriter):
@@ -50,12 +47,10 @@ class RecordsJsonLinesWriter(RecordsJsonWriter):
     format: ClassVar[str] = "jsonl"
     suffix: ClassVar[str] = ".jsonl"
     separator: ClassVar[bytes] = b""
+    terminator: ClassVar[str] = "\n"
 
     def begin(self) -> bytes:
         return b""
 
     def end(self) -> bytes:
         return b""
-
-    def encode(self, batch: pa.RecordBatch) -> pa.Array:
-        return pc.binary_join_element_wise(super().encode(batch), "\n", "")

@@ -1,0 +1,166 @@
+"""Converting a CSV to LD item JSON: ldtransform (with validation) next to what a user
+would write today and next to DuckDB, the practical limit.
+
+    .venv/bin/python bench/bench_convert.py [--rows N] [--memory-rows 100000,1000000,5000000]
+        [--repeat R] [--workdir DIR] [--quick]
+
+The source is bench_validate.py's seeded account CSV (20 columns, ~1 % rows with an error).
+Each tool runs in a fresh process, best of --repeat:
+
+- ldtransform: ``ldtransform.convert(csv, schema=bench_accounts.json, to="items-json")``,
+  validation included (rejected rows quarantined);
+- pandas: ``read_csv(dtype=str)`` + ``to_json(orient="records")``, no validation at all;
+- DuckDB: ``COPY (SELECT * FROM read_csv(...)) TO ... (FORMAT json)``, no validation.
+
+Peak memory is the child's ``ru_maxrss``; "added" subtracts its RSS after imports. Then
+ldtransform alone on --memory-rows files, to show memory does not grow with the file.
+Targets are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_validate import SCHEMA, cached
+
+TARGET_PANDAS = 2.0   # at least 2x faster than pandas read_csv + to_json
+TARGET_DUCKDB = 2.0   # within 2x of DuckDB's COPY ... (FORMAT json)
+
+
+def run_ldtransform(source: str, out: str) -> dict[str, Any]:
+    import ldtransform
+
+    result = ldtransform.convert(source, schema=SCHEMA, out=out, to="items-json",
+                                 overwrite=True)
+    return {"rows": result.report.rows_read, "written": result.records_written,
+            "rejected": result.report.rows_rejected, "bytes": result.bytes_written}
+
+
+def run_pandas(source: str, out: str) -> dict[str, Any]:
+    import pandas as pd
+
+    frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    target = Path(out) / "accounts.json"
+    frame.to_json(target, orient="records")
+    return {"rows": len(frame), "written": len(frame), "bytes": target.stat().st_size}
+
+
+def run_duckdb(source: str, out: str) -> dict[str, Any]:
+    import duckdb
+
+    target = Path(out) / "accounts.json"
+    connection = duckdb.connect()
+    connection.execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar=true)) "
+                       f"TO '{target}' (FORMAT json)")
+    rows = connection.execute(f"SELECT count(*) FROM read_csv('{source}')").fetchone()
+    return {"rows": rows[0] if rows else 0, "bytes": target.stat().st_size}
+
+
+TOOLS = {"ldtransform": (run_ldtransform, ("pandas", "ldtransform", "ldtransform.pipeline",
+                                           "ldtransform.writers.items_json")),
+         "pandas": (run_pandas, ("pandas",)), "duckdb": (run_duckdb, ("duckdb",))}
+
+
+def child(key: str, source: str) -> None:
+    """One measurement, printed as JSON (in the child process)."""
+    import importlib
+
+    function, modules = TOOLS[key]
+    for module in modules:
+        importlib.import_module(module)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out = tempfile.mkdtemp(prefix=f"bench-convert-{key}-")
+    try:
+        started = time.perf_counter()
+        found = function(source, out)
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({**found, "seconds": seconds, "peak": peak, "added": peak - baseline}))
+
+
+def measure(key: str, source: Path, repeat: int) -> dict[str, Any]:
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, __file__, "--child", key, str(source)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:160]}
+        runs.append(json.loads(done.stdout.splitlines()[-1]))
+    best = min(runs, key=lambda r: r["seconds"])
+    return {**best, "peak": max(r["peak"] for r in runs), "added": max(r["added"] for r in runs)}
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:,.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--memory-rows", default="100000,1000000,5000000",
+                        help="comma-separated sizes for the memory run ('' to skip)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir())
+                        / "ldtransform-bench")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 50k rows, no memory")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    if args.quick:
+        args.rows, args.memory_rows, args.repeat = 50_000, "", 1
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    source, _ = cached(args.workdir, args.rows)
+    size = source.stat().st_size
+    results = {key: measure(key, source, args.repeat) for key in TOOLS}
+    print(f"\n{source.name}: {mib(size)} MiB, {args.rows:,} rows, 20 columns; "
+          f"best of {args.repeat}\n")
+    print("| tool | validates | time (s) | rows/s | peak RSS (MiB) | added RSS (MiB) "
+          "| output (MiB) |")
+    print("|---|---|--:|--:|--:|--:|--:|")
+    for key, result in results.items():
+        if "error" in result:
+            print(f"| {key} | | error: {result['error']} | | | | |")
+            continue
+        print(f"| {key} | {'yes' if key == 'ldtransform' else 'no'} | "
+              f"{result['seconds']:.2f} | {args.rows / result['seconds']:,.0f} | "
+              f"{mib(result['peak'])} | {mib(result['added'])} | {mib(result['bytes'])} |")
+    ours = results["ldtransform"].get("seconds")
+    if ours:
+        for key, target, word in (("pandas", TARGET_PANDAS, "faster than"),
+                                  ("duckdb", TARGET_DUCKDB, "within")):
+            theirs = results[key].get("seconds")
+            if not theirs:
+                continue
+            ratio = theirs / ours
+            met = ratio >= target if key == "pandas" else ours <= target * theirs
+            shown = f"{ratio:.2f}x" if key == "pandas" else f"{ours / theirs:.2f}x DuckDB's time"
+            print(f"- {'met' if met else 'NOT met'}: {word} {target:g}x {key}: {shown}")
+    sizes = [int(n) for n in args.memory_rows.split(",") if n]
+    if sizes:
+        print("\n| rows | file (MiB) | ldtransform time (s) | peak RSS (MiB) | added RSS (MiB) |")
+        print("|--:|--:|--:|--:|--:|")
+        for rows in sizes:
+            path, _ = cached(args.workdir, rows)
+            result = measure("ldtransform", path, 1)
+            if "error" in result:
+                print(f"| {rows:,} | | error: {result['error']} | | |")
+                continue
+            print(f"| {rows:,} | {mib(path.stat().st_size)} | {result['seconds']:.2f} | "
+                  f"{mib(result['peak'])} | {mib(result['added'])} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,6 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, Full, Queue
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,6 +22,7 @@ import pyarrow as pa
 from ldtransform import registry
 from ldtransform._fieldcheck import Context, Finding, check_field
 from ldtransform._keyindex import KeyIndex, hash_keys
+from ldtransform._threads import POOL
 from ldtransform.errors import ConfigError
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Severity, Validator
@@ -41,7 +41,6 @@ ROW_COLUMN, ERRORS_COLUMN = "_row", "_errors"
 ENVELOPE_PREFIX = "_headers."
 RejectedSink = Callable[[pa.RecordBatch], None]
 SOURCE_SHIFT = 40  # row keys remember their source: index << 40 | row
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ldtransform-check")
 CHECK_ROWS = 65_536  # rows checked together (small reader batches are joined up to this)
 
 
@@ -230,7 +229,7 @@ class _SourceRun:
             return check_field(mapped.column(spec.name), spec, self.v._context)
 
         # Arrow kernels release the GIL: fields are checked on two threads at once.
-        for typed, found in _POOL.map(one, self.v.schema.fields):
+        for typed, found in POOL.map(one, self.v.schema.fields):
             columns.append(typed)
             findings += found
         typed_batch = pa.RecordBatch.from_arrays(columns, schema=self.v.output_schema)

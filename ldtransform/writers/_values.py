@@ -22,6 +22,16 @@ _NULL_TEXT = pa.scalar(None, pa.string())
 
 
 def _ld_datetimes(array: pa.Array, timezone: str) -> pa.Array:
+    """Date-times as LD spells them; each distinct value is formatted once (dates and
+    import timestamps repeat a lot)."""
+    if len(array) > 256:
+        encoded = pc.dictionary_encode(array)
+        if len(encoded.dictionary) * 4 < len(array):
+            return pc.take(_format_datetimes(encoded.dictionary, timezone), encoded.indices)
+    return _format_datetimes(array, timezone)
+
+
+def _format_datetimes(array: pa.Array, timezone: str) -> pa.Array:
     if pa.types.is_date(array.type):
         local = pc.cast(array, pa.timestamp("s"))
         array = pc.assume_timezone(local, timezone=timezone, ambiguous="earliest",
@@ -172,15 +182,27 @@ def _escaped(text: pa.Array) -> pa.Array:
     offsets = value_offsets_of(text)
     data = text.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else None
-    if raw is None or not _JSON_SPECIAL[raw].any():
+    if raw is None:
         return text
-    hits = np.flatnonzero(_JSON_SPECIAL[raw]) + offsets[0]
+    special = _JSON_SPECIAL[raw]
+    if not special.any():
+        return text
+    hits = np.flatnonzero(special) + offsets[0]
     rows = np.unique(np.searchsorted(offsets, hits, side="right") - 1)
-    fixed = pa.array([orjson.dumps(v).decode()[1:-1]
-                      for v in text.take(pa.array(rows)).to_pylist()], pa.string())
+    subset = text.take(pa.array(rows))
+    for character, escape in _ESCAPES:
+        subset = pc.replace_substring(subset, pattern=character, replacement=escape)
+    if pc.any(pc.match_substring_regex(subset, pattern=_OTHER_CONTROL)).as_py():
+        subset = pa.array([None if v is None else orjson.dumps(v).decode()[1:-1]
+                           for v in text.take(pa.array(rows)).to_pylist()], pa.string())
     mask = np.zeros(len(text), dtype=bool)
     mask[rows] = True
-    return pc.replace_with_mask(text, pa.array(mask), fixed)
+    return pc.replace_with_mask(text, pa.array(mask), subset)
+
+
+# JSON's two-character escapes (the backslash first, so it is not escaped twice).
+_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_OTHER_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
 def value_offsets_of(text: pa.Array) -> np.ndarray:

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Queue
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -104,7 +105,7 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     rejected: list[PartInfo] = []
     names: set[str] = set()
     with PartSink(folder, item.item_type, writer, max_records=max_records,
-                  max_bytes=max_bytes, dry_run=dry_run) as sink:
+                  max_bytes=max_bytes, dry_run=dry_run) as parts, _WriteBehind(parts) as sink:
         for source in listed:
             frames = _frames(source, read_options)
             target = folder / _unique(f"{_stem(frames)}.rejected.csv", names)
@@ -118,9 +119,10 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
                         progress(frames.rows_read, frames.source or "<data>", total)
             if quarantine is not None and quarantine.rows:
                 rejected.append(PartInfo(target, quarantine.rows, target.stat().st_size))
-        parts = sink.finish()
+        sink.close()
+        written = parts.finish()
     report = validation.finish()
-    result = ConvertResult(folder, parts, report, rejected, dry_run=dry_run)
+    result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
     if not dry_run:
         document = _manifest(result, item, to, writer, hashes.results(), mapping, template)
         result.manifest = write_manifest(folder, document)
@@ -160,6 +162,51 @@ def encode_in_halves(writer: RecordWriter, batch: Any) -> list[Any]:
         return [writer.encode(batch)]
     half = batch.num_rows // 2
     return list(POOL.map(writer.encode, [batch.slice(0, half), batch.slice(half)]))
+
+
+class _WriteBehind:
+    """Hands encoded records to a thread that writes and hashes them, so the next batch
+    is validated and encoded meanwhile. At most two batches wait; a write error is raised
+    in the caller at its next call."""
+
+    def __init__(self, sink: PartSink) -> None:
+        self.sink = sink
+        self.queue: Queue[Any] = Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="ldtransform-write",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (records := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.sink.add(records)
+                except BaseException as exc:  # raised in the caller, not lost
+                    self.error = exc
+
+    def add(self, records: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(records)
+
+    def close(self) -> None:
+        """Wait until everything handed over is written."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def __enter__(self) -> _WriteBehind:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self.close()
+        elif self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
 
 
 class _NoQuarantine:

@@ -3,40 +3,26 @@
 The file holds the source's own columns, then ``_row`` (the row in the source) and
 ``_errors`` (every reason, ``field: message [code]`` joined by ``; ``). CSV by default,
 JSON Lines for a ``.jsonl`` name. Values are written as a person would type them: text as
-is, ``true``/``false``, ISO dates, nested records as JSON. The file is written atomically and
-only when a row was rejected; validation ignores ``_row`` and ``_errors`` on the way back in.
+is (always quoted in CSV), ``true``/``false``, ISO dates, child records as JSON. The file
+is written atomically and only when a row was rejected; validation ignores ``_row`` and
+``_errors`` on the way back in.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import os
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import orjson
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from ldtransform._atomic import atomic_writer
+from ldtransform.writers._values import json_literal
 
-__all__ = ["QuarantineFile", "cell_text"]
-
-
-def cell_text(value: Any) -> str:
-    """A value as a CSV cell a person can edit and ldtransform reads back the same."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, list | dict):
-        return orjson.dumps(value, default=str).decode()
-    return str(value)
+__all__ = ["QuarantineFile"]
 
 
 class QuarantineFile:
@@ -51,17 +37,12 @@ class QuarantineFile:
         self.rows = 0
         self._stack = ExitStack()
         self._file: BinaryIO | None = None
-        self._csv: Any = None
-        self._text: io.TextIOWrapper | None = None
         self._jsonl = self.path.suffix.lower() in (".jsonl", ".ndjson")
 
     def __enter__(self) -> QuarantineFile:
         return self
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if self._text is not None:
-            self._text.flush()
-            self._text.detach()
         self._stack.__exit__(kind, error, trace)  # type: ignore[arg-type]
 
     def __call__(self, batch: pa.RecordBatch) -> None:
@@ -74,18 +55,25 @@ class QuarantineFile:
             for record in batch.to_pylist():
                 self._file.write(orjson.dumps(record, default=str) + b"\n")
         else:
-            self._csv.writerows(self._cells(batch))
+            self._write_csv(batch)
         self.rows += batch.num_rows
+
+    def _write_csv(self, batch: pa.RecordBatch) -> None:
+        """Arrow's CSV writer (RFC 4180, text always quoted); lists and records become
+        JSON text first, as a person would edit them."""
+        columns = [_flat(column) for column in batch.columns]
+        table = pa.Table.from_arrays(columns, names=batch.schema.names)
+        options = pacsv.WriteOptions(include_header=self.rows == 0, eol="\r\n",
+                                     quoting_style="needed")
+        pacsv.write_csv(table, self._file, write_options=options)
 
     def _open(self, schema: pa.Schema) -> None:
         self._file = self._stack.enter_context(atomic_writer(self.path))
-        if not self._jsonl:
-            self._text = io.TextIOWrapper(self._file, encoding="utf-8", newline="")
-            self._csv = csv.writer(self._text, lineterminator="\r\n")
-            self._csv.writerow(schema.names)
 
-    @staticmethod
-    def _cells(batch: pa.RecordBatch) -> Iterator[list[str]]:
-        columns = [column.to_pylist() for column in batch.columns]
-        for row in zip(*columns, strict=True):
-            yield [cell_text(value) for value in row]
+
+def _flat(column: pa.Array) -> pa.Array:
+    if pa.types.is_nested(column.type):
+        return json_literal(column, unset=None)
+    if pa.types.is_null(column.type):
+        return pa.nulls(len(column), pa.string())
+    return column

@@ -18,7 +18,7 @@ __all__ = ["LD_DATETIME", "format_nested", "json_literal", "ld_text"]
 
 LD_DATETIME = "%Y-%m-%dT%H:%M:%S%z"
 _UTC_SECONDS = pa.timestamp("s", tz="UTC")
-_NULL_TEXT = pa.scalar(None, pa.string())
+# No Arrow scalars at import time: building one imports pandas (slow) through pyarrow.
 
 
 def _ld_datetimes(array: pa.Array, timezone: str) -> pa.Array:
@@ -60,7 +60,7 @@ def _numbers(array: pa.Array) -> pa.Array:
     # exponent above), so exactly those need ".0"; arithmetic beats a regex on the text.
     whole = pc.and_(pc.equal(pc.floor(array), array), pc.less(pc.abs(array), 1e10))
     text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
-    return pc.if_else(finite, text, _NULL_TEXT)
+    return pc.if_else(finite, text, pa.scalar(None, pa.string()))
 
 
 def format_nested(array: pa.Array, timezone: str, unset: str | None = "") -> pa.Array:

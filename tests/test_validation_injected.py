@@ -68,6 +68,8 @@ def tables(draw: st.DrawFn) -> tuple[list[dict[str, str]], set[tuple[int, str, s
     expected = set()
     for index, column in cells:
         code, bad = draw(st.sampled_from(BREAKERS[column]))
+        if column == "id" and bad:
+            bad += str(index)  # two bad keys alike would be a (real) duplicate key too
         rows[index][column] = bad
         expected.add((index + 2, column, code))  # header is row 1
     # Duplicate keys: copy an earlier clean key onto a row whose own key is clean.

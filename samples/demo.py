@@ -1,9 +1,10 @@
-"""The demo behind `make demo`: read every sample, then validate two of them.
+"""The demo behind `make demo`: read every sample, validate two, convert the workbook.
 
 Each source is read with the options a user would give it (see samples/README.md). The
 validation runs show a clean workbook and a hand-keyed CSV with errors, whose rejected
-rows and HTML report land in out/. As later stages land, this grows into the whole loop:
-convert, upload, export.
+rows and HTML report land in out/. The workbook is then converted to LD item JSON (in
+parts of ten items) and to template CSV, in out/items and out/csv. As later stages land,
+this grows into the whole loop: upload, export.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 import ldtransform
 
@@ -66,7 +68,8 @@ def main() -> int:
                       str(len(frames.schema)))
     console.print(table)
     console.print("Every sample read." if not failures else f"[red]{failures} failed[/red]")
-    return 1 if failures or not validate(console, env) else 0
+    ok = validate(console, env) and convert(console, env)
+    return 1 if failures or not ok else 0
 
 
 def validate(console: Console, env: dict[str, str]) -> bool:
@@ -87,6 +90,30 @@ def validate(console: Console, env: dict[str, str]) -> bool:
         if done.returncode != expected:
             console.print(f"[red]expected exit code {expected}, got {done.returncode}[/red]")
             ok = False
+    return ok
+
+
+def convert(console: Console, env: dict[str, str]) -> bool:
+    """The workbook to LD item JSON (split in parts), then to template CSV."""
+    out = HERE.parent / "out"
+    common = [str(HERE / "accounts.xlsx"), "--schema", str(HERE / "schemas/Account.json"),
+              "--mapping", str(HERE / "mappings/accounts.toml"), "--overwrite"]
+    runs = [
+        ("items-json", ["--out", str(out / "items"), "--max-records", "10"]),
+        ("csv", ["--out", str(out / "csv"), "--template",
+                 str(HERE / "templates/account.csv.j2")]),
+    ]
+    ok = True
+    for to, extra in runs:
+        console.rule(f"ldtransform convert samples/accounts.xlsx --to {to}")
+        done = subprocess.run([sys.executable, "-m", "ldtransform", "convert", *common,
+                               "--to", to, *extra], env=env)
+        ok = ok and done.returncode == 0
+    first = out / "csv" / "Account-00001.csv"
+    if first.exists():
+        console.rule(f"the first lines of {first.relative_to(HERE.parent)}")
+        for line in first.read_text(encoding="utf-8").splitlines()[:3]:
+            console.print(Text(line), soft_wrap=True)
     return ok
 
 

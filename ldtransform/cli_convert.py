@@ -68,6 +68,9 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
               help="Output folder: data parts, manifest.json, rejected rows.")
 @click.option("--template", type=click.Path(dir_okay=False),
               help="Jinja2 template shaping each CSV line (with --to csv).")
+@click.option("--csv-delimiter", help="Delimiter of CSV output (default ',').")
+@click.option("--spreadsheet-safe", is_flag=True,
+              help="CSV for people: prefix cells Excel would run as formulas.")
 @click.option("--action", type=click.Choice(["Create", "Merge", "Update", "Delete"]),
               help="Item action written in each envelope (default Create).")
 @click.option("--action-column", help="Column holding each item's action instead.")
@@ -78,7 +81,8 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 @reader_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None, to: str,
-            out: str, template: str | None, action: str | None, action_column: str | None,
+            out: str, template: str | None, csv_delimiter: str | None,
+            spreadsheet_safe: bool, action: str | None, action_column: str | None,
             max_records: int | None, max_bytes: str | None, dry_run: bool, overwrite: bool,
             format_: str | None, encoding: str | None, delimiter: str | None,
             sheet: str | None, header_row: str | None, as_json: bool) -> None:
@@ -92,6 +96,7 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
         options["format"] = format_
     settings = {"schema": schema_path, "mapping": mapping_path, "to": to, "out": out,
                 "template": template, "action": action, "action_column": action_column,
+                "csv_delimiter": csv_delimiter, "spreadsheet_safe": spreadsheet_safe,
                 "max_records": max_records, "max_bytes": parse_size(max_bytes),
                 "dry_run": dry_run, "overwrite": overwrite}
     _convert_and_report(expand_sources(sources), settings, options, as_json)
@@ -132,7 +137,7 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
         raise ConfigError(f"{path}: a pipeline needs schema, [source] paths and [output] "
                           "folder")
     allowed = {"format", "folder", "template", "action", "action_column", "max_records",
-               "max_bytes", "overwrite"}
+               "max_bytes", "overwrite", "csv_delimiter", "spreadsheet_safe"}
     extra = sorted(set(output) - allowed)
     if extra:
         raise ConfigError(f"{path}: unknown [output] key(s) {', '.join(extra)}; use "
@@ -147,7 +152,9 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                 "action_column": output.get("action_column"),
                 "max_records": output.get("max_records"),
                 "max_bytes": parse_size(output.get("max_bytes")),
-                "overwrite": bool(output.get("overwrite", False))}
+                "overwrite": bool(output.get("overwrite", False)),
+                "csv_delimiter": output.get("csv_delimiter"),
+                "spreadsheet_safe": bool(output.get("spreadsheet_safe", False))}
     paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
     return expand_sources(paths, base), settings, dict(source.get("options", {}))
 

@@ -90,14 +90,20 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             action_column: str | None = None, max_records: int | None = None,
             max_bytes: int | None = None, dry_run: bool = False, overwrite: bool = False,
             extra_columns: Any = "warn", max_issues: int = 1000,
+            csv_delimiter: str | None = None, spreadsheet_safe: bool | None = None,
             progress: Progress | None = None, **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
-    of them) into the folder ``out`` as format ``to``; see the module docstring."""
+    of them) into the folder ``out`` as format ``to``; see the module docstring.
+
+    ``template``, ``csv_delimiter`` and ``spreadsheet_safe`` go to the CSV writer,
+    ``action``/``action_column`` to the item writers; other keywords are reader options.
+    """
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
                             max_issues=max_issues)
     writer = make_writer(to, item, {"template": template, "action": action,
-                                    "action_column": action_column})
+                                    "action_column": action_column, "delimiter": csv_delimiter,
+                                    "spreadsheet_safe": spreadsheet_safe or None})
     folder = Path(out)
     _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = sources if isinstance(sources, list | tuple) else [sources]

@@ -205,7 +205,8 @@ class WriterContract:
     def expected_rows(self, table: pa.Table) -> list[dict[str, Any]]:
         """What :meth:`read_back` should give for ``table`` (override for formats that
         spell values their own way)."""
-        return table.to_pylist()
+        rows: list[dict[str, Any]] = table.to_pylist()
+        return rows
 
     # -- the contract ------------------------------------------------------------------
 

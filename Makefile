@@ -44,6 +44,8 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_read.py
 	$(BIN)/python bench/bench_validate.py
+	$(BIN)/python bench/bench_convert.py
+	$(BIN)/python bench/bench_template.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,17 +9,15 @@ valid plus rejected. :func:`validate` is the one-call form for scripts and noteb
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from queue import Empty, Full, Queue
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
 from ldtransform import registry
+from ldtransform._batching import coalesced, prefetched
 from ldtransform._fieldcheck import Context, Finding, check_field
 from ldtransform._keyindex import KeyIndex, hash_keys
 from ldtransform._threads import POOL
@@ -100,69 +98,6 @@ class Validation:
         return self.report
 
 
-def _coalesced(batches: Iterator[NumberedBatch], rows: int) -> Iterator[NumberedBatch]:
-    """Consecutive small batches joined up to about ``rows`` rows: each check is a handful
-    of Arrow calls whose fixed cost would dominate on the 1 MiB blocks a CSV reader gives.
-    Only batches whose row numbers follow on are joined, so numbering stays exact."""
-    pending: list[pa.RecordBatch] = []
-    first = next_row = 0
-    for numbered in batches:
-        if pending and (numbered.first_row != next_row
-                        or sum(b.num_rows for b in pending) >= rows):
-            yield NumberedBatch(first, _joined(pending))
-            pending = []
-        if not pending:
-            first = numbered.first_row
-        pending.append(numbered.batch)
-        next_row = numbered.first_row + numbered.batch.num_rows
-    if pending:
-        yield NumberedBatch(first, _joined(pending))
-
-
-def _prefetched(batches: Iterator[NumberedBatch], depth: int = 2) -> Iterator[NumberedBatch]:
-    """Read ahead in a thread: parsing the next batch (Arrow releases the GIL) overlaps
-    with checking this one. At most ``depth`` batches wait, so memory stays bounded; an
-    error in the reader is raised here, in order."""
-    queue: Queue[tuple[NumberedBatch | None, BaseException | None]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for numbered in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put((numbered, None), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put((None, None))
-        except BaseException as exc:  # handed over to the consumer, not lost
-            queue.put((None, exc))
-
-    worker = threading.Thread(target=produce, name="ldtransform-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            numbered, error = queue.get()
-            if error is not None:
-                raise error
-            if numbered is None:
-                return
-            yield numbered
-    finally:
-        stop.set()
-        while worker.is_alive():  # let a blocked producer see the stop
-            with contextlib.suppress(Empty):
-                queue.get_nowait()
-            worker.join(timeout=0.05)
-
-
-def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
-
-
 class _SourceRun:
     """The batches of one source going through a :class:`Validation`."""
 
@@ -207,7 +142,7 @@ class _SourceRun:
         return errors
 
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
-        for numbered in _prefetched(_coalesced(self.frames.numbered(), CHECK_ROWS)):
+        for numbered in prefetched(coalesced(self.frames.numbered(), CHECK_ROWS)):
             valid = self._check(numbered)
             if valid.num_rows:
                 yield numbered.first_row, valid

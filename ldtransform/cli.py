@@ -111,14 +111,10 @@ def _register_commands() -> None:
     from ldtransform.cli_convert import convert, run
     from ldtransform.cli_template import template
     from ldtransform.cli_validate import schema, validate
+    from ldtransform.server.command import serve_command  # imports only click
 
-    for command in (validate, schema, convert, run, template):
+    for command in (validate, schema, convert, run, template, serve_command):
         main.add_command(command)
 
 
 _register_commands()
-
-
-from ldtransform.server.command import serve_command  # noqa: E402  (only click at import)
-
-main.add_command(serve_command)

@@ -279,3 +279,14 @@ def test_schema_checks_name_registered_validators() -> None:
     broken = {**PEOPLE, "checks": [{"name": "no-such-check"}]}
     with pytest.raises(ldtransform.UnknownFormatError, match="no-such-check"):
         Validation(ItemSchema.from_dict(broken))
+
+
+def test_a_reader_error_mid_stream_reaches_the_caller(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    good = ",".join(row())
+    lines = [",".join(HEADER)] + [good.replace("A1", f"A{i}", 1) for i in range(50)]
+    path.write_text("\n".join([*lines, "A99,too,few"]) + "\n", encoding="utf-8")
+    frames = ldtransform.read(path, batch_size=10)  # stops at bad rows (no on_bad_row)
+    with pytest.raises(ldtransform.ReadError, match="line 52"):
+        for _ in Validation(PEOPLE_SCHEMA).run(frames):
+            pass

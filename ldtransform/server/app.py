@@ -1,0 +1,171 @@
+"""The FastAPI application: OAuth2 routes, error answers, and the app factory."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ldtransform.server import batch, itemsapi
+from ldtransform.server.auth import Authenticator, AuthError
+from ldtransform.server.config import ServerConfig
+from ldtransform.server.faults import FaultInjector
+from ldtransform.server.items import load_types
+from ldtransform.server.state import (
+    ApiError,
+    Caller,
+    ServerState,
+    form_doc,
+    state_of,
+)
+from ldtransform.server.store import Store
+from ldtransform.server.uploads import BodyError, read_form
+from ldtransform.server.worker import Worker
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("ldtransform.server")
+
+TOKEN_FIELDS = {
+    "grant_type": "password",
+    "client_id": "The application's client id.",
+    "client_secret": "The application's client secret.",
+    "username": "The LD user.",
+    "password": "The user's password.",
+    "scope": "Space-separated key=value pairs, e.g. community=Demo.",
+}
+
+
+def _error(status: int, error: str, description: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status,
+                        headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.error, exc.description, exc.headers)
+
+    @app.exception_handler(AuthError)
+    async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
+        return _error(exc.status, exc.error, exc.description)
+
+    @app.exception_handler(BodyError)
+    async def body_error(_: Request, exc: BodyError) -> JSONResponse:
+        kind = "too_large" if exc.status == 413 else "invalid_request"
+        return _error(exc.status, kind, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(400, "invalid_request", str(exc.errors()[:3]))
+
+
+def _client_from_basic(request: Request) -> tuple[str | None, str | None]:
+    """RFC 6749 2.3.1: client credentials may come as HTTP Basic instead of fields."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None, None
+    try:
+        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:
+        raise AuthError("invalid_client", "malformed Basic credentials", 401) from None
+    return client_id, secret
+
+
+def _install_oauth(app: FastAPI) -> None:
+    @app.post("/ls/api/oauth2/token", tags=["oauth2"],
+              openapi_extra=form_doc(TOKEN_FIELDS, required=("grant_type", "username",
+                                                             "password")))
+    async def token(request: Request) -> JSONResponse:
+        """Password grant: answers access_token, token_type and expires_in."""
+        state = state_of(request)
+        fields = await read_form(request, state.config.limits)
+        grant = fields.get("grant_type")
+        if not grant:
+            raise AuthError("invalid_request", "grant_type is required")
+        if grant != "password":
+            raise AuthError("unsupported_grant_type", f"grant_type {grant!r} is not "
+                            "supported; use password")
+        basic_id, basic_secret = _client_from_basic(request)
+        issued, who = await run_in_threadpool(
+            lambda: state.auth.password_grant(
+                username=fields.get("username"), password=fields.get("password"),
+                client_id=fields.get("client_id") or basic_id,
+                client_secret=fields.get("client_secret") or basic_secret,
+                scope=fields.get("scope")))
+        log.info("token issued to %s for community %s", who.user, who.community)
+        return JSONResponse({"access_token": issued, "token_type": "bearer",
+                             "expires_in": int(state.auth.ttl),
+                             "scope": f"community={who.community}"},
+                            headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    @app.get("/ls/api/oauth2/validate", tags=["oauth2"])
+    def validate(who: Caller) -> dict[str, Any]:
+        """200 when the bearer token is valid, 401 when it is not."""
+        return {"valid": True, "expiresIn": int(who.expires - time.time())}
+
+    @app.post("/ls/api/oauth2/tokenInfo", tags=["oauth2"])
+    def token_info(who: Caller) -> dict[str, Any]:
+        """Who the token belongs to and its community."""
+        return {"userId": who.user, "authenticatedUserId": who.user,
+                "community": who.community, "clientId": who.client_id,
+                "expiresIn": int(who.expires - time.time())}
+
+    @app.post("/ls/api/oauth2/setCommunity", tags=["oauth2"],
+              openapi_extra=form_doc({"community": "A community of the token's user."},
+                                     required=("community",)))
+    async def set_community(request: Request,
+                            who: Caller) -> dict[str, Any]:
+        """Switch the token to another community of its user."""
+        state = state_of(request)
+        fields = await read_form(request, state.config.limits)
+        community = (fields.get("community") or "").strip()
+        if not community:
+            raise ApiError(400, "invalid_request", "the form field community is required")
+        token = request.headers["authorization"].split(None, 1)[1]
+        changed = state.auth.set_community(token, who, community)
+        return {"community": changed.community, "userId": changed.user}
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The LD server application for ``config`` (the worker runs while the app does)."""
+    types = load_types(config.schemas_dir)
+    store = Store(config.data_dir)
+    state = ServerState(config, store, Authenticator(config.auth, store),
+                        Worker(config, store, types), types)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.worker.start(threads=config.workers)
+        try:
+            yield
+        finally:
+            state.worker.stop()
+
+    app = FastAPI(title="ldtransform local LD server", version="1.0",
+                  description="Liquid Decisions Batch and Items API on loopback. "
+                  "Get a token at /ls/api/oauth2/token, then send it as a bearer token.",
+                  lifespan=lifespan)
+    app.state.ld = state
+    _install_handlers(app)
+    _install_oauth(app)
+    app.include_router(batch.router)
+    app.include_router(itemsapi.router)
+
+    @app.get("/health", tags=["server"])
+    def health() -> dict[str, str]:
+        """Liveness check; needs no token."""
+        return {"status": "ok"}
+
+    if config.faults:
+        app.add_middleware(FaultInjector, faults=config.faults, seed=config.fault_seed)
+    return app

@@ -1,0 +1,168 @@
+"""OAuth2 password grant, bearer tokens and password hashing.
+
+Passwords are kept only as scrypt hashes (a config file may hold either the plain text or
+an ``scrypt$...`` hash made with :func:`hash_password`). Tokens are random and stored only
+as their SHA-256, so neither the database nor a log holds a usable secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from ldtransform.server.config import AuthConfig
+from ldtransform.server.store import Store
+
+__all__ = ["AuthError", "Authenticator", "Principal", "hash_password", "verify_password"]
+
+_N, _R, _P = 1 << 14, 8, 1
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid token belongs to."""
+
+    user: str
+    community: str
+    client_id: str | None
+    expires: float
+
+
+class AuthError(Exception):
+    """An RFC 6749 error: ``error`` code, description and HTTP status."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """An ``scrypt$N$r$p$salt$hash`` string for a password."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    enc = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${enc(salt).decode()}${enc(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a hash made by :func:`hash_password`."""
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
+                             r=int(r), p=int(p), dklen=len(expected))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_scope(scope: str | None) -> dict[str, str]:
+    """``community=Demo deviceId=x`` as a dict; a bare word is taken as the community."""
+    values: dict[str, str] = {}
+    for part in (scope or "").split():
+        key, sep, value = part.partition("=")
+        if sep:
+            values[key] = value
+        elif "community" not in values:
+            values["community"] = key
+    return values
+
+
+class Authenticator:
+    """Checks credentials, issues tokens and resolves bearer tokens to principals."""
+
+    def __init__(self, config: AuthConfig, store: Store) -> None:
+        self.ttl = config.token_ttl
+        self.require_client = config.require_client
+        self._store = store
+        self._users = {u.name: (u.password if u.password.startswith("scrypt$")
+                                else hash_password(u.password), u.communities)
+                       for u in config.users}
+        self._clients = {c.client_id: c.client_secret for c in config.clients}
+        self._cache: dict[str, Principal] = {}
+        self._lock = threading.Lock()
+
+    def _check_client(self, client_id: str | None, client_secret: str | None) -> None:
+        if client_id is None:
+            if self.require_client:
+                raise AuthError("invalid_client", "client_id and client_secret are "
+                                "required", 401)
+            return
+        secret = self._clients.get(client_id)
+        if secret is None or not hmac.compare_digest(secret.encode(),
+                                                     (client_secret or "").encode()):
+            raise AuthError("invalid_client", "unknown client or wrong client secret", 401)
+
+    def password_grant(self, *, username: str | None, password: str | None,
+                       client_id: str | None, client_secret: str | None,
+                       scope: str | None) -> tuple[str, Principal]:
+        """Check a password grant; returns the new token and its principal."""
+        if not username or password is None:
+            raise AuthError("invalid_request", "username and password are required")
+        self._check_client(client_id, client_secret)
+        user = self._users.get(username)
+        # Hash even for an unknown user, so timing does not reveal which users exist.
+        stored = user[0] if user else hash_password("x", salt=b"0" * 16)
+        if not verify_password(password, stored) or user is None:
+            raise AuthError("invalid_grant", "wrong username or password")
+        community = parse_scope(scope).get("community") or user[1][0]
+        if community not in user[1]:
+            raise AuthError("invalid_scope", f"user {username!r} is not a member of "
+                            f"community {community!r}")
+        return self._issue(username, client_id, community)
+
+    def _issue(self, user: str, client_id: str | None,
+               community: str) -> tuple[str, Principal]:
+        token = str(uuid.uuid4())
+        principal = Principal(user, community, client_id, time.time() + self.ttl)
+        with self._store.write() as conn:
+            conn.execute("INSERT INTO tokens VALUES (?,?,?,?,?)",
+                         (_token_hash(token), user, client_id, community, principal.expires))
+            conn.execute("DELETE FROM tokens WHERE expires < ?", (time.time() - 86400,))
+        with self._lock:
+            self._cache[_token_hash(token)] = principal
+        return token, principal
+
+    def resolve(self, token: str) -> Principal | None:
+        """The principal of a valid, unexpired token (None otherwise)."""
+        key = _token_hash(token)
+        with self._lock:
+            principal = self._cache.get(key)
+        if principal is None:
+            row = self._store.conn().execute(
+                "SELECT user, community, client_id, expires FROM tokens WHERE token_hash = ?",
+                (key,)).fetchone()
+            if row is None:
+                return None
+            principal = Principal(row[0], row[1], row[2], row[3])
+            with self._lock:
+                self._cache[key] = principal
+        return principal if principal.expires > time.time() else None
+
+    def set_community(self, token: str, principal: Principal, community: str) -> Principal:
+        """Switch a token to another community of its user."""
+        user = self._users.get(principal.user)
+        if user is None or community not in user[1]:
+            raise AuthError("invalid_scope", f"user {principal.user!r} is not a member of "
+                            f"community {community!r}", 403)
+        changed = Principal(principal.user, community, principal.client_id,
+                            principal.expires)
+        key = _token_hash(token)
+        with self._store.write() as conn:
+            conn.execute("UPDATE tokens SET community = ? WHERE token_hash = ?",
+                         (community, key))
+        with self._lock:
+            self._cache[key] = changed
+        return changed

@@ -1,0 +1,288 @@
+"""The Batch API routes: import, export, status, cancel and result downloads."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from ldtransform.server.auth import Principal
+from ldtransform.server.export import CSV_TYPES, JSON_TYPES, parse_filters, safe_name
+from ldtransform.server.jobview import job_status
+from ldtransform.server.outcomes import JobRejected
+from ldtransform.server.sources import (
+    TemplateError,
+    check_csv_header,
+    parse_template,
+    sniff_json,
+)
+from ldtransform.server.sqlguard import GuardedQuery, QueryError
+from ldtransform.server.state import ApiError, Caller, ServerState, form_doc, state_of
+from ldtransform.server.store import TERMINAL
+from ldtransform.server.uploads import read_form, read_upload
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ls/api/batch", tags=["batch"])
+
+IMPORT_TYPES = (*JSON_TYPES, *CSV_TYPES)
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+_COMMON = {
+    "jobName": "A name for the job.",
+    "itemType": "Item type as per the LD schema, e.g. Account.",
+    "notificationEmail": "Optional: an address that is told when the job ends.",
+}
+IMPORT_FIELDS = {
+    **_COMMON,
+    "file": "The data: a JSON array of item envelopes, or CSV.",
+    "contentType": "application/json, or text/plain, plain/text or text/csv for CSV.",
+    "template": "Import template (JSON) mapping CSV columns to fields; file part or text.",
+    "merge": "True: merge the given fields into existing items. Default False: override.",
+    "headerRow": "CSV only: true (default) when the first line is a header.",
+}
+EXPORT_FIELDS = {
+    **_COMMON,
+    "contentType": "application/json (item envelopes) or text/plain / text/csv (CSV).",
+    "rowHeader": "true: the CSV files start with a header row.",
+    "template": "Optional Jinja2 template turning one item into a CSV line.",
+    "sqlQuery": "Optional SELECT over the itemType views; wins over filters.",
+    "filters": "Optional field: value pairs as JSON or a Python dict's text; 0 = none.",
+}
+JOB_FIELDS = {"jobId": "The job's id, from the submit answer."}
+
+
+def _flag(fields: dict[str, str], name: str, default: bool) -> bool:
+    value = fields.get(name)
+    if value is None:
+        return default
+    low = value.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise JobRejected(f"{name} must be True or False, not {value!r}")
+
+
+def _common_checks(state: ServerState, fields: dict[str, str], allowed: tuple[str, ...]) -> str:
+    """Check the parameters both kinds of job share; returns the content type."""
+    for name in ("jobName", "itemType", "contentType"):
+        if not fields.get(name, "").strip():
+            raise JobRejected(f"The parameter {name} is required")
+    if fields["itemType"] not in state.types:
+        raise JobRejected(f"Unknown itemType {fields['itemType']!r}; this server knows "
+                          f"{', '.join(sorted(state.types))}")
+    content_type = fields["contentType"].strip().lower()
+    if content_type not in allowed:
+        raise JobRejected(f"contentType {fields['contentType']!r} is not one of "
+                          f"{', '.join(allowed)}")
+    email = fields.get("notificationEmail")
+    if email and ("@" not in email or any(c in email for c in " \r\n,;<>")):
+        raise JobRejected(f"notificationEmail {email!r} is not an e-mail address")
+    return content_type
+
+
+def _import_params(state: ServerState, fields: dict[str, str], template_file: bytes | None,
+                   data: Path | None) -> dict[str, Any]:
+    content_type = _common_checks(state, fields, IMPORT_TYPES)
+    params: dict[str, Any] = {"merge": _flag(fields, "merge", False),
+                              "headerRow": _flag(fields, "headerRow", True),
+                              "format": "json" if content_type in JSON_TYPES else "csv"}
+    if data is None:
+        raise JobRejected("The upload has no 'file' part")
+    if params["format"] == "json":
+        problem = sniff_json(data)
+        if problem:
+            raise JobRejected(f"The file cannot be read: {problem}")
+        return params
+    raw = template_file if template_file is not None else fields.get("template", "")
+    if not raw or not raw.strip():
+        raise JobRejected("A CSV import needs a template mapping its columns to fields")
+    schema = state.types[fields["itemType"]].schema
+    try:
+        template = parse_template(raw, schema)
+        check_csv_header(data, template, header_row=params["headerRow"])
+    except TemplateError as exc:
+        raise JobRejected(f"The template does not fit: {exc}") from exc
+    params["template"] = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return params
+
+
+def _submit(state: ServerState, who: Principal, kind: str, fields: dict[str, str],
+            check: Any, job_id: str | None = None) -> str:
+    """Record the job as Initialized, then move it to Accepted or Rejected."""
+    job_id = state.store.create_job(
+        community=who.community, kind=kind, fields=fields, params={}, status="Initialized",
+        reason="The job has been received and is being accepted", job_id=job_id)
+    try:
+        params = check()
+    except JobRejected as exc:
+        state.store.set_status(job_id, "Rejected", str(exc), finished=time.time())
+        state.worker.notify_finished(job_id)
+        return job_id
+    state.store.set_status(job_id, "Accepted", "The file has been stored and the job is "
+                           "ready for processing" if kind == "import" else
+                           "The job is ready for processing",
+                           params=orjson.dumps(params).decode())
+    state.worker.wake()
+    return job_id
+
+
+@router.post("/import", openapi_extra=form_doc(
+    IMPORT_FIELDS, required=("jobName", "itemType", "contentType", "file"),
+    files=("file", "template"), multipart_only=True))
+async def batch_import(request: Request,
+                       who: Caller) -> dict[str, Any]:
+    """Upload a file to import; answers with the job-status object."""
+    state = state_of(request)
+    job_id = str(uuid.uuid4())
+    folder = state.store.data_dir / "uploads" / job_id
+    try:
+        upload = await read_upload(request, folder / "data", state.config.limits)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+    def submit() -> dict[str, Any]:
+        _submit(state, who, "import", upload.fields, lambda: _import_params(
+            state, upload.fields, upload.template_file, upload.file_path), job_id)
+        job = state.store.job(job_id)
+        assert job is not None
+        if job["status"] == "Rejected":
+            shutil.rmtree(folder, ignore_errors=True)
+        return job_status(job, state.store, state.base_url(request))
+    return await run_in_threadpool(submit)
+
+
+def _export_params(state: ServerState, who: Principal, fields: dict[str, str]) -> dict[str, Any]:
+    content_type = _common_checks(state, fields, IMPORT_TYPES)
+    schema = state.types[fields["itemType"]].schema
+    filters = parse_filters(fields.get("filters"))
+    unknown = sorted(set(filters or {}) - set(schema.field_names))
+    if unknown and not fields.get("sqlQuery"):
+        raise JobRejected(f"filter fields {', '.join(unknown)} are not fields of "
+                          f"{schema.item_type}")
+    template = fields.get("template") or None
+    if template and content_type not in JSON_TYPES:
+        try:
+            SandboxedEnvironment().parse(template)
+        except TemplateSyntaxError as exc:
+            raise JobRejected(f"The export template does not compile: line {exc.lineno}: "
+                              f"{exc.message}") from exc
+    sql = (fields.get("sqlQuery") or "").strip() or None
+    if sql:
+        _check_sql(state, who, sql)
+    return {"rowHeader": _flag(fields, "rowHeader", False), "template": template,
+            "sqlQuery": sql, "filters": None if sql else fields.get("filters")}
+
+
+def _check_sql(state: ServerState, who: Principal, sql: str) -> None:
+    """Compile (not run) the query under the guard, so a bad one is rejected at once."""
+    limits = state.config.limits
+    schemas = {k: v.schema for k, v in state.types.items()}
+    guard = GuardedQuery(state.store.path, who.community, schemas,
+                         time_limit=limits.sql_time_limit, row_limit=limits.sql_row_limit)
+    try:
+        guard.rows(f"EXPLAIN {sql}")
+    except QueryError as exc:
+        raise JobRejected(f"sqlQuery: {exc}") from exc
+    finally:
+        guard.close()
+
+
+@router.post("/export", openapi_extra=form_doc(
+    EXPORT_FIELDS, required=("jobName", "itemType", "contentType")))
+async def batch_export(request: Request,
+                       who: Caller) -> dict[str, Any]:
+    """Submit an export job; answers with the job-status object."""
+    state = state_of(request)
+    fields = await read_form(request, state.config.limits)
+
+    def submit() -> dict[str, Any]:
+        job_id = _submit(state, who, "export", fields,
+                         lambda: _export_params(state, who, fields))
+        job = state.store.job(job_id)
+        assert job is not None
+        return job_status(job, state.store, state.base_url(request))
+    return await run_in_threadpool(submit)
+
+
+async def _job_of(request: Request, who: Principal) -> tuple[ServerState, str]:
+    state = state_of(request)
+    fields = await read_form(request, state.config.limits)
+    job_id = (fields.get("jobId") or "").strip()
+    if not job_id:
+        raise ApiError(400, "invalid_request", "the form field jobId is required")
+    return state, job_id
+
+
+def _status_or_404(state: ServerState, who: Principal, job_id: str,
+                   request: Request) -> dict[str, Any]:
+    job = state.store.job(job_id, who.community)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id!r} in community {who.community!r}")
+    return job_status(job, state.store, state.base_url(request))
+
+
+@router.post("/status", openapi_extra=form_doc(JOB_FIELDS, required=("jobId",)),
+             response_class=Response,
+             responses={200: {"content": {"application/json": {}},
+                              "description": "The job-status object"}})
+async def batch_status(request: Request, who: Caller) -> Response:
+    """The job-status object of a job of the caller's community."""
+    state, job_id = await _job_of(request, who)
+    # One indexed read of a WAL database: cheaper here than a hop to the thread pool,
+    # and this is the route clients poll.
+    status = _status_or_404(state, who, job_id, request)
+    return Response(orjson.dumps(status), media_type="application/json")
+
+
+@router.post("/cancel", openapi_extra=form_doc(JOB_FIELDS, required=("jobId",)))
+async def batch_cancel(request: Request,
+                       who: Caller) -> dict[str, Any]:
+    """Ask for a job to be canceled; a finished job is left as it is."""
+    state, job_id = await _job_of(request, who)
+
+    def cancel() -> dict[str, Any]:
+        job = state.store.job(job_id, who.community)
+        if job is not None and job["status"] not in TERMINAL:
+            state.store.set_status(
+                job_id, "Canceling", "A request to cancel the job has been received; it "
+                "will be canceled next time it is up for processing",
+                only_from=("Initialized", "Accepted", "Processing"))
+            state.worker.wake()
+        return _status_or_404(state, who, job_id, request)
+    return await run_in_threadpool(cancel)
+
+
+_MEDIA = {".json": "application/json", ".csv": "text/csv; charset=utf-8",
+          ".ndjson": "application/x-ndjson"}
+
+
+@router.get("/download/{link_id}/{name}", response_class=FileResponse,
+            responses={404: {"description": "No such file in your community"},
+                       410: {"description": "The link has expired"}})
+def batch_download(link_id: str, name: str, request: Request,
+                   who: Caller) -> FileResponse:
+    """Download an export result or a rejection file (links come from the status)."""
+    state = state_of(request)
+    row = state.store.file(link_id)
+    if row is None or row["community"] != who.community or row["name"] != name:
+        raise ApiError(404, "not_found", "no such file")
+    if row["expires"] is not None and row["expires"] < time.time():
+        raise ApiError(410, "expired", "the link has expired; export again")
+    root = state.store.data_dir.resolve()
+    path = (root / row["path"]).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise ApiError(404, "not_found", "the file is no longer there")
+    return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"),
+                        filename=safe_name(name, "download"))

@@ -1,0 +1,273 @@
+"""Batch export: choosing the rows, and writing them as CSV or JSON result files.
+
+Rows come from the caller's ``sqlQuery`` (see :mod:`~ldtransform.server.sqlguard`), from
+``filters`` (field = value, all must hold; a list value means any of), or are every item
+of the type. CSV is written with plain columns or through a Jinja2 template, which stands
+in for LD's Velocity templates. Output is split into files of at most
+``records_per_file`` records, each registered as a download link of the job.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+from jinja2 import Template
+from jinja2 import TemplateError as JinjaError
+from jinja2.sandbox import SandboxedEnvironment
+
+from ldtransform.schema import ItemSchema
+from ldtransform.server.outcomes import JobRejected
+from ldtransform.server.sqlguard import GuardedQuery, QueryError
+
+__all__ = ["ExportSpec", "Part", "parse_filters", "run_export", "safe_name"]
+
+JSON_TYPES = ("application/json",)
+CSV_TYPES = ("text/plain", "plain/text", "text/csv")
+_HEADER_LINE = re.compile(r"\A##\s*header:\s*(.*?)\s*(?:\r?\n|\Z)")
+_ITEM_REF = re.compile(r"\bitem\.([A-Za-z_]\w*)")
+
+Row = tuple[dict[str, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """What an export job was asked to do."""
+
+    community: str
+    schema: ItemSchema
+    content_type: str
+    row_header: bool
+    template: str | None
+    sql_query: str | None
+    filters: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One written result file."""
+
+    path: Path
+    records: int
+    size: int
+
+
+def safe_name(text: str, default: str = "export") -> str:
+    """A file name made only of letters, digits, ``.``, ``_`` and ``-``."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80]
+    return cleaned or default
+
+
+def parse_filters(raw: str | None) -> dict[str, Any] | None:
+    """``filters`` as JSON, as a Python dict's text, or ``0``/empty for none."""
+    text = (raw or "").strip()
+    if text in ("", "0", "None", "null", "{}"):
+        return None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError) as exc:
+            raise JobRejected(f"filters are neither JSON nor a Python dict: {text[:80]!r}") \
+                from exc
+    if value in (0, None, {}):
+        return None
+    if not isinstance(value, dict):
+        raise JobRejected("filters must be an object of field: value pairs")
+    return value
+
+
+def _filter_sql(schema: ItemSchema, filters: dict[str, Any]) -> tuple[str, list[Any]]:
+    clauses, args = [], []
+    names = set(schema.field_names)
+    for name, value in filters.items():
+        if name not in names:
+            raise JobRejected(f"filter field {name!r} is not a field of {schema.item_type}")
+        path = '$."' + name.replace('"', '""') + '"'
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, dict | list) for v in values) or not values:
+            raise JobRejected(f"filter {name!r}: compare with plain values only")
+        marks = ", ".join("?" * len(values))
+        clauses.append(f"json_extract(data, ?) IN ({marks})")
+        args.extend([path, *(int(v) if isinstance(v, bool) else v for v in values)])
+    return " AND ".join(clauses), args
+
+
+def _item_rows(conn: sqlite3.Connection, spec: ExportSpec) -> Iterator[Row]:
+    where, args = "", list[Any]()
+    if spec.filters:
+        clause, args = _filter_sql(spec.schema, spec.filters)
+        where = f" AND {clause}"
+    sql = ("SELECT h_id, revision, data FROM items WHERE community = ? AND item_type = ? "
+           f"AND deleted = 0{where} ORDER BY h_id")
+    headers = {"category": spec.schema.category, "type": spec.schema.item_type}
+    for h_id, revision, data in conn.execute(sql, (spec.community, spec.schema.item_type,
+                                                   *args)):
+        yield ({**headers, "id": str(h_id), "revisionId": str(revision)}, orjson.loads(data))
+
+
+def _sql_rows(query: GuardedQuery, spec: ExportSpec) -> tuple[list[str], Iterator[Row]]:
+    try:
+        columns, rows = query.rows(spec.sql_query or "")
+    except QueryError as exc:
+        raise JobRejected(f"sqlQuery: {exc}") from exc
+    nested = {f.name for f in spec.schema.fields if f.type in ("object", "array")}
+    headers = {"category": spec.schema.category, "type": spec.schema.item_type}
+
+    def generate() -> Iterator[Row]:
+        try:
+            for row in rows:
+                data = dict(zip(columns, row, strict=True))
+                for name in nested.intersection(data):
+                    if isinstance(data[name], str):
+                        data[name] = orjson.loads(data[name])
+                h_id = data.pop("h_id", None)
+                yield ({**headers, "id": str(h_id)} if h_id is not None else headers, data)
+        except QueryError as exc:
+            raise JobRejected(f"sqlQuery: {exc}") from exc
+    return columns, generate()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _csv_quote(value: Any) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([_cell(value)])
+    return buffer.getvalue()
+
+
+class _Formatter:
+    """Turns rows into text for one output format."""
+
+    def __init__(self, spec: ExportSpec, columns: list[str]) -> None:
+        self.json = spec.content_type in JSON_TYPES
+        self.columns = [c for c in columns if c != "h_id"] or columns
+        self.header: str | None = None
+        self.template: Template | None = None
+        if spec.template and spec.template.strip() and not self.json:
+            self._compile(spec.template, spec.row_header)
+        elif spec.row_header and not self.json:
+            self.header = self._line(self.columns)
+
+    def _compile(self, text: str, row_header: bool) -> None:
+        match = _HEADER_LINE.match(text)
+        body = text[match.end():] if match else text
+        env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+        env.filters["csv"] = _csv_quote
+        try:
+            self.template = env.from_string(body)
+        except JinjaError as exc:
+            raise JobRejected(f"the export template does not compile: {exc}") from exc
+        if row_header:
+            names = match.group(1) if match else ",".join(dict.fromkeys(
+                _ITEM_REF.findall(body)))
+            self.header = names + "\n"
+
+    @staticmethod
+    def _line(values: list[Any]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([_cell(v) for v in values])
+        return buffer.getvalue()
+
+    def text(self, number: int, row: Row) -> str:
+        headers, data = row
+        if self.json:
+            return orjson.dumps({"headers": headers, "data": data}).decode()
+        if self.template is not None:
+            try:
+                out = self.template.render(item=data, headers=headers, row=number)
+            except JinjaError as exc:
+                raise JobRejected(f"the export template failed on record {number}: "
+                                  f"{exc}") from exc
+            return out if not out or out.endswith("\n") else out + "\n"
+        return self._line([data.get(c) for c in self.columns])
+
+
+class _PartWriter:
+    """Writes records into numbered files of at most ``per_file`` records."""
+
+    def __init__(self, folder: Path, stem: str, fmt: _Formatter, per_file: int) -> None:
+        self.folder, self.stem, self.fmt, self.per_file = folder, stem, fmt, per_file
+        self.suffix = ".json" if fmt.json else ".csv"
+        self.parts: list[Part] = []
+        self._handle: TextIO | None = None
+        self._count = 0
+
+    def _open(self) -> TextIO:
+        path = self.folder / f"{self.stem}-part{len(self.parts) + 1:04d}{self.suffix}"
+        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        handle.write("[" if self.fmt.json else self.fmt.header or "")
+        self._count = 0
+        self._handle = handle
+        return handle
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        handle = self._handle or self._open()
+        if self.fmt.json:
+            handle.write(",\n" if self._count else "\n")
+        handle.write(text)
+        self._count += 1
+        if self._count >= self.per_file:
+            self.close()
+
+    def close(self) -> None:
+        if self._handle is None:
+            return
+        if self.fmt.json:
+            self._handle.write("\n]\n" if self._count else "]\n")
+        path = Path(self._handle.name)
+        self._handle.close()
+        self._handle = None
+        self.parts.append(Part(path, self._count, path.stat().st_size))
+
+    def finish(self) -> list[Part]:
+        if self._handle is None and not self.parts:
+            self._open()
+        self.close()
+        return self.parts
+
+
+def run_export(spec: ExportSpec, *, conn: sqlite3.Connection, db_path: Path, folder: Path,
+               stem: str, per_file: int, time_limit: float, row_limit: int,
+               schemas: dict[str, ItemSchema], tick: Callable[[int], None]) -> list[Part]:
+    """Write the export's files into ``folder``; ``tick(n)`` reports progress."""
+    query: GuardedQuery | None = None
+    try:
+        if spec.sql_query:
+            query = GuardedQuery(db_path, spec.community, schemas, time_limit=time_limit,
+                                 row_limit=row_limit)
+            columns, rows = _sql_rows(query, spec)
+        else:
+            columns, rows = spec.schema.field_names, _item_rows(conn, spec)
+        fmt = _Formatter(spec, columns)
+        writer = _PartWriter(folder, stem, fmt, per_file)
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            writer.write(fmt.text(count, row))
+            if count % 2000 == 0:
+                tick(count)
+        parts = writer.finish()
+        tick(count)
+        return parts
+    finally:
+        if query is not None:
+            query.close()

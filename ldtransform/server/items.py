@@ -1,0 +1,206 @@
+"""Applying item records to the store: actions, merge vs override, rejections.
+
+Semantics (also in ``docs/server.md``):
+
+- ``Create`` (or no action): the item is stored; an existing item with the same primary
+  key is replaced (override, the default) or has the given fields merged into it
+  (``merge=True``).
+- ``Merge``: the given top-level fields are merged into the existing item; a new item is
+  created when there is none.
+- ``Update``: the item must exist; it is replaced (or merged into, with ``merge=True``).
+- ``Delete``: the item must exist; only its primary key fields are needed.
+
+The *resulting* item is checked against the schema, so a merge that leaves a required
+field empty is rejected. The caller holds the write transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ldtransform.errors import ConfigError
+from ldtransform.schema import ItemSchema, load_schema
+from ldtransform.server.records import Problem, RecordChecker, primary_key_of
+from ldtransform.server.sources import ACTIONS, Record
+
+__all__ = ["Applied", "Rejection", "TypeContext", "apply_records", "load_types"]
+
+#: Shipped copies of the sample schemas, used when no --schemas folder is given.
+BUILTIN_SCHEMAS = Path(__file__).parent / "schemas"
+
+_LOOKUP_BATCH = 900
+_UPSERT = ("INSERT INTO items (community, item_type, pk, category, data, processed_at) "
+           "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (community, item_type, pk) DO UPDATE SET "
+           "data = excluded.data, processed_at = excluded.processed_at, "
+           "revision = revision + 1, deleted = 0")
+_DELETE = ("UPDATE items SET deleted = 1, processed_at = ?, revision = revision + 1 "
+           "WHERE community = ? AND item_type = ? AND pk = ? AND deleted = 0")
+
+
+@dataclass(frozen=True)
+class TypeContext:
+    """An itemType's schema and its compiled checker."""
+
+    schema: ItemSchema
+    checker: RecordChecker
+
+
+def load_types(folder: Path | None) -> dict[str, TypeContext]:
+    """Every ``*.json`` itemType schema in ``folder`` (default: the built-in ones)."""
+    folder = folder or BUILTIN_SCHEMAS
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: the schemas folder does not exist")
+    types: dict[str, TypeContext] = {}
+    for path in sorted(folder.glob("*.json")):
+        schema = load_schema(path)
+        if schema.item_type in types:
+            raise ConfigError(f"{path}: itemType {schema.item_type!r} is defined twice")
+        types[schema.item_type] = TypeContext(schema, RecordChecker(schema))
+    if not types:
+        raise ConfigError(f"{folder}: no itemType schemas (*.json) in the folder")
+    return types
+
+
+@dataclass
+class Rejection:
+    """A record that was not applied, with every reason."""
+
+    number: int
+    headers: dict[str, Any] | None
+    data: Any
+    receipt_type: str
+    problems: list[Problem]
+
+    @property
+    def message(self) -> str:
+        """All problems in one line (the ``receiptMessage``)."""
+        return "; ".join(f"{path}: {text}" if path else text
+                         for path, _code, text in self.problems)
+
+
+@dataclass
+class Applied:
+    """What happened to one batch of records."""
+
+    count: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def _reject(record: Record, kind: str, problems: list[Problem]) -> Rejection:
+    number, headers, data = record
+    return Rejection(number, headers, data, kind, problems)
+
+
+def _existing(conn: sqlite3.Connection, community: str, item_type: str,
+              keys: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        part = keys[start:start + _LOOKUP_BATCH]
+        marks = ", ".join("?" * len(part))
+        rows = conn.execute(
+            f"SELECT pk, data FROM items WHERE community = ? AND item_type = ? AND "
+            f"deleted = 0 AND pk IN ({marks})", (community, item_type, *part))
+        for pk, data in rows:
+            found[pk] = orjson.loads(data)
+    return found
+
+
+def _needs_lookup(records: Sequence[Record], merge: bool) -> bool:
+    if merge:
+        return True
+    return any(h is not None and h.get("action", "Create") != "Create" for _, h, _ in records)
+
+
+def _outcome(action: str, merge: bool, given: dict[str, Any],
+             current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The item after the action (None = deleted), or an error message."""
+    if action == "Delete":
+        return (None, None) if current is not None else ({}, "no such item to delete")
+    if action == "Update" and current is None:
+        return {}, "no such item to update (use Create or Merge)"
+    if current is not None and (merge or action == "Merge"):
+        return {**current, **given}, None
+    return given, None
+
+
+def apply_records(conn: sqlite3.Connection, *, community: str, item_type: str | None,
+                  types: dict[str, TypeContext], records: Sequence[Record], merge: bool,
+                  now_ms: int) -> Applied:
+    """Check and apply ``records`` (all of ``item_type`` when given) in the open transaction.
+
+    With ``item_type`` None (the upsert API) each record names its type in ``headers``.
+    """
+    result = Applied(count=len(records))
+    by_type: dict[str, list[Record]] = {}
+    for record in records:
+        _, headers, data = record
+        if headers is None:
+            result.rejected.append(_reject(record, "ReadError", [("", "bad-record", data)]))
+            continue
+        action = headers.get("action") or "Create"
+        kind = item_type or headers.get("type")
+        if action not in ACTIONS:
+            result.rejected.append(_reject(record, "InvalidAction", [
+                ("headers.action", "enum", f"{action!r} is not one of {', '.join(ACTIONS)}")]))
+        elif item_type is not None and headers.get("type") not in (None, item_type):
+            result.rejected.append(_reject(record, "WrongItemType", [
+                ("headers.type", "wrong-item-type",
+                 f"{headers.get('type')!r} in a job importing {item_type}")]))
+        elif not isinstance(kind, str) or kind not in types:
+            result.rejected.append(_reject(record, "UnknownItemType", [
+                ("headers.type", "unknown-item-type", f"no schema for itemType {kind!r}")]))
+        else:
+            by_type.setdefault(kind, []).append(record)
+    for kind, group in by_type.items():
+        _apply_type(conn, community, kind, types[kind], group, merge, now_ms, result)
+    result.rejected.sort(key=lambda r: r.number)
+    return result
+
+
+def _apply_type(conn: sqlite3.Connection, community: str, kind: str, ctx: TypeContext,
+                records: list[Record], merge: bool, now_ms: int, result: Applied) -> None:
+    keyed: list[tuple[Record, str, str]] = []
+    for record in records:
+        headers = record[1] or {}
+        action = headers.get("action") or "Create"
+        pk = primary_key_of(ctx.schema, record[2])
+        if pk is None:
+            problems = ctx.checker.check_key(record[2]) or [
+                ("", "required", "the primary key must be a plain value")]
+            result.rejected.append(_reject(record, "ValidationError", problems))
+        else:
+            keyed.append((record, action, pk))
+    state: dict[str, dict[str, Any] | None] = {}
+    if _needs_lookup(records, merge):
+        state.update(_existing(conn, community, kind, list({pk for _, _, pk in keyed})))
+    touched: dict[str, dict[str, Any] | None] = {}
+    for record, action, pk in keyed:
+        after, error = _outcome(action, merge, record[2], state.get(pk))
+        if error is not None:
+            result.rejected.append(_reject(record, "NotFound", [("", "not-found", error)]))
+            continue
+        if after is not None:
+            problems = ctx.checker.check(after)
+            if problems:
+                result.rejected.append(_reject(record, "ValidationError", problems))
+                continue
+        state[pk] = touched[pk] = after
+    _write(conn, community, kind, ctx.schema.category, touched, now_ms)
+
+
+def _write(conn: sqlite3.Connection, community: str, kind: str, category: str,
+           touched: dict[str, dict[str, Any] | None], now_ms: int) -> None:
+    dumps = orjson.dumps
+    upserts = [(community, kind, pk, category, dumps(data).decode(), now_ms)
+               for pk, data in touched.items() if data is not None]
+    deletes = [(now_ms, community, kind, pk) for pk, data in touched.items() if data is None]
+    if upserts:
+        conn.executemany(_UPSERT, upserts)
+    if deletes:
+        conn.executemany(_DELETE, deletes)

@@ -1,0 +1,312 @@
+"""Reading an uploaded import file as a stream of records.
+
+JSON files are arrays of LD item envelopes, decoded one element at a time so a file of any
+size is read in bounded memory. CSV files are mapped to item data by an *import template*
+(a JSON document; see ``docs/server.md``)::
+
+    {"columns": [{"column": "Account ID", "field": "accountId"},
+                 {"column": "City", "field": "addresses[0].city"},
+                 {"column": "Days", "field": "deliveryDays", "split": ";"}],
+     "constants": {"accountClass": "/Account/accountClass[invoiced]"},
+     "action": "Create", "delimiter": ","}
+
+A record is ``(number, headers, data)``; a record that cannot be read as an item is
+``(number, None, problem)`` and ends up in the rejection file like any invalid record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ldtransform.readers._jsonscan import ArrayScanner
+from ldtransform.schema import FieldSpec, ItemSchema
+
+__all__ = [
+    "CsvTemplate",
+    "Record",
+    "TemplateError",
+    "csv_records",
+    "json_records",
+    "parse_template",
+    "sniff_json",
+]
+
+Record = tuple[int, dict[str, Any] | None, Any]
+ACTIONS = ("Create", "Merge", "Update", "Delete")
+_PATH_PART = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d*)\])?$")
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+class TemplateError(ValueError):
+    """An import template that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One template column: where the value comes from and which field it fills."""
+
+    source: str | int | None
+    path: tuple[tuple[str, int | None], ...]
+    split: str | None
+    leaf: FieldSpec | None
+
+
+@dataclass(frozen=True)
+class CsvTemplate:
+    """A parsed import template."""
+
+    columns: tuple[Column, ...]
+    constants: tuple[tuple[tuple[tuple[str, int | None], ...], Any], ...]
+    action: str
+    delimiter: str
+    encoding: str
+
+
+def sniff_json(path: Path) -> str | None:
+    """A reason the file cannot be a JSON array of items, or None when it may be one."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    text = head.lstrip(codecs.BOM_UTF8).lstrip()
+    if not text:
+        return "the file is empty; expected a JSON array of items"
+    if text[:1] != b"[":
+        return "the file is not a JSON array of items (it must start with '[')"
+    return None
+
+
+def json_records(path: Path) -> Iterator[Record]:
+    """The envelopes of a JSON array file, numbered from 1.
+
+    Files written one element per line (the common machine-made layout) are read line by
+    line with orjson; at the first line that does not fit that layout, reading starts over
+    with the general streaming parser, skipping the elements already given, so any valid
+    JSON is read and any invalid JSON is reported by the same parser.
+    """
+    done = 0
+    for record in _line_records(path):
+        if record is None:
+            break
+        done += 1
+        yield record
+    else:
+        return
+    with open(path, "rb") as handle:
+        if handle.read(3) != codecs.BOM_UTF8:
+            handle.seek(0)
+        scanner = ArrayScanner(handle, "utf-8", "file")
+        for number, element in scanner.elements():
+            if number > done:
+                yield _envelope(number, element)
+
+
+def _line_records(path: Path) -> Iterator[Record | None]:
+    """Elements of a one-element-per-line array; None when the file is not laid out so."""
+    loads, number, started, ended, open_comma = orjson.loads, 0, False, False, True
+    with open(path, "rb") as handle:
+        for raw in handle:
+            line = raw.strip()
+            if not started:
+                line = line.removeprefix(codecs.BOM_UTF8).lstrip()
+                if not line:
+                    continue
+                if line[:1] != b"[":
+                    yield None
+                    return
+                started, line = True, line[1:].strip()
+            if not line:
+                continue
+            if ended or line == b"]":
+                ended = ended or line == b"]"
+                if line != b"]" or (number and open_comma):
+                    yield None
+                    return
+                continue
+            if not open_comma:
+                yield None
+                return
+            open_comma = line.endswith(b",")
+            try:
+                element = loads(line[:-1] if open_comma else line)
+            except orjson.JSONDecodeError:
+                yield None
+                return
+            number += 1
+            yield _envelope(number, element)
+    if not ended:
+        yield None
+
+
+def _envelope(number: int, element: Any) -> Record:
+    if not isinstance(element, dict):
+        return number, None, f"element {number} is not an item object"
+    headers, data = element.get("headers", {}), element.get("data")
+    if not isinstance(headers, dict) or not isinstance(data, dict):
+        return number, None, "an item is an object with 'headers' and 'data' objects"
+    return number, headers, data
+
+
+def _field_path(text: str, schema: ItemSchema) -> tuple[tuple[tuple[str, int | None], ...],
+                                                       FieldSpec | None]:
+    """Parse ``addresses[0].city`` and find the schema field it ends at."""
+    parts: list[tuple[str, int | None]] = []
+    specs: tuple[FieldSpec, ...] = schema.fields
+    leaf: FieldSpec | None = None
+    for piece in text.split("."):
+        match = _PATH_PART.match(piece)
+        if match is None:
+            raise TemplateError(f"field {text!r}: write a path like addresses[0].city")
+        name, index = match.group(1), match.group(2)
+        leaf = next((s for s in specs if s.name == name), None)
+        if leaf is None:
+            raise TemplateError(f"field {text!r}: the {schema.item_type} schema has no "
+                                f"field {name!r} there")
+        parts.append((name, int(index) if index else None))
+        specs = leaf.fields
+    return tuple(parts), leaf
+
+
+def parse_template(raw: bytes | str, schema: ItemSchema) -> CsvTemplate:
+    """Check and compile an import template against the itemType schema."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise TemplateError(f"the template is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict) or "columns" not in doc:
+        raise TemplateError("the template is a JSON object with a 'columns' list")
+    entries = doc["columns"]
+    if isinstance(entries, dict):
+        entries = [{"column": k, "field": v} for k, v in entries.items()]
+    if not isinstance(entries, list) or not entries:
+        raise TemplateError("'columns' must be a non-empty list of {column, field}")
+    columns = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("field"), str):
+            raise TemplateError(f"columns[{i}] needs a 'field' (an item field path)")
+        source = entry.get("column")
+        if not isinstance(source, str | int) or isinstance(source, bool):
+            raise TemplateError(f"columns[{i}].column is a header name or a 1-based number")
+        path, leaf = _field_path(entry["field"], schema)
+        columns.append(Column(source, path, entry.get("split"), leaf))
+    action = doc.get("action", "Create")
+    if action not in ACTIONS:
+        raise TemplateError(f"action must be one of {', '.join(ACTIONS)}")
+    constants = doc.get("constants", {})
+    if not isinstance(constants, dict):
+        raise TemplateError("'constants' maps field names to fixed values")
+    fixed = tuple((_field_path(name, schema)[0], value) for name, value in constants.items())
+    delimiter = doc.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise TemplateError("'delimiter' is a single character")
+    return CsvTemplate(tuple(columns), fixed, action, delimiter,
+                       str(doc.get("encoding", "utf-8-sig")))
+
+
+def _convert(text: str, leaf: FieldSpec | None, split: str | None) -> Any:
+    """A CSV cell as the JSON value the schema field expects (left as text if it is not)."""
+    kind = leaf.type if leaf is not None else "string"
+    if split is not None or kind == "array":
+        inner = leaf.items if leaf is not None and leaf.items else "string"
+        parts = [p.strip() for p in text.split(split or ";")] if text else []
+        return [_convert(p, FieldSpec("item", inner), None) for p in parts]
+    if text == "":
+        return ""
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind in ("number", "decimal"):
+            return float(text)
+    except ValueError:
+        return text
+    if kind == "boolean":
+        low = text.strip().lower()
+        return True if low in _TRUE else False if low in _FALSE else text
+    return text
+
+
+def _put(data: dict[str, Any], path: tuple[tuple[str, int | None], ...], value: Any) -> None:
+    target: Any = data
+    for depth, (name, index) in enumerate(path):
+        last = depth == len(path) - 1
+        if index is None:
+            if last:
+                target[name] = value
+            else:
+                target = target.setdefault(name, {})
+            continue
+        items = target.setdefault(name, [])
+        while len(items) <= index:
+            items.append({})
+        if last:
+            items[index] = value
+        else:
+            target = items[index]
+
+
+def _resolve(columns: tuple[Column, ...], header: list[str] | None) -> list[int]:
+    positions = []
+    for column in columns:
+        if isinstance(column.source, int):
+            positions.append(column.source - 1)
+        elif header is None:
+            raise TemplateError(f"column {column.source!r} is named, but the file has no "
+                                "header row (headerRow=false): use column numbers")
+        elif column.source in header:
+            positions.append(header.index(column.source))
+        else:
+            raise TemplateError(f"the file has no column {column.source!r}; its header is "
+                                f"{', '.join(header)}")
+    return positions
+
+
+def csv_records(path: Path, template: CsvTemplate, *, header_row: bool) -> Iterator[Record]:
+    """The rows of a CSV file mapped to item data; numbers are data row numbers."""
+    with open(path, encoding=template.encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=template.delimiter)
+        header = next(reader, None) if header_row else None
+        if header_row and header is None:
+            return
+        positions = _resolve(template.columns, header)
+        headers = {"action": template.action}
+        for number, row in enumerate(reader, start=1):
+            if not row:
+                yield number, None, "an empty line"
+                continue
+            yield number, headers, _row_data(row, positions, template)
+
+
+def _row_data(row: list[str], positions: list[int],
+              template: CsvTemplate) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for path, value in template.constants:
+        _put(data, path, copy.deepcopy(value))
+    for column, position in zip(template.columns, positions, strict=True):
+        text = row[position] if position < len(row) else ""
+        _put(data, column.path, _convert(text, column.leaf, column.split))
+    return data
+
+
+def check_csv_header(path: Path, template: CsvTemplate, *, header_row: bool) -> None:
+    """Raise :class:`TemplateError` when the file's header does not fit the template."""
+    try:
+        with open(path, encoding=template.encoding, newline="") as handle:
+            sample = handle.read(1 << 16)
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"the file is not {template.encoding} text: {exc.reason} at "
+                            f"byte {exc.start}") from exc
+    reader = csv.reader(io.StringIO(sample), delimiter=template.delimiter)
+    header = next(reader, None) if header_row else None
+    if header_row and header is None:
+        raise TemplateError("the file is empty")
+    _resolve(template.columns, header)
+

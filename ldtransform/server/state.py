@@ -1,0 +1,89 @@
+"""What the routes share: configuration, store, authenticator, worker, schemas; errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ldtransform.server.auth import Authenticator, Principal
+from ldtransform.server.config import ServerConfig
+from ldtransform.server.items import TypeContext, load_types
+from ldtransform.server.store import Store
+from ldtransform.server.worker import Worker
+
+__all__ = ["ApiError", "Caller", "ServerState", "form_doc", "load_types", "principal", "state_of"]
+
+class ApiError(Exception):
+    """An error answer: HTTP status and an RFC 6749-style ``error`` body."""
+
+    def __init__(self, status: int, error: str, description: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+        self.headers = dict(headers or {})
+
+
+@dataclass
+class ServerState:
+    """The running server's parts."""
+
+    config: ServerConfig
+    store: Store
+    auth: Authenticator
+    worker: Worker
+    types: dict[str, TypeContext]
+
+    def base_url(self, request: Request) -> str:
+        """The URL links are made from (``public_url`` if set, else the request's)."""
+        base = self.config.public_url or str(request.base_url)
+        if self.worker.base_url != base and not self.config.public_url:
+            self.worker.base_url = base
+        return base
+
+
+def state_of(request: Request) -> ServerState:
+    """The server state of the app handling ``request``."""
+    state: ServerState = request.app.state.ld
+    return state
+
+
+_bearer = HTTPBearer(auto_error=False, description="The access_token from "
+                     "/ls/api/oauth2/token, as 'Authorization: Bearer <token>'.")
+
+
+def principal(request: Request,
+              credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+              ) -> Principal:
+    """The caller of a protected route (401 without a valid bearer token)."""
+    if credentials is None:
+        raise ApiError(401, "invalid_request", "an 'Authorization: Bearer <token>' header "
+                       "is required", {"WWW-Authenticate": 'Bearer realm="ld"'})
+    found = state_of(request).auth.resolve(credentials.credentials)
+    if found is None:
+        raise ApiError(401, "invalid_token", "the access token is unknown or expired",
+                       {"WWW-Authenticate": 'Bearer realm="ld", error="invalid_token"'})
+    return found
+
+
+def form_doc(fields: dict[str, str], *, required: tuple[str, ...] = (),
+             files: tuple[str, ...] = (), multipart_only: bool = False) -> dict[str, Any]:
+    """An OpenAPI ``requestBody`` for form fields (our routes parse forms themselves)."""
+    props: dict[str, Any] = {
+        name: ({"type": "string", "format": "binary", "description": text}
+               if name in files else {"type": "string", "description": text})
+        for name, text in fields.items()}
+    schema = {"type": "object", "properties": props, "required": list(required)}
+    content = {"multipart/form-data": {"schema": schema}}
+    if not multipart_only:
+        content = {"application/x-www-form-urlencoded": {"schema": schema}, **content}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+#: A route parameter that is the authenticated caller.
+Caller = Annotated[Principal, Depends(principal)]

@@ -1,0 +1,408 @@
+"""Background job processing, off the event loop, in chunks that are each one transaction.
+
+An import chunk's item writes and the job's progress (``cursor``, counts, size of the
+rejection file) commit together, so after a crash the job resumes at the last committed
+record and no record is applied twice. Between chunks the worker checks for a cancel
+request and for server shutdown, and sleeps as needed to honour the configured
+processing speed (records per second), so progress can be watched.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from ldtransform.errors import ReadError
+from ldtransform.schema import ItemSchema
+from ldtransform.server.config import ServerConfig
+from ldtransform.server.export import ExportSpec, parse_filters, run_export, safe_name
+from ldtransform.server.items import Rejection, TypeContext, apply_records, load_types
+from ldtransform.server.notify import notify
+from ldtransform.server.outcomes import (
+    JobCanceled,
+    JobEnded,
+    JobFailed,
+    JobInterrupted,
+    JobRejected,
+)
+from ldtransform.server.sources import (
+    Record,
+    TemplateError,
+    csv_records,
+    json_records,
+    parse_template,
+)
+from ldtransform.server.store import TERMINAL, Store, connect
+
+__all__ = ["Worker"]
+
+log = logging.getLogger("ldtransform.server")
+
+
+@dataclass
+class _Run:
+    """The running job's row values that change as it goes."""
+
+    job: sqlite3.Row
+    params: dict[str, Any]
+    processed: int
+    rejected: int
+    rejects_bytes: int
+
+
+class _StopSignal(Protocol):
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+#: The job runner of a job process (see :func:`_process_init`).
+_PROCESS_RUNNER: Worker | None = None
+_PARENT_PID = 0
+
+
+def _process_init(config: ServerConfig, stop: _StopSignal, parent: int) -> None:
+    """Set up a job process: its own connection, schemas and the shared stop signal."""
+    global _PROCESS_RUNNER, _PARENT_PID
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when to stop
+    _PARENT_PID = parent
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    _PROCESS_RUNNER = Worker(config, Store(config.data_dir), load_types(config.schemas_dir))
+    _PROCESS_RUNNER._stop = stop
+
+
+def _watch_parent(parent: int) -> None:
+    """End this job process as soon as the server process is gone (killed, crashed).
+
+    Whatever it was writing is not committed; the restarted server resumes the job from
+    its last committed chunk.
+    """
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _process_ready() -> None:
+    """Nothing: submitted once per process so the pool starts them at server start."""
+
+
+def _process_run(job_id: str, base_url: str) -> None:
+    """Run one claimed job in a job process."""
+    runner = _PROCESS_RUNNER
+    assert runner is not None
+    runner.base_url = base_url
+    job = runner.store.job(job_id)
+    if job is not None:
+        runner._run(job)
+
+
+class Worker:
+    """Runs queued jobs until stopped.
+
+    Jobs run in a pool of processes (``[processing] processes = true``, the default), so
+    the CPU work of a big import never competes with the server for Python's global lock
+    and status polls stay fast; with ``processes = false`` they run on threads.
+    """
+
+    def __init__(self, config: ServerConfig, store: Store,
+                 types: dict[str, TypeContext]) -> None:
+        self.config = config
+        self.store = store
+        self.types = types
+        self.schemas: dict[str, ItemSchema] = {k: v.schema for k, v in types.items()}
+        self._stop: _StopSignal = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool: ProcessPoolExecutor | None = None
+        self._process_stop: Any = None
+        #: Where links in notifications point; set once the server knows its address.
+        self.base_url = config.public_url or "http://127.0.0.1"
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self, threads: int = 1) -> None:
+        """Recover interrupted jobs, then start processing."""
+        self.recover()
+        if self.config.processes:
+            context = multiprocessing.get_context("spawn")
+            self._process_stop = context.Event()
+            self._pool = ProcessPoolExecutor(
+                max_workers=threads, mp_context=context, initializer=_process_init,
+                initargs=(self.config, self._process_stop, os.getpid()))
+            for _ in range(threads):  # start the processes now, not on the first job
+                self._pool.submit(_process_ready)
+        for n in range(threads):
+            thread = threading.Thread(target=self._loop, name=f"ld-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the current chunk; a running job stays ``Processing``."""
+        assert isinstance(self._stop, threading.Event)
+        self._stop.set()
+        if self._process_stop is not None:
+            self._process_stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def wake(self) -> None:
+        """A job was queued: look now instead of at the next poll."""
+        self._wake.set()
+
+    def recover(self) -> None:
+        """Deal with jobs a stopped or crashed server left unfinished."""
+        for job in self.store.jobs_in("Initialized"):
+            self._finish(job, "Failed", "The server stopped while the upload was being "
+                         "accepted; submit the job again")
+        for job in self.store.jobs_in("Processing"):
+            if self.config.recovery == "resume":
+                self.store.set_status(job["job_id"], "Accepted", "The server restarted; "
+                                      f"the job resumes after record {job['cursor']}",
+                                      runner=None)
+            else:
+                self._finish(job, "Failed", "The server restarted while the job was "
+                             f"processing; {job['records_processed']} records were "
+                             "processed and kept")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self.store.claim_next()
+            except sqlite3.Error:
+                log.exception("cannot read the job queue")
+                job = None
+            if job is None:
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            if job["status"] == "Canceling":
+                self.notify_finished(job["job_id"])
+            elif self._pool is not None:
+                self._run_in_process(job)
+            else:
+                self._run(job)
+
+    def _run_in_process(self, job: sqlite3.Row) -> None:
+        assert self._pool is not None
+        try:
+            self._pool.submit(_process_run, job["job_id"], self.base_url).result()
+        except BrokenProcessPool:
+            # A job process died; leave the job to recovery unless we are stopping.
+            if not self._stop.is_set():
+                self._finish(job, "Failed", "The job's process ended unexpectedly")
+        except RuntimeError:
+            pass  # the pool is shutting down with the server
+
+    # -- one job ----------------------------------------------------------------------
+
+    def _run(self, job: sqlite3.Row) -> None:
+        run = _Run(job, orjson.loads(job["params"]), job["records_processed"],
+                   job["records_rejected"], job["rejects_bytes"])
+        try:
+            if job["kind"] == "import":
+                self._import(run)
+            else:
+                self._export(run)
+        except JobInterrupted:
+            log.info("job %s interrupted by shutdown; it resumes on restart", job["job_id"])
+            return
+        except JobEnded as exc:
+            self._finish(job, exc.status, str(exc))
+        except Exception as exc:
+            log.exception("job %s failed", job["job_id"])
+            self._finish(job, "Failed", f"Internal error while processing: {exc}")
+
+    def _finish(self, job: sqlite3.Row, status: str, reason: str) -> None:
+        if job["kind"] == "import":
+            self._register_rejections(job["job_id"])
+        self.store.set_status(job["job_id"], status, reason, finished=time.time())
+        if job["kind"] == "import":  # the job is over: its upload is no longer needed
+            (self.store.data_dir / "uploads" / job["job_id"] / "data").unlink(missing_ok=True)
+        if status == "Completed" and job["kind"] == "export":
+            self.store.expire_files(job["job_id"], time.time() + self.config.limits.link_ttl)
+        self.notify_finished(job["job_id"])
+
+    def notify_finished(self, job_id: str) -> None:
+        """Write (and send) the notification of a finished job that asked for one."""
+        row = self.store.job(job_id)
+        if row is None or row["status"] not in TERMINAL or not row["notification_email"]:
+            return
+        try:
+            notify(self.config, self.store, row, self.base_url)
+        except (OSError, ValueError):  # a notification never fails the job
+            log.exception("cannot write the notification of job %s", job_id)
+
+    def _checkpoint(self, run: _Run, done: float, chunk_started: float) -> None:
+        """Between chunks: honour the speed limit, then cancel and shutdown requests."""
+        rps = self.config.records_per_second
+        if rps:
+            wait = done / rps - (time.monotonic() - chunk_started)
+            if wait > 0:
+                self._stop.wait(wait)
+        row = self.store.job(run.job["job_id"])
+        if row is not None and row["status"] == "Canceling":
+            raise JobCanceled(f"Canceled at the user's request after {run.processed} "
+                              f"records; the records processed before remain")
+        if self._stop.is_set() or (_PARENT_PID and os.getppid() != _PARENT_PID):
+            raise JobInterrupted("server stopping")
+
+    def _chunk_size(self) -> int:
+        rps = self.config.records_per_second
+        size = self.config.chunk_size
+        return max(1, min(size, int(rps / 5))) if rps else size
+
+    # -- import -----------------------------------------------------------------------
+
+    def _records(self, run: _Run, path: Path) -> Iterator[Record]:
+        params, job = run.params, run.job
+        if params["format"] == "json":
+            return json_records(path)
+        schema = self.schemas[job["item_type"]]
+        template = parse_template(params["template"], schema)
+        return csv_records(path, template, header_row=params["headerRow"])
+
+    def _import(self, run: _Run) -> None:
+        job = run.job
+        ctx = self.types.get(job["item_type"])
+        path = self.store.data_dir / "uploads" / job["job_id"] / "data"
+        if ctx is None or not path.exists():
+            raise JobFailed("The uploaded file or the itemType schema is no longer there")
+        rejects = self.store.data_dir / "uploads" / job["job_id"] / "rejected.ndjson"
+        with open(rejects, "ab") as handle:
+            handle.truncate(run.rejects_bytes)
+        records = self._records(run, path)
+        try:
+            for _ in islice(records, job["cursor"]):
+                pass
+            while True:
+                started = time.monotonic()
+                chunk = list(islice(records, self._chunk_size()))
+                if not chunk:
+                    break
+                self._apply_chunk(run, chunk, rejects)
+                self._checkpoint(run, len(chunk), started)
+        except (ReadError, UnicodeDecodeError, TemplateError, ValueError) as exc:
+            self._unreadable(run, exc)
+        self._complete_import(run)
+
+    def _unreadable(self, run: _Run, exc: Exception) -> None:
+        if run.processed == 0:
+            raise JobRejected(f"The file cannot be read: {exc}") from exc
+        raise JobFailed(f"The file cannot be read past record {run.processed}: {exc}; "
+                        f"the {run.processed} records before were processed") from exc
+
+    def _apply_chunk(self, run: _Run, chunk: list[Record], rejects: Path) -> None:
+        job = run.job
+        with self.store.write() as conn:
+            applied = apply_records(conn, community=job["community"],
+                                    item_type=job["item_type"], types=self.types,
+                                    records=chunk, merge=run.params["merge"],
+                                    now_ms=self.store.clock_ms())
+            if applied.rejected:
+                run.rejects_bytes += _append_rejections(rejects, applied.rejected)
+            run.processed += len(chunk)
+            run.rejected += len(applied.rejected)
+            moved = conn.execute(
+                "UPDATE jobs SET records_processed = ?, records_rejected = ?, cursor = ?, "
+                "rejects_bytes = ? WHERE job_id = ? AND runner = ?",
+                (run.processed, run.rejected, run.processed, run.rejects_bytes, job["job_id"],
+                 job["runner"])).rowcount
+            if not moved:  # another runner owns the job now: write nothing
+                raise JobInterrupted("the job was taken over")
+
+    def _register_rejections(self, job_id: str) -> None:
+        job = self.store.job(job_id)
+        rejects = self.store.data_dir / "uploads" / job_id / "rejected.ndjson"
+        if job is None or not job["records_rejected"] or self.store.files_of(job_id):
+            return
+        self.store.add_file(job_id=job_id, community=job["community"], kind="rejects",
+                            name=f"{safe_name(job['job_name'], 'import')}-rejected.ndjson",
+                            path=str(rejects.relative_to(self.store.data_dir)),
+                            records=job["records_rejected"], size=rejects.stat().st_size)
+
+    def _complete_import(self, run: _Run) -> None:
+        job = run.job
+        imported = run.processed - run.rejected
+        reason = f"Imported {imported} of {run.processed} records"
+        if run.rejected:
+            reason += (f"; {run.rejected} records were rejected (see the file at "
+                       "rejectionFile)")
+        self._finish(job, "Completed", reason)
+
+    # -- export -----------------------------------------------------------------------
+
+    def _export(self, run: _Run) -> None:
+        job, params = run.job, run.params
+        schema = self.schemas.get(job["item_type"])
+        if schema is None:
+            raise JobRejected(f"No schema for itemType {job['item_type']!r}")
+        folder = self.store.data_dir / "exports" / job["job_id"]
+        shutil.rmtree(folder, ignore_errors=True)  # a restarted export starts over
+        folder.mkdir(parents=True)
+        self.store.drop_files(job["job_id"], "result")
+        spec = ExportSpec(job["community"], schema, job["content_type"],
+                          params["rowHeader"], params.get("template"),
+                          params.get("sqlQuery"), parse_filters(params.get("filters")))
+        limits = self.config.limits
+        reader = connect(self.store.path)
+        last = [0.0, time.monotonic()]
+
+        def tick(count: int) -> None:
+            run.processed = count
+            with self.store.write() as conn:
+                moved = conn.execute("UPDATE jobs SET records_processed = ? WHERE job_id = ? "
+                                     "AND runner = ?", (count, job["job_id"], job["runner"]))
+                if not moved.rowcount:
+                    raise JobInterrupted("the job was taken over")
+            self._checkpoint(run, count - last[0], last[1])
+            last[:] = [count, time.monotonic()]
+
+        try:
+            parts = run_export(spec, conn=reader, db_path=self.store.path, folder=folder,
+                               stem=safe_name(job["job_name"]), per_file=limits.records_per_file,
+                               time_limit=limits.sql_time_limit, row_limit=limits.sql_row_limit,
+                               schemas=self.schemas, tick=tick)
+        finally:
+            reader.close()
+        for part in parts:
+            self.store.add_file(job_id=job["job_id"], community=job["community"],
+                                kind="result", name=part.path.name,
+                                path=str(part.path.relative_to(self.store.data_dir)),
+                                records=part.records, size=part.size)
+        files = "file" if len(parts) == 1 else "files"
+        self._finish(job, "Completed", f"Exported {run.processed} records in {len(parts)} "
+                     f"{files}; download them from the links")
+
+
+def _append_rejections(path: Path, rejected: list[Rejection]) -> int:
+    """Append rejected records as JSON lines; returns the bytes written."""
+    lines = []
+    for r in rejected:
+        headers = {**(r.headers or {}), "receiptType": r.receipt_type,
+                   "receiptMessage": r.message}
+        lines.append(orjson.dumps({
+            "record": r.number, "headers": headers,
+            "data": r.data if isinstance(r.data, dict) else None,
+            "errors": [{"field": f, "code": c, "message": m} for f, c, m in r.problems],
+        }) + b"\n")
+    blob = b"".join(lines)
+    with open(path, "ab") as handle:
+        handle.write(blob)
+    return len(blob)

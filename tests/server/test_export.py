@@ -1,0 +1,151 @@
+"""Batch export: everything, filters, SQL, CSV with and without header or template, links."""
+
+from __future__ import annotations
+
+import csv
+import email
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ldkit import LD, SCHEMAS, account, make_config, outbox
+
+from ldtransform.server import running
+
+
+@pytest.fixture(scope="module")
+def loaded(server: tuple[str, Path]) -> Iterator[LD]:
+    """The module's server holding 25 accounts (10 records per export file)."""
+    client = LD(*server)
+    items = [account(i, channel="10" if i < 5 else "20", userId=f"u{i % 3}")
+             for i in range(25)]
+    assert client.run_import(items)["status"] == "Completed"
+    yield client
+
+
+def csv_rows(ld: LD, status: dict[str, Any]) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for link in status["links"]:
+        rows.extend(csv.reader(io.StringIO(ld.download(link).text)))
+    return rows
+
+
+def test_everything_as_json_over_several_files(loaded: LD) -> None:
+    status = loaded.run_export(filters="0")
+    assert status["status"] == "Completed" and status["recordsProcessed"] == "25"
+    assert len(status["links"]) == 3
+    assert status["linksExpire"].endswith("+0000")
+    items = loaded.exported_items(status)
+    assert len(items) == 25
+    assert items[0]["headers"]["type"] == "Account" and "id" in items[0]["headers"]
+    assert items[0]["data"] == account(0, channel="10", userId="u0")["data"]
+
+
+@pytest.mark.parametrize("filters", [
+    json.dumps({"channel": "10", "userId": "u1"}),
+    str({"channel": "10", "userId": "u1"}),
+])
+def test_filters_as_json_or_python_dict_text(loaded: LD, filters: str) -> None:
+    status = loaded.run_export(filters=filters)
+    ids = [i["data"]["accountId"] for i in loaded.exported_items(status)]
+    assert ids == ["A000001", "A000004"]
+
+
+def test_filter_on_unknown_field_is_rejected(loaded: LD) -> None:
+    status = loaded.run_export(filters="{'colour': 'red'}")
+    assert status["status"] == "Rejected" and "colour" in status["reason"]
+
+
+def test_bad_filters_text_is_rejected(loaded: LD) -> None:
+    assert loaded.run_export(filters="{channel: ")["status"] == "Rejected"
+
+
+def test_sql_query_wins_over_filters(loaded: LD) -> None:
+    status = loaded.run_export(
+        sqlQuery="SELECT accountId, name FROM Account WHERE exposure >= 23 ORDER BY accountId",
+        filters=json.dumps({"channel": "10"}), contentType="text/plain", rowHeader="true")
+    assert status["status"] == "Completed"
+    assert csv_rows(loaded, status) == [["accountId", "name"], ["A000023", "Account 23"],
+                                        ["A000024", "Account 24"]]
+
+
+def test_sql_with_ld_table_name_and_json_output(loaded: LD) -> None:
+    status = loaded.run_export(sqlQuery="SELECT * FROM Demo_entity_Account WHERE "
+                               "accountId = 'A000007'")
+    items = loaded.exported_items(status)
+    assert len(items) == 1
+    assert items[0]["data"]["accountId"] == "A000007"
+    assert items[0]["data"]["exposure"] == 7.0
+
+
+def test_csv_without_header(loaded: LD) -> None:
+    status = loaded.run_export(contentType="text/plain", rowHeader="false",
+                               sqlQuery="SELECT accountId, creditBlock FROM Account "
+                               "WHERE accountId IN ('A000001', 'A000002') ORDER BY 1")
+    assert csv_rows(loaded, status) == [["A000001", "0"], ["A000002", "1"]]
+
+
+def test_plain_csv_of_items_with_header_in_every_file(loaded: LD) -> None:
+    status = loaded.run_export(contentType="text/csv", rowHeader="True")
+    rows = csv_rows(loaded, status)
+    header = rows[0]
+    assert header[:3] == ["accountId", "accountNumber", "name"]
+    assert sum(1 for r in rows if r == header) == 3
+    data = [dict(zip(header, r, strict=True)) for r in rows if r != header]
+    assert len(data) == 25
+    assert data[2]["creditBlock"] == "true" and data[2]["exposure"] == "2.0"
+
+
+def test_template_export(loaded: LD) -> None:
+    template = ("## header: id,name,blocked\n"
+                "{{ item.accountId }},{{ item.name | csv }},"
+                "{{ 'Y' if item.creditBlock else 'N' }}")
+    status = loaded.run_export(contentType="text/plain", rowHeader="true", template=template,
+                               filters=json.dumps({"userId": "u2"}))
+    rows = csv_rows(loaded, status)
+    assert rows[0] == ["id", "name", "blocked"]
+    assert rows[1] == ["A000002", "Account 2", "Y"]
+    assert len([r for r in rows if r[0] != "id"]) == 8
+
+
+def test_template_header_from_item_references(loaded: LD) -> None:
+    status = loaded.run_export(contentType="text/plain", rowHeader="true",
+                               template="{{ item.accountId }};{{ item.currency }}",
+                               sqlQuery="SELECT * FROM Account WHERE accountId = 'A000003'")
+    assert loaded.download(status["links"][0]).text == "accountId,currency\nA000003;USD\n"
+
+
+def test_bad_template_is_rejected(loaded: LD) -> None:
+    status = loaded.run_export(contentType="text/plain", template="{{ item.name ")
+    assert status["status"] == "Rejected" and "template" in status["reason"]
+
+
+def test_empty_result_still_has_one_file(loaded: LD) -> None:
+    status = loaded.run_export(filters=json.dumps({"channel": "30"}))
+    assert status["status"] == "Completed" and status["recordsProcessed"] == "0"
+    assert loaded.exported_items(status) == []
+
+
+def test_export_notification_lists_the_links(loaded: LD) -> None:
+    status = loaded.run_export(notificationEmail="bi@example.com")
+    raw = outbox(loaded, status["jobId"])
+    text = email.message_from_bytes(raw).get_payload()[0].get_payload(decode=True).decode()
+    for link in status["links"]:
+        assert link in text
+
+
+def test_links_expire(tmp_path: Path) -> None:
+    config = make_config(limits={"link_ttl": 0.5})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        ld = LD(url, tmp_path)
+        ld.run_import([account(1)])
+        status = ld.run_export()
+        assert ld.download(status["links"][0]).status_code == 200
+        time.sleep(0.8)
+        r = ld.download(status["links"][0])
+        assert r.status_code == 410 and r.json()["error"] == "expired"
+        assert ld.download(status["links"][0] + "x").status_code == 404

@@ -1,0 +1,171 @@
+"""The job status machine: progress, cancel, restart (clean and crash), recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from ldkit import AUTH, LD, SCHEMAS, account, make_config
+
+from ldtransform.server import running
+
+SLOW = {"records_per_second": 100, "workers": 1}
+
+
+def wait_for(ld: LD, job_id: str, test: Any, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = ld.status(job_id)
+        if test(status):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def slow(tmp_path: Path) -> Iterator[LD]:
+    config = make_config(processing=SLOW)
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        yield LD(url, tmp_path)
+
+
+def test_progress_is_visible(slow: LD) -> None:
+    job = slow.import_([account(i) for i in range(150)])
+    assert job["status"] == "Accepted"
+    first = wait_for(slow, job["jobId"], lambda s: s["status"] == "Processing"
+                     and 0 < int(s["recordsProcessed"]) < 150)
+    assert first["reason"]
+    second = wait_for(slow, job["jobId"], lambda s: int(s["recordsProcessed"])
+                      > int(first["recordsProcessed"]))
+    assert int(second["runTime"]) > int(first["runTime"]) >= 0
+    done = slow.wait(job["jobId"])
+    assert done["status"] == "Completed" and done["recordsProcessed"] == "150"
+    assert int(done["runTime"]) >= int(second["runTime"])
+
+
+def test_cancel_while_processing(slow: LD) -> None:
+    job = slow.import_([account(i) for i in range(500)])
+    wait_for(slow, job["jobId"], lambda s: int(s["recordsProcessed"]) > 0)
+    r = slow.post("/ls/api/batch/cancel", data={"jobId": job["jobId"]})
+    assert r.status_code == 200
+    assert r.json()["status"] in ("Canceling", "Canceled")
+    done = slow.wait(job["jobId"])
+    assert done["status"] == "Canceled"
+    assert "Canceled" in done["reason"]
+    processed = int(done["recordsProcessed"])
+    assert 0 < processed < 500
+    assert len(slow.all_items()) == processed
+
+
+def test_cancel_before_start_and_after_end(slow: LD) -> None:
+    running_job = slow.import_([account(i) for i in range(300)])
+    queued = slow.import_([account(i) for i in range(1000, 1010)])
+    r = slow.post("/ls/api/batch/cancel", data={"jobId": queued["jobId"]})
+    assert r.json()["status"] == "Canceling"
+    assert "cancel" in r.json()["reason"]
+    slow.post("/ls/api/batch/cancel", data={"jobId": running_job["jobId"]})
+    done = slow.wait(queued["jobId"])
+    assert done["status"] == "Canceled" and done["recordsProcessed"] == "0"
+    assert "before it started" in done["reason"]
+    again = slow.post("/ls/api/batch/cancel", data={"jobId": queued["jobId"]}).json()
+    assert again["status"] == "Canceled" and again["reason"] == done["reason"]
+
+
+def test_clean_restart_resumes_or_fails(tmp_path: Path) -> None:
+    records = [account(i) for i in range(200)]
+    with running(data_dir=tmp_path, schemas=SCHEMAS,
+                 config=make_config(processing=SLOW)) as url:
+        ld = LD(url, tmp_path)
+        resumed = ld.import_(records)["jobId"]
+        wait_for(ld, resumed, lambda s: int(s["recordsProcessed"]) > 0)
+        queued = ld.import_([account(i) for i in range(1000, 1050)])["jobId"]
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=make_config()) as url:
+        ld = LD(url, tmp_path)
+        done = ld.wait(resumed)
+        assert done["status"] == "Completed" and done["recordsProcessed"] == "200"
+        # The second job was still queued: it simply runs now.
+        assert ld.wait(queued)["status"] == "Completed"
+        items = ld.all_items()
+        assert len(items) == 250
+        assert {i["headers"]["revisionId"] for i in items.values()} == {"1"}
+
+
+def test_restart_with_recovery_fail(tmp_path: Path) -> None:
+    with running(data_dir=tmp_path, schemas=SCHEMAS,
+                 config=make_config(processing=SLOW)) as url:
+        ld = LD(url, tmp_path)
+        job = ld.import_([account(i) for i in range(200)])["jobId"]
+        wait_for(ld, job, lambda s: int(s["recordsProcessed"]) > 0)
+    config = make_config(processing={"recovery": "fail"})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        done = LD(url, tmp_path).wait(job)
+        assert done["status"] == "Failed"
+        assert "restarted" in done["reason"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(tmp_path: Path, port: int, toml: str) -> subprocess.Popen[str]:
+    config = tmp_path / "server.toml"
+    config.write_text(toml)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ldtransform", "serve", "--port", str(port), "--data-dir",
+         str(tmp_path / "data"), "--schemas", str(SCHEMAS), "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+
+
+def toml_auth() -> str:
+    users = "\n".join(f'[[auth.users]]\nname = "{u["name"]}"\npassword = "{u["password"]}"\n'
+                      f'communities = {json.dumps(u["communities"])}\n' for u in AUTH["users"])
+    return users
+
+
+def test_crash_mid_job_applies_no_record_twice(tmp_path: Path) -> None:
+    port = free_port()
+    slow = start(tmp_path, port, "[processing]\nrecords_per_second = 150\n" + toml_auth())
+    url = f"http://127.0.0.1:{port}"
+    ld = LD(url, tmp_path / "data")
+    job = ld.import_([account(i) for i in range(400)])["jobId"]
+    wait_for(ld, job, lambda s: int(s["recordsProcessed"]) >= 60)
+    os.kill(slow.pid, signal.SIGKILL)
+    slow.wait(10)
+    assert slow.stdout is not None
+    banner = slow.stdout.read()
+    assert url in banner and "demo" in banner and "ldtransform" in banner
+    fast = start(tmp_path, port, toml_auth())
+    try:
+        ld = LD(url, tmp_path / "data")
+        done = ld.wait(job)
+        assert done["status"] == "Completed" and done["recordsProcessed"] == "400"
+        items = ld.all_items()
+        assert len(items) == 400
+        assert {i["headers"]["revisionId"] for i in items.values()} == {"1"}
+    finally:
+        fast.send_signal(signal.SIGTERM)
+        code = fast.wait(30)
+    assert code == 0
+    assert fast.stdout is not None and "stopped" in fast.stdout.read()

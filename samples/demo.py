@@ -1,10 +1,12 @@
-"""The demo behind `make demo`: read every sample, validate two, convert the workbook.
+"""The demo behind `make demo`: read, validate, convert, import into a local LD server
+and export back.
 
 Each source is read with the options a user would give it (see samples/README.md). The
 validation runs show a clean workbook and a hand-keyed CSV with errors, whose rejected
 rows and HTML report land in out/. The workbook is then converted to LD item JSON (in
-parts of ten items) and to template CSV, in out/items and out/csv. As later stages land,
-this grows into the whole loop: upload, export.
+parts of ten items) and to template CSV, in out/items and out/csv. Last, the item files
+go through a local LD server on loopback (out/ld-server) with plain HTTP requests, and an
+export with a SQL query comes back.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def main() -> int:
                       str(len(frames.schema)))
     console.print(table)
     console.print("Every sample read." if not failures else f"[red]{failures} failed[/red]")
-    ok = validate(console, env) and convert(console, env)
+    ok = validate(console, env) and convert(console, env) and round_trip(console)
     return 1 if failures or not ok else 0
 
 
@@ -115,6 +117,57 @@ def convert(console: Console, env: dict[str, str]) -> bool:
         for line in first.read_text(encoding="utf-8").splitlines()[:3]:
             console.print(Text(line), soft_wrap=True)
     return ok
+
+
+def round_trip(console: Console) -> bool:
+    """The item files to a local LD server (`ldtransform serve`, in-process) and back.
+
+    Plain HTTP requests shaped like LD's example scripts: a token, one import job per
+    part, status polls to Completed, then an export job with a SQL query and its files.
+    """
+    import time
+
+    import httpx
+
+    from ldtransform.server import running
+
+    console.rule("the item files through a local LD server")
+    parts = sorted((HERE.parent / "out" / "items").glob("Account-*.json"))
+    with running(data_dir=HERE.parent / "out" / "ld-server",
+                 schemas=HERE / "schemas") as url, httpx.Client(base_url=url) as http:
+        token = http.post("/ls/api/oauth2/token", data={
+            "grant_type": "password", "client_id": "ldtransform",
+            "client_secret": "ldtransform", "username": "demo", "password": "demo",
+            "scope": "community=Demo"}).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+
+        def finished(job: dict[str, str]) -> dict[str, str]:
+            while job["status"] not in ("Completed", "Rejected", "Failed", "Canceled"):
+                time.sleep(0.1)
+                job = http.post("/ls/api/batch/status", data={"jobId": job["jobId"]}).json()
+            return job
+
+        imported = 0
+        for part in parts:
+            job = http.post("/ls/api/batch/import", files={"file": part.read_bytes()}, data={
+                "jobName": part.name, "itemType": "Account",
+                "contentType": "application/json", "merge": "False"}).json()
+            job = finished(job)
+            console.print(Text(f"import {part.name}: {job['status']}, "
+                               f"{job['recordsProcessed']} records, {job['reason']}"))
+            imported += int(job["recordsProcessed"])
+        export = finished(http.post("/ls/api/batch/export", data={
+            "jobName": "Accounts in USD", "itemType": "Account",
+            "contentType": "text/plain", "rowHeader": "true",
+            "sqlQuery": "SELECT accountId, name, currency FROM Account "
+                        "WHERE currency = 'USD' ORDER BY accountId"}).json())
+        lines = [line for link in export.get("links", [])
+                 for line in http.get(link).text.splitlines()]
+    console.print(Text(f"export: {export['status']}, {len(export.get('links', []))} file(s), "
+                       f"{len(lines) - 1} USD accounts of {imported} imported; first rows:"))
+    for line in lines[:4]:
+        console.print(Text(f"  {line}"))
+    return export["status"] == "Completed" and imported == 25
 
 
 if __name__ == "__main__":

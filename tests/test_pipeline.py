@@ -178,3 +178,19 @@ def test_kill_9_never_leaves_a_partial_file_under_a_final_name(tmp_path: Path,
         leftovers = [p.name for p in out.iterdir() if not p.name.startswith("Account-")
                      and p.name != "manifest.json"]
         assert all(name.startswith(".") and name.endswith(".part") for name in leftovers)
+
+
+def test_template_csv_parts_each_start_with_the_header(tmp_path: Path) -> None:
+    result = ldtransform.convert(SAMPLES / "accounts.xlsx", schema=SCHEMA,
+                                 mapping=SAMPLES / "mappings/accounts.toml", out=tmp_path,
+                                 to="csv", template=SAMPLES / "templates/account.csv.j2",
+                                 max_records=10)
+    assert [p.records for p in result.parts] == [10, 10, 5]
+    rows = []
+    for part in result.parts:
+        with part.path.open(newline="", encoding="utf-8") as f:
+            table = list(csv.reader(f))
+        assert table[0][:3] == ["accountId", "name", "accountClass"]
+        rows += table[1:]
+    assert [r[0] for r in rows][:2] == ["ABC123", "000417"] and len(rows) == 25
+    assert result.parts[0].path.read_bytes().count(b"\r\n") == 11  # RFC 4180 line ends

@@ -77,3 +77,13 @@ def test_item_envelopes_flatten_to_data_columns() -> None:
     assert first["_headers.type"] == "Account" and first["_headers.action"] == "Create"
     assert first["accountClass"].startswith("/Account/accountClass[")
     assert isinstance(first["addresses"], list) and "city" in first["addresses"][0]
+
+
+def test_the_server_ships_the_sample_schemas_unchanged() -> None:
+    """`ldtransform serve` without --schemas uses copies of samples/schemas: keep them equal."""
+    here = Path(__file__).resolve().parent.parent
+    shipped = here / "ldtransform" / "server" / "schemas"
+    names = sorted(p.name for p in shipped.glob("*.json"))
+    assert names == sorted(p.name for p in (here / "samples" / "schemas").glob("*.json"))
+    for name in names:
+        assert (shipped / name).read_bytes() == (here / "samples" / "schemas" / name).read_bytes()

@@ -26,6 +26,7 @@ from ldtransform.errors import (
     StreamConsumedError,
     UnknownFormatError,
     UnknownOptionError,
+    ValidationFailed,
     WorkbookError,
 )
 from ldtransform.frames import Frames, NumberedBatch
@@ -72,6 +73,7 @@ __all__ = [
     "UnknownFormatError",
     "UnknownOptionError",
     "Validation",
+    "ValidationFailed",
     "Validator",
     "WorkbookError",
     "Writer",

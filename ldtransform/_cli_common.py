@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
-__all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_READ", "EXIT_USAGE", "collect_reader_options",
-           "errors_reported", "reader_options"]
+__all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
+           "collect_reader_options", "errors_reported", "reader_options"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_READ = 3
 EXIT_CONFIG = 4
+EXIT_INVALID = 5  # the data is invalid: rows rejected
 
 
 @contextmanager
@@ -28,6 +29,9 @@ def errors_reported() -> Iterator[None]:
     except errors.ReadError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_READ)
+    except errors.ValidationFailed as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
     except (errors.PluginError, errors.ConfigError, errors.MissingDependencyError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ldtransform._cli_common import collect_reader_options, errors_reported, reader_options
+from ldtransform._cli_common import (
+    EXIT_INVALID,
+    collect_reader_options,
+    errors_reported,
+    reader_options,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -76,6 +81,10 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 @click.option("--action-column", help="Column holding each item's action instead.")
 @click.option("--max-records", type=int, help="Split: at most N records per file.")
 @click.option("--max-bytes", help="Split: at most this size per file (e.g. 50MB, 1GiB).")
+@click.option("--on-error", type=click.Choice(["quarantine", "fail"]), default="quarantine",
+              show_default=True,
+              help="quarantine: write valid rows, rejected ones to <source>.rejected.csv; "
+                   "fail: all or nothing, stop at the first rejected row.")
 @click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier conversion in --out.")
 @reader_options
@@ -83,7 +92,8 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None, to: str,
             out: str, template: str | None, csv_delimiter: str | None,
             spreadsheet_safe: bool, action: str | None, action_column: str | None,
-            max_records: int | None, max_bytes: str | None, dry_run: bool, overwrite: bool,
+            max_records: int | None, max_bytes: str | None, on_error: str, dry_run: bool,
+            overwrite: bool,
             format_: str | None, encoding: str | None, delimiter: str | None,
             sheet: str | None, header_row: str | None, as_json: bool) -> None:
     """Turn SOURCES (files or globs) into import-ready files in --out.
@@ -98,7 +108,7 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
                 "template": template, "action": action, "action_column": action_column,
                 "csv_delimiter": csv_delimiter, "spreadsheet_safe": spreadsheet_safe,
                 "max_records": max_records, "max_bytes": parse_size(max_bytes),
-                "dry_run": dry_run, "overwrite": overwrite}
+                "dry_run": dry_run, "overwrite": overwrite, "on_error": on_error}
     _convert_and_report(expand_sources(sources), settings, options, as_json)
 
 
@@ -137,7 +147,7 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
         raise ConfigError(f"{path}: a pipeline needs schema, [source] paths and [output] "
                           "folder")
     allowed = {"format", "folder", "template", "action", "action_column", "max_records",
-               "max_bytes", "overwrite", "csv_delimiter", "spreadsheet_safe"}
+               "max_bytes", "overwrite", "csv_delimiter", "spreadsheet_safe", "on_error"}
     extra = sorted(set(output) - allowed)
     if extra:
         raise ConfigError(f"{path}: unknown [output] key(s) {', '.join(extra)}; use "
@@ -154,7 +164,8 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                 "max_bytes": parse_size(output.get("max_bytes")),
                 "overwrite": bool(output.get("overwrite", False)),
                 "csv_delimiter": output.get("csv_delimiter"),
-                "spreadsheet_safe": bool(output.get("spreadsheet_safe", False))}
+                "spreadsheet_safe": bool(output.get("spreadsheet_safe", False)),
+                "on_error": output.get("on_error", "quarantine")}
     paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
     return expand_sources(paths, base), settings, dict(source.get("options", {}))
 
@@ -174,7 +185,7 @@ def _convert_and_report(sources: list[str], settings: dict[str, Any],
                                "validation": result.report.summary()}, indent=2))
     else:
         _print_summary(console, result, seconds)
-    sys.exit(0 if result.report.ok else 5)
+    sys.exit(0 if result.report.ok else EXIT_INVALID)
 
 
 def _console(quiet: bool) -> Console:

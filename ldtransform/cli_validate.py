@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ldtransform._cli_common import (
+    EXIT_INVALID,
     collect_reader_options,
     errors_reported,
     reader_options,
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_INVALID", "schema", "validate"]
 
-#: Exit code of ``validate`` when rows were rejected or errors found.
-EXIT_INVALID = 5
 
 
 @click.command()

@@ -16,6 +16,7 @@ wrong, where (file, line/row, sheet, column) and what to do next::
     │   └── PluginLoadError         a plugin failed to import
     ├── MissingDependencyError      an optional extra is not installed
     ├── StreamConsumedError         a one-shot Frames was iterated twice
+    ├── ValidationFailed            on_error="fail": rows were rejected
     └── ReadError                   a source cannot be read as the format says
         ├── EncodingError           bytes invalid for the encoding
         └── WorkbookError           a workbook is protected, corrupt or lacks a sheet
@@ -40,6 +41,7 @@ __all__ = [
     "TemplateError",
     "UnknownFormatError",
     "UnknownOptionError",
+    "ValidationFailed",
     "WorkbookError",
 ]
 
@@ -129,6 +131,21 @@ class MissingDependencyError(LdTransformError, ImportError):
 
 class StreamConsumedError(LdTransformError, RuntimeError):
     """A :class:`~ldtransform.frames.Frames` was iterated a second time."""
+
+
+class ValidationFailed(LdTransformError):
+    """Rows were rejected where ``on_error="fail"`` asked for all or nothing.
+
+    ``report`` is the validation report so far; ``row`` and ``source`` locate the first
+    rejected row.
+    """
+
+    def __init__(self, message: str, *, report: object = None, row: int | None = None,
+                 source: str | None = None) -> None:
+        self.report = report
+        self.row = row
+        self.source = source
+        super().__init__(message)
 
 
 class ReadError(LdTransformError):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -26,7 +26,7 @@ from ldtransform import registry
 from ldtransform._atomic import atomic_writer
 from ldtransform._parts import PartInfo, PartSink
 from ldtransform._threads import POOL
-from ldtransform.errors import ConfigError
+from ldtransform.errors import ConfigError, ValidationFailed
 from ldtransform.frames import Frames
 from ldtransform.quarantine import QuarantineFile
 from ldtransform.report import Report
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["ConvertResult", "convert", "write_frames"]
 
 MANIFEST = "manifest.json"
+OnError = Literal["quarantine", "fail"]
 #: Told, after each batch, the rows read so far from the current source, its name, and
 #: how many rows it holds when the reader knows (Parquet), else None.
 Progress = Callable[[int, str, "int | None"], None]
@@ -91,13 +92,19 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             max_bytes: int | None = None, dry_run: bool = False, overwrite: bool = False,
             extra_columns: Any = "warn", max_issues: int = 1000,
             csv_delimiter: str | None = None, spreadsheet_safe: bool | None = None,
-            progress: Progress | None = None, **read_options: Any) -> ConvertResult:
+            on_error: OnError = "quarantine", progress: Progress | None = None,
+            **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
     ``template``, ``csv_delimiter`` and ``spreadsheet_safe`` go to the CSV writer,
     ``action``/``action_column`` to the item writers; other keywords are reader options.
+    ``on_error="quarantine"`` writes valid rows and quarantines the others;
+    ``on_error="fail"`` is all or nothing: the first rejected row raises
+    :class:`~ldtransform.errors.ValidationFailed` and no output file is left behind.
     """
+    if on_error not in ("quarantine", "fail"):
+        raise ConfigError(f"on_error is 'quarantine' or 'fail', not {on_error!r}")
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
                             max_issues=max_issues)
@@ -106,17 +113,38 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
                                     "spreadsheet_safe": spreadsheet_safe or None})
     folder = Path(out)
     _prepare(folder, overwrite=overwrite, dry_run=dry_run)
-    listed = sources if isinstance(sources, list | tuple) else [sources]
+    listed = list(sources) if isinstance(sources, list | tuple) else [sources]
     hashes = _SourceHashes(listed)
     rejected: list[PartInfo] = []
+    parts = PartSink(folder, item.item_type, writer, max_records=max_records,
+                     max_bytes=max_bytes, dry_run=dry_run)
+    try:
+        written = _run_sources(listed, read_options, validation, writer, parts, folder,
+                               on_error, dry_run, progress, rejected)
+    except ValidationFailed:
+        for part in parts.parts:  # all or nothing: the complete parts go too
+            part.path.unlink(missing_ok=True)
+        raise
+    report = validation.finish()
+    result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
+    if not dry_run:
+        document = _manifest(result, item, to, writer, hashes.results(), mapping, template)
+        result.manifest = write_manifest(folder, document)
+    return result
+
+
+def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Validation,
+                 writer: RecordWriter, parts: PartSink, folder: Path, on_error: OnError,
+                 dry_run: bool, progress: Progress | None,
+                 rejected: list[PartInfo]) -> list[PartInfo]:
+    """Every source through validation into the parts; returns the parts written."""
     names: set[str] = set()
-    with PartSink(folder, item.item_type, writer, max_records=max_records,
-                  max_bytes=max_bytes, dry_run=dry_run) as parts, _WriteBehind(parts) as sink:
+    with parts, _WriteBehind(parts) as sink:
         for source in listed:
             frames = _frames(source, read_options)
             target = folder / _unique(f"{_stem(frames)}.rejected.csv", names)
-            quarantine = QuarantineFile(target) if not dry_run else None
-            with quarantine or _NoQuarantine() as keep:
+            quarantine = QuarantineFile(target) if not dry_run and on_error != "fail" else None
+            with quarantine or _NoQuarantine(on_error, validation) as keep:
                 total = frames.info.get("rows")
                 for batch in validation.run(frames, on_rejected=keep):
                     for records in encode_in_halves(writer, batch):
@@ -126,13 +154,7 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             if quarantine is not None and quarantine.rows:
                 rejected.append(PartInfo(target, quarantine.rows, target.stat().st_size))
         sink.close()
-        written = parts.finish()
-    report = validation.finish()
-    result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
-    if not dry_run:
-        document = _manifest(result, item, to, writer, hashes.results(), mapping, template)
-        result.manifest = write_manifest(folder, document)
-    return result
+        return parts.finish()
 
 
 def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "items-json",
@@ -216,10 +238,27 @@ class _WriteBehind:
 
 
 class _NoQuarantine:
-    """The rejected-rows sink of a dry run: rows are counted by the report only."""
+    """The rejected-rows sink when nothing is written: rows are counted by the report only
+    (a dry run), or the first one ends the run (``on_error="fail"``)."""
+
+    def __init__(self, on_error: OnError = "quarantine",
+                 validation: Validation | None = None) -> None:
+        self.on_error = on_error
+        self.validation = validation
 
     def __enter__(self) -> Callable[[Any], None]:
-        return lambda batch: None
+        return self.take
+
+    def take(self, batch: Any) -> None:
+        if self.on_error != "fail":
+            return
+        row = batch.column("_row")[0].as_py()
+        errors = batch.column("_errors")[0].as_py()
+        source = self.validation.report.sources[-1] if self.validation else None
+        raise ValidationFailed(f"{source}: row {row} is rejected ({errors}); nothing was "
+                               "written (on_error='fail')",
+                               report=self.validation.report if self.validation else None,
+                               row=row, source=source)
 
     def __exit__(self, *exc: object) -> None:
         return None

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from ldtransform.errors import ValidationFailed
 from ldtransform.frames import Frames
 from ldtransform.readers import read_for_validation
 from ldtransform.report import Report
@@ -69,16 +70,24 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
              schema: ItemSchema | str | os.PathLike[str], *,
              mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
              extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
+             on_error: Literal["quarantine", "fail"] = "quarantine",
              **read_options: Any) -> Result:
     """Validate ``data`` (Frames, a DataFrame, an Arrow table or a file path) against
     ``schema``, optionally through ``mapping``; reader options go to
-    :func:`ldtransform.read` when ``data`` is a path."""
+    :func:`ldtransform.read` when ``data`` is a path. With ``on_error="fail"`` a rejected
+    row raises :class:`~ldtransform.errors.ValidationFailed` (carrying the report)."""
     frames = as_frames(data, read_options)
     run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
                      max_issues=max_issues)
     rejected: list[pa.RecordBatch] = []
     valid = run.run(frames, on_rejected=rejected.append).to_table()
     report = run.finish()
+    if on_error == "fail" and not report.ok:
+        first = next((i for i in report.issues if i.severity == "error"), None)
+        where = f" (first: row {first.row}, {first.field}: {first.message})" if first else ""
+        raise ValidationFailed(f"{report.rows_rejected} of {report.rows_read} rows rejected"
+                               f"{where}", report=report, row=first.row if first else None,
+                               source=first.source if first else None)
     rejected_table = pa.Table.from_batches(rejected, schema=rejected_schema(frames.schema))
     return Result(valid, rejected_table, report)
 

@@ -194,3 +194,30 @@ def test_template_csv_parts_each_start_with_the_header(tmp_path: Path) -> None:
         rows += table[1:]
     assert [r[0] for r in rows][:2] == ["ABC123", "000417"] and len(rows) == 25
     assert result.parts[0].path.read_bytes().count(b"\r\n") == 11  # RFC 4180 line ends
+
+
+def test_on_error_fail_is_all_or_nothing(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small batches, so parts are complete on disk before the bad row is reached.
+    monkeypatch.setattr(ldtransform.validation, "CHECK_ROWS", 4)
+    source = tmp_path / "mixed.csv"
+    with (SAMPLES / "accounts.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rows[19]["accountClass"] = "Wholesale"  # spreadsheet row 21
+    with source.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "out"
+    with pytest.raises(ldtransform.ValidationFailed, match="row 21") as failure:
+        ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=out, max_records=5,
+                            batch_size=4, on_error="fail")
+    assert failure.value.row == 21 and failure.value.report is not None
+    assert not out.exists() or [p.name for p in out.iterdir()
+                                if not p.name.startswith(".")] == []
+    cli = CliRunner().invoke(main, ["convert", str(source), "--schema", str(SCHEMA),
+                                    "--mapping", str(FLAT), "--out", str(out),
+                                    "--on-error", "fail"])
+    assert cli.exit_code == 5 and "row 21" in cli.stderr
+    with pytest.raises(ldtransform.ValidationFailed, match="1 of 25 rows rejected"):
+        ldtransform.validate(source, SCHEMA, mapping=FLAT, on_error="fail")

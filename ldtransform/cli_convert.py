@@ -209,20 +209,23 @@ class _ProgressBar:
         from rich import progress as bars
 
         self.bar = bars.Progress(bars.SpinnerColumn(), bars.TextColumn("{task.description}"),
-                                 bars.BarColumn(), bars.TextColumn("{task.completed:,.0f} rows"),
+                                 bars.BarColumn(), bars.TaskProgressColumn(),
+                                 bars.TextColumn("{task.fields[rows]:,} rows"),
                                  bars.TextColumn("{task.fields[rate]}"),
                                  bars.TimeElapsedColumn(),
                             console=self.console, transient=True)
         self.bar.__enter__()
         return self.update
 
-    def update(self, rows: int, source: str, total: int | None) -> None:
+    def update(self, rows: int, source: str, fraction: float | None) -> None:
         if source not in self.tasks:
-            self.tasks[source] = (self.bar.add_task(Path(source).name, total=total, rate=""),
-                                  time.monotonic())
+            total = 1.0 if fraction is not None else None  # a pulsing bar when unknown
+            self.tasks[source] = (self.bar.add_task(Path(source).name, total=total, rate="",
+                                                    rows=0), time.monotonic())
         task, started = self.tasks[source]
         rate = rows / max(time.monotonic() - started, 1e-6)
-        self.bar.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
+        self.bar.update(task, completed=fraction or 0.0, rows=rows,
+                        rate=f"{rate:,.0f} rows/s")
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

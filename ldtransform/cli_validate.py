@@ -77,7 +77,7 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
             target = Path(rejected_dir) / f"{Path(source).stem}.rejected.{rejected_format}"
             frames = read_for_validation(source, **options)
             with QuarantineFile(target) as quarantine:
-                _drain(run.run(frames, on_rejected=quarantine), console)
+                _drain(run.run(frames, on_rejected=quarantine), frames, console)
             if quarantine.rows:
                 quarantined.append((target, quarantine.rows))
         report = run.finish()
@@ -96,20 +96,26 @@ def _console(quiet: bool) -> Console:
     return Console(stderr=quiet, highlight=False)
 
 
-def _drain(frames: Frames, console: Console) -> None:
-    """Pull every batch through; a progress line on a terminal, nothing when piped."""
+def _drain(valid: Frames, frames: Frames, console: Console) -> None:
+    """Pull every valid batch through; a progress bar (of the source ``frames``) on a
+    terminal, nothing when piped."""
     if not console.is_terminal:
-        for _ in frames:
+        for _ in valid:
             pass
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich import progress as bars
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"),
-               TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"validating {frames.source or ''}", total=None)
-        for _ in frames:
-            progress.update(task, completed=frames.rows_read)
+    columns = (bars.SpinnerColumn(), bars.TextColumn("{task.description}"), bars.BarColumn(),
+               bars.TaskProgressColumn(), bars.TextColumn("{task.fields[rows]:,} rows"),
+               bars.TimeElapsedColumn())
+    with bars.Progress(*columns, console=console, transient=True) as progress:
+        task = None
+        for _ in valid:
+            fraction = frames.fraction()
+            if task is None:  # the reader knows its size only once it has started
+                task = progress.add_task(f"validating {frames.source or ''}", rows=0,
+                                         total=1.0 if fraction is not None else None)
+            progress.update(task, completed=fraction or 0.0, rows=frames.rows_read)
 
 
 def _write_report(report: Report, path: Path) -> None:

@@ -69,6 +69,9 @@ class Frames:
         #: fills while they are iterated.
         self.item_schema: ItemSchema | None = None
         self.report: Report | None = None
+        #: How far through its source reading has come, 0 to 1, where the reader knows
+        #: (a plain CSV file by bytes; Parquet by rows); None otherwise.
+        self.fraction: Callable[[], float | None] = self._rows_fraction
         self._batches = iter(batches)
         self._batch_size = batch_size
         self._consumed = False
@@ -77,6 +80,10 @@ class Frames:
         state = "consumed" if self._consumed else "ready"
         columns = ", ".join(f"{f.name}: {f.type}" for f in self.schema)
         return f"<Frames {self.source or ''} [{columns}] {state}>"
+
+    def _rows_fraction(self) -> float | None:
+        total = self.info.get("rows")
+        return min(1.0, self.rows_read / total) if isinstance(total, int) and total else None
 
     # -- iteration ---------------------------------------------------------------------
 

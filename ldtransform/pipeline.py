@@ -42,8 +42,8 @@ __all__ = ["ConvertResult", "convert", "write_frames"]
 MANIFEST = "manifest.json"
 OnError = Literal["quarantine", "fail"]
 #: Told, after each batch, the rows read so far from the current source, its name, and
-#: how many rows it holds when the reader knows (Parquet), else None.
-Progress = Callable[[int, str, "int | None"], None]
+#: how far through it reading has come (0 to 1) when the reader knows, else None.
+Progress = Callable[[int, str, "float | None"], None]
 
 
 @dataclass
@@ -145,12 +145,12 @@ def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Va
             target = folder / _unique(f"{_stem(frames)}.rejected.csv", names)
             quarantine = QuarantineFile(target) if not dry_run and on_error != "fail" else None
             with quarantine or _NoQuarantine(on_error, validation) as keep:
-                total = frames.info.get("rows")
                 for batch in validation.run(frames, on_rejected=keep):
                     for records in encode_in_halves(writer, batch):
                         sink.add(records)
                     if progress:
-                        progress(frames.rows_read, frames.source or "<data>", total)
+                        progress(frames.rows_read, frames.source or "<data>",
+                                 frames.fraction())
             if quarantine is not None and quarantine.rows:
                 rejected.append(PartInfo(target, quarantine.rows, target.stat().st_size))
         sink.close()

@@ -221,3 +221,19 @@ def test_on_error_fail_is_all_or_nothing(tmp_path: Path,
     assert cli.exit_code == 5 and "row 21" in cli.stderr
     with pytest.raises(ldtransform.ValidationFailed, match="1 of 25 rows rejected"):
         ldtransform.validate(source, SCHEMA, mapping=FLAT, on_error="fail")
+
+
+def test_progress_reports_rows_and_how_far_through_the_source(tmp_path: Path) -> None:
+    source = many_accounts(tmp_path / "in.csv", 200)  # 5,000 rows, several blocks
+    seen: list[tuple[int, float | None]] = []
+    ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=tmp_path / "out",
+                        batch_size=500, progress=lambda rows, name, part: seen.append(
+                            (rows, part)))
+    assert seen and seen[-1] == (5000, 1.0)
+    fractions = [part for _, part in seen]
+    assert all(f is not None and 0 < f <= 1 for f in fractions)
+    assert fractions == sorted(fractions)
+    parquet: list[float | None] = []
+    ldtransform.convert(SAMPLES / "accounts.parquet", schema=SCHEMA, mapping=FLAT,
+                        out=tmp_path / "pq", progress=lambda r, n, part: parquet.append(part))
+    assert parquet[-1] == 1.0

@@ -183,6 +183,7 @@ class PacedStream:
         self.raw = raw
         self.count_quotes = count_quotes
         self.quotes = 0
+        self.bytes_read = 0
         self.closed = False
         self._permits = threading.Semaphore(2)  # the first block, and one ahead
 
@@ -193,6 +194,7 @@ class PacedStream:
     def read(self, size: int = -1) -> bytes:
         self._permits.acquire(timeout=self.WAIT_SECONDS)
         chunk = self.raw.read(size)
+        self.bytes_read += len(chunk)
         if self.count_quotes:
             self.quotes += chunk.count(b'"')
         return chunk

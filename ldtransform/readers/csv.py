@@ -93,8 +93,12 @@ class CsvReader:
             for name in header
         ])
         parse = _Parse(self, opened, encoding, delimiter, columns, sample, batch_size)
-        return Frames(columns, parse.batches(), batch_size=batch_size, source=opened.name,
-                      info=info, issues=parse.issues)
+        frames = Frames(columns, parse.batches(), batch_size=batch_size, source=opened.name,
+                        info=info, issues=parse.issues)
+        if opened.path is not None and not opened.compressed:
+            size = opened.path.stat().st_size - opened.start
+            frames.fraction = lambda: parse.fraction(size)
+        return frames
 
 
 class _Parse:
@@ -148,6 +152,12 @@ class _Parse:
         reader = pacsv.open_csv(self.stream, read_options=read_options,
                                 parse_options=parse_options, convert_options=convert_options)
         return reader, self.stream
+
+    def fraction(self, size: int) -> float | None:
+        """How far through the file the parser has read (for a progress bar)."""
+        if self.stream is None or size <= 0:
+            return None
+        return min(1.0, self.stream.bytes_read / size)
 
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
         """Yield ``(first row, batch)``; rows skipped as bad leave gaps in the numbering."""

@@ -9,12 +9,17 @@ unset text as the schema says (an empty string unless ``unsetText`` is null).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["LD_DATETIME", "format_nested", "json_literal", "ld_text"]
+from ldtransform.writers import value_offsets
+
+__all__ = ["LD_DATETIME", "format_nested", "join_pieces", "json_literal", "json_pieces",
+           "ld_text", "member_pieces"]
 
 LD_DATETIME = "%Y-%m-%dT%H:%M:%S%z"
 _UTC_SECONDS = pa.timestamp("s", tz="UTC")
@@ -135,13 +140,9 @@ def _json_lists(array: pa.Array, timezone: str, unset: str | None) -> pa.Array:
 
 def _json_records(array: pa.Array, timezone: str, unset: str | None) -> pa.Array:
     """``{"name":value,...}`` per record, field by field for the whole column."""
-    parts: list[pa.Array | str] = []
-    for i, child in enumerate(array.type):
-        key = ("{" if i == 0 else ",") + orjson.dumps(child.name).decode() + ":"
-        parts += [key, json_literal(array.field(i), timezone=timezone, unset=unset)]
-    if not parts:
-        return pc.if_else(pc.is_null(array), "null", pa.array(["{}"] * len(array)))
-    text = pc.binary_join_element_wise(*parts, "}", "")
+    members = member_pieces(((child.name, array.field(i)) for i, child in enumerate(array.type)),
+                            timezone=timezone, unset=unset)
+    text = join_pieces(["{", *members, "}"], len(array))
     return pc.if_else(pc.is_null(array), "null", text)
 
 
@@ -154,6 +155,17 @@ def json_pieces(array: pa.Array, *, timezone: str = "UTC",
     if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and unset is not None:
         return ['"', _escaped(pc.fill_null(pc.cast(array, pa.string()), unset)), '"']
     return [json_literal(array, timezone=timezone, unset=unset)]
+
+
+def member_pieces(columns: Iterable[tuple[str, pa.Array]], *, timezone: str = "UTC",
+                  unset: str | None = "") -> list[pa.Array | str]:
+    """The pieces of ``"name":value,"name":value`` (no braces), row by row, for the
+    ``(name, column)`` pairs: the members of a JSON object built a column at a time."""
+    pieces: list[pa.Array | str] = []
+    for i, (name, column) in enumerate(columns):
+        pieces.append(("," if i else "") + orjson.dumps(name).decode() + ":")
+        pieces += json_pieces(column, timezone=timezone, unset=unset)
+    return pieces
 
 
 def join_pieces(pieces: list[pa.Array | str], rows: int) -> pa.Array:
@@ -179,7 +191,7 @@ def _escaped(text: pa.Array) -> pa.Array:
     control character (none, usually), and only the values holding one are escaped."""
     if len(text) == 0 or text.null_count == len(text):
         return text
-    offsets = value_offsets_of(text)
+    offsets = value_offsets(text).astype(np.int64)
     data = text.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else None
     if raw is None:
@@ -203,13 +215,6 @@ def _escaped(text: pa.Array) -> pa.Array:
 # JSON's two-character escapes (the backslash first, so it is not escaped twice).
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _OTHER_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-
-
-def value_offsets_of(text: pa.Array) -> np.ndarray:
-    """Start of each value (and end of the last) in a string array's data buffer."""
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    every = np.frombuffer(text.buffers()[1], dtype=width)
-    return every[text.offset: text.offset + len(text) + 1].astype(np.int64)
 
 
 def _json_strings(text: pa.Array) -> pa.Array:

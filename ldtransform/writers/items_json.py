@@ -17,20 +17,19 @@ import pyarrow.compute as pc
 from ldtransform.errors import ConfigError
 from ldtransform.schema import ItemSchema
 from ldtransform.writers import RecordWriter
-from ldtransform.writers._values import join_pieces, json_pieces
+from ldtransform.writers._framing import JsonArrayFile, JsonLinesFile
+from ldtransform.writers._values import join_pieces, member_pieces
 
 __all__ = ["ACTIONS", "ItemsJsonLinesWriter", "ItemsJsonWriter"]
 
 ACTIONS = ("Create", "Merge", "Update", "Delete")
 
 
-class ItemsJsonWriter(RecordWriter):
+class ItemsJsonWriter(JsonArrayFile, RecordWriter):
     """A JSON array of LD item envelopes, one item per line."""
 
     format: ClassVar[str] = "items-json"
     suffix: ClassVar[str] = ".json"
-    separator: ClassVar[bytes] = b",\n"
-    terminator: ClassVar[str] = ""  # after each record
 
     def __init__(self, *, schema: ItemSchema | None = None, action: str = "Create",
                  action_column: str | None = None) -> None:
@@ -47,34 +46,24 @@ class ItemsJsonWriter(RecordWriter):
         self.action = action
         self.action_column = action_column
 
-    def begin(self) -> bytes:
-        return b"[\n"
-
-    def end(self) -> bytes:
-        return b"\n]\n"
-
     def _headers(self, action: str) -> str:
         headers = {"category": self.item_schema.category, "type": self.item_schema.item_type,
                    "action": action}
         start = self.separator.decode()
         return start + '{"headers":' + orjson.dumps(headers).decode() + ',"data":{'
 
+    def _fields(self, batch: pa.RecordBatch, names: list[str]) -> list[pa.Array | str]:
+        present = [(name, batch.column(name)) for name in names if name in batch.schema.names]
+        return member_pieces(present, timezone=self.timezone, unset=self.unset)
+
     def _data(self, batch: pa.RecordBatch, names: list[str]) -> pa.Array:
         """The ``"name":value,...`` text of each row, for the fields in ``names``."""
-        parts: list[pa.Array | str] = []
-        for i, name in enumerate(n for n in names if n in batch.schema.names):
-            parts.append(("," if i else "") + orjson.dumps(name).decode() + ":")
-            parts += json_pieces(batch.column(name), timezone=self.timezone, unset=self.unset)
-        return join_pieces(parts, batch.num_rows)
+        return join_pieces(self._fields(batch, names), batch.num_rows)
 
     def _envelopes(self, action: str, batch: pa.RecordBatch, names: list[str]) -> pa.Array:
         """Whole envelopes in one join: headers, then the data fields, then ``}}``."""
-        parts: list[pa.Array | str] = [self._headers(action)]
-        for i, name in enumerate(n for n in names if n in batch.schema.names):
-            parts.append(("," if i else "") + orjson.dumps(name).decode() + ":")
-            parts += json_pieces(batch.column(name), timezone=self.timezone, unset=self.unset)
-        parts.append("}}" + self.terminator)
-        return join_pieces(parts, batch.num_rows)
+        return join_pieces([self._headers(action), *self._fields(batch, names),
+                            "}}" + self.terminator], batch.num_rows)
 
     def encode(self, batch: pa.RecordBatch) -> pa.Array:
         fields = self.item_schema.field_names
@@ -109,16 +98,8 @@ class ItemsJsonWriter(RecordWriter):
         return actions
 
 
-class ItemsJsonLinesWriter(ItemsJsonWriter):
+class ItemsJsonLinesWriter(JsonLinesFile, ItemsJsonWriter):
     """The same envelopes as JSON Lines: one item per line, no enclosing array."""
 
     format: ClassVar[str] = "items-jsonl"
     suffix: ClassVar[str] = ".jsonl"
-    separator: ClassVar[bytes] = b""
-    terminator: ClassVar[str] = "\n"
-
-    def begin(self) -> bytes:
-        return b""
-
-    def end(self) -> bytes:
-        return b""

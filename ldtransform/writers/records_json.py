@@ -9,48 +9,30 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import orjson
 import pyarrow as pa
 
 from ldtransform.writers import RecordWriter
-from ldtransform.writers._values import join_pieces, json_pieces
+from ldtransform.writers._framing import JsonArrayFile, JsonLinesFile
+from ldtransform.writers._values import join_pieces, member_pieces
 
 __all__ = ["RecordsJsonLinesWriter", "RecordsJsonWriter"]
 
 
-class RecordsJsonWriter(RecordWriter):
+class RecordsJsonWriter(JsonArrayFile, RecordWriter):
     """A JSON array of plain records, one per line."""
 
     format: ClassVar[str] = "json"
     suffix: ClassVar[str] = ".json"
-    separator: ClassVar[bytes] = b",\n"
-    terminator: ClassVar[str] = ""  # after each record
-
-    def begin(self) -> bytes:
-        return b"[\n"
-
-    def end(self) -> bytes:
-        return b"\n]\n"
 
     def encode(self, batch: pa.RecordBatch) -> pa.Array:
-        parts: list[pa.Array | str] = [self.separator.decode() + "{"]
-        for i, name in enumerate(batch.schema.names):
-            parts.append(("," if i else "") + orjson.dumps(name).decode() + ":")
-            parts += json_pieces(batch.column(i), timezone=self.timezone, unset=self.unset)
-        parts.append("}" + self.terminator)
-        return join_pieces(parts, batch.num_rows)
+        members = member_pieces(zip(batch.schema.names, batch.columns, strict=True),
+                                timezone=self.timezone, unset=self.unset)
+        return join_pieces([self.separator.decode() + "{", *members, "}" + self.terminator],
+                           batch.num_rows)
 
 
-class RecordsJsonLinesWriter(RecordsJsonWriter):
+class RecordsJsonLinesWriter(JsonLinesFile, RecordsJsonWriter):
     """Plain records as JSON Lines."""
 
     format: ClassVar[str] = "jsonl"
     suffix: ClassVar[str] = ".jsonl"
-    separator: ClassVar[bytes] = b""
-    terminator: ClassVar[str] = "\n"
-
-    def begin(self) -> bytes:
-        return b""
-
-    def end(self) -> bytes:
-        return b""

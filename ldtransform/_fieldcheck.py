@@ -21,7 +21,7 @@ from ldtransform._convert import EXPECTED, convert_scalar, to_text
 from ldtransform.protocols import Severity
 from ldtransform.schema import DIMENSION_PATH, FieldSpec
 
-__all__ = ["Finding", "check_field"]
+__all__ = ["Finding", "check_field", "list_positions"]
 
 ENUM_SHOWN = 8  # allowed values listed in a message
 
@@ -234,9 +234,7 @@ def _check_list(array: pa.Array, spec: FieldSpec, context: Context,
     array = array.fill_null(pa.scalar([], array.type))  # an absent list is an empty one
     offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
     flat = array.flatten()
-    parents = np.asarray(pc.list_parent_indices(array).to_numpy(zero_copy_only=False),
-                         dtype=np.int64)
-    index = np.arange(len(flat), dtype=np.int64) + offsets[0] - offsets[parents]
+    parents, index = list_positions(array)
     if spec.fields:
         inner, child_findings = _check_records(flat, spec, context, f"{path}[]")
     else:
@@ -251,6 +249,14 @@ def _check_list(array: pa.Array, spec: FieldSpec, context: Context,
                                     "missing-value", path,
                                     "{field} needs at least one entry")
     return rebuilt, findings
+
+
+def list_positions(lists: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """For each value of ``lists.flatten()``: the row of its list, and its place in it."""
+    offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False),
+                         dtype=np.int64)
+    return parents, np.arange(len(parents), dtype=np.int64) + offsets[0] - offsets[parents]
 
 
 def _lift(finding: Finding, parents: np.ndarray, index: np.ndarray, path: str) -> Finding:

@@ -22,9 +22,9 @@ __all__ = ["map_frames", "validate_frames"]
 
 def map_frames(frames: Frames, mapping: Mapping | dict[str, Any] | str | os.PathLike[str],
                schema: ItemSchema | str | os.PathLike[str] | None) -> Frames:
-    from ldtransform.validation import _as_mapping
+    from ldtransform.validation import as_mapping
 
-    loaded = _as_mapping(mapping)
+    loaded = as_mapping(mapping)
     assert loaded is not None
     item = schema if isinstance(schema, ItemSchema) or schema is None else load_schema(schema)
     bound = loaded.bind(frames.schema, source_path=frames.source, schema=item)

@@ -30,7 +30,7 @@ from ldtransform.schema import FieldSpec, ItemSchema, load_schema
 if TYPE_CHECKING:
     from ldtransform.mapping import BoundMapping, Mapping
 
-__all__ = ["RejectedSink", "Validation", "rejected_schema"]
+__all__ = ["RejectedSink", "Validation", "as_mapping", "rejected_schema"]
 
 ExtraColumns = Literal["warn", "error", "ignore"]
 #: Columns a quarantine file adds; ignored when such a file is fed back in.
@@ -67,7 +67,7 @@ class Validation:
             raise ConfigError(f"extra_columns is 'warn', 'error' or 'ignore', "
                               f"not {extra_columns!r}")
         self.schema = schema if isinstance(schema, ItemSchema) else load_schema(schema)
-        self.mapping = _as_mapping(mapping)
+        self.mapping = as_mapping(mapping)
         self.extra_columns = extra_columns
         self.report = Report(item_type=self.schema.item_type, max_issues=max_issues)
         self.validators = [*validators, *_schema_validators(self.schema)]
@@ -124,21 +124,22 @@ class _SourceRun:
         errors: list[str] = []
         for spec in schema.fields:
             if spec.name not in names and spec.required:
-                message = (f"the required field {spec.name} has no column; add it or map "
-                           "a column to it")
-                report.add(Issue("missing-column", message, None, spec.name, None, "error",
-                                 self.source))
-                errors.append(f"{spec.name}: {message} [missing-column]")
+                issue = Issue("missing-column", f"the required field {spec.name} has no "
+                              "column; add it or map a column to it", None, spec.name, None,
+                              "error", self.source)
+                report.add(issue)
+                errors.append(_reason(issue))
         if self.bound is None and self.v.extra_columns != "ignore":
             fields = set(schema.field_names) | {ROW_COLUMN, ERRORS_COLUMN}
             severity: Severity = "error" if self.v.extra_columns == "error" else "warning"
             for name in self.frames.schema.names:
                 if name not in fields and not name.startswith(ENVELOPE_PREFIX):
-                    message = f"column {name!r} is not a field of {schema.item_type}"
-                    report.add(Issue("extra-column", message, None, name, None, severity,
-                                     self.source))
+                    issue = Issue("extra-column", f"column {name!r} is not a field of "
+                                  f"{schema.item_type}", None, name, None, severity,
+                                  self.source)
+                    report.add(issue)
                     if severity == "error":
-                        errors.append(f"{name}: {message} [extra-column]")
+                        errors.append(_reason(issue))
         return errors
 
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
@@ -158,6 +159,7 @@ class _SourceRun:
         present = set(mapped.schema.names)
         columns: list[pa.Array] = []
         findings: list[Finding] = []
+
         def one(spec: FieldSpec) -> tuple[pa.Array, list[Finding]]:
             if spec.name not in present:  # absent: null (reported once if required)
                 return pa.nulls(n, spec.to_arrow()), []
@@ -177,16 +179,17 @@ class _SourceRun:
             if issue.severity == "error" and issue.row is not None:
                 at = issue.row - first_row
                 bad[at] = True
-                reasons.setdefault(at, []).append(f"{issue.field}: {issue.message} "
-                                                  f"[{issue.code}]")
+                reasons.setdefault(at, []).append(_reason(issue))
         if self.file_errors:
             bad[:] = True
             for at in range(n):
                 reasons.setdefault(at, []).extend(self.file_errors)
-        self._account(n, int(bad.sum()))
-        if bad.any():
-            self._reject(source_batch, first_row, bad, reasons)
-        return typed_batch.filter(pa.array(~bad)) if bad.any() else typed_batch
+        rejected = int(bad.sum())
+        self._account(n, rejected)
+        if not rejected:
+            return typed_batch
+        self._reject(source_batch, first_row, bad, reasons)
+        return typed_batch.filter(pa.array(~bad))
 
     def _findings_to_issues(self, findings: list[Finding], first_row: int) -> list[Issue]:
         """Count every finding; build Issue objects for all of them (rejections need
@@ -289,7 +292,13 @@ class _SourceRun:
         self.on_rejected(pa.RecordBatch.from_arrays(arrays, schema=self.rejected_schema))
 
 
-def _as_mapping(mapping: Any) -> Mapping | None:
+def _reason(issue: Issue) -> str:
+    """How an issue reads in a rejected row's ``_errors``."""
+    return f"{issue.field}: {issue.message} [{issue.code}]"
+
+
+def as_mapping(mapping: Any) -> Mapping | None:
+    """A :class:`~ldtransform.mapping.Mapping` from a Mapping, a dict or a TOML path."""
     if mapping is None:
         return None
     from ldtransform.mapping import Mapping

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform._fieldcheck import list_positions
 from ldtransform.errors import ConfigError
 from ldtransform.protocols import Issue
 
@@ -49,9 +50,7 @@ class FieldOrder:
             lists = batch.column(self.parent)
             flat = lists.flatten()
             a, b = flat.field(self.child_a), flat.field(self.child_b)
-            rows = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False))
-            offsets = np.asarray(lists.offsets.to_numpy(zero_copy_only=False))
-            index = np.arange(len(flat)) + offsets[0] - offsets[rows]
+            rows, index = list_positions(lists)
         wrong = pc.greater(a, b) if self.allow_equal else pc.greater_equal(a, b)
         at = np.flatnonzero(wrong.fill_null(False).to_numpy(zero_copy_only=False))
         return self._issues(at, a, b, rows, index, first_row)

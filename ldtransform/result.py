@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ldtransform.errors import ValidationFailed
 from ldtransform.frames import Frames
-from ldtransform.readers import read_for_validation
+from ldtransform.readers import is_in_memory, read_for_validation
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema
 from ldtransform.validation import ExtraColumns, Validation, rejected_schema
@@ -96,14 +96,8 @@ def as_frames(data: Any, read_options: dict[str, Any]) -> Frames:
     """Frames from Frames, an Arrow table, a DataFrame or a path (read for validation)."""
     if isinstance(data, Frames):
         return data
-    if isinstance(data, pa.Table):
-        return Frames.from_table(data, source="<table>")
-    if isinstance(data, str | os.PathLike):
+    if isinstance(data, str | os.PathLike) or is_in_memory(data):
         return read_for_validation(data, **read_options)
-    import pandas as pd
-
-    if isinstance(data, pd.DataFrame):
-        return Frames.from_pandas(data)
     raise TypeError(f"validate() takes Frames, a DataFrame, an Arrow table or a path, "
                     f"not {type(data).__name__}")
 

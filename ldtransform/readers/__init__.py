@@ -13,7 +13,7 @@ from ldtransform.errors import UnknownOptionError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
 
-__all__ = ["read", "read_for_validation", "reader_options"]
+__all__ = ["is_in_memory", "read", "read_for_validation", "reader_options"]
 
 DEFAULT_BATCH_SIZE = 65_536
 
@@ -55,12 +55,18 @@ def read(
     return frames
 
 
+def is_in_memory(source: Any) -> bool:
+    """True for a DataFrame or an Arrow table given in place of a file."""
+    pandas = sys.modules.get("pandas")  # a DataFrame means pandas is already imported
+    return isinstance(source, pa.Table) or (pandas is not None
+                                            and isinstance(source, pandas.DataFrame))
+
+
 def _in_memory(source: Any, batch_size: int) -> Frames | None:
     """Frames over a DataFrame or an Arrow table given in place of a file."""
     if isinstance(source, pa.Table):
         return Frames.from_table(source, batch_size=batch_size, source="<table>")
-    pandas = sys.modules.get("pandas")  # a DataFrame means pandas is already imported
-    if pandas is not None and isinstance(source, pandas.DataFrame):
+    if is_in_memory(source):
         return Frames.from_pandas(source, batch_size=batch_size)
     return None
 
@@ -68,7 +74,7 @@ def _in_memory(source: Any, batch_size: int) -> Frames | None:
 def read_for_validation(source: Source, **options: Any) -> Frames:
     """:func:`read`, but a reader that can report bad rows as Issues does so rather than
     stop, so a validation run lists them with everything else."""
-    if _in_memory(source, 1) is not None:
+    if is_in_memory(source):
         return read(source, **options)
     reader_class = registry.reader_for_source(source, options.get("format"))
     if "on_bad_row" in reader_options(reader_class):

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench_read import child_runs, peak_rss
 from bench_validate import SCHEMA, cached
 
 TARGET_PANDAS = 2.0   # at least 2x faster than pandas read_csv + to_json
@@ -77,7 +75,7 @@ def child(key: str, source: str) -> None:
     function, modules = TOOLS[key]
     for module in modules:
         importlib.import_module(module)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    baseline = peak_rss()
     out = tempfile.mkdtemp(prefix=f"bench-convert-{key}-")
     try:
         started = time.perf_counter()
@@ -85,18 +83,15 @@ def child(key: str, source: str) -> None:
         seconds = time.perf_counter() - started
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     print(json.dumps({**found, "seconds": seconds, "peak": peak, "added": peak - baseline}))
 
 
 def measure(key: str, source: Path, repeat: int) -> dict[str, Any]:
-    runs = []
-    for _ in range(repeat):
-        done = subprocess.run([sys.executable, __file__, "--child", key, str(source)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:160]}
-        runs.append(json.loads(done.stdout.splitlines()[-1]))
+    """Best time and the highest peak memory of ``repeat`` fresh child processes."""
+    runs = child_runs(__file__, [key, str(source)], repeat)
+    if isinstance(runs, str):
+        return {"error": runs}
     best = min(runs, key=lambda r: r["seconds"])
     return {**best, "peak": max(r["peak"] for r in runs), "added": max(r["added"] for r in runs)}
 

@@ -159,6 +159,24 @@ READERS = {  # key: (label, function, modules imported before the baseline RSS i
 }
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (``ru_maxrss`` is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def child_runs(script: str, args: list[str], repeat: int) -> list[dict] | str:
+    """Run ``script --child *args`` in ``repeat`` fresh processes: the JSON line each one
+    printed last, or the last line of the first failure's error output."""
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, script, "--child", *args],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            return (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
+        runs.append(json.loads(done.stdout.splitlines()[-1]))
+    return runs
+
+
 def child(key: str, path: str) -> None:
     """Run one measurement and print it as JSON (in the child process)."""
     import importlib
@@ -167,23 +185,19 @@ def child(key: str, path: str) -> None:
         importlib.import_module(module)
     if key.startswith("ld"):  # ldtransform imports its reader lazily: do it before, too
         importlib.import_module("ldtransform.registry").reader_for_source(path)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    baseline = peak_rss()
     started = time.perf_counter()
     rows = function(path)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     print(json.dumps({"rows": rows, "seconds": seconds, "peak": peak, "added": peak - baseline}))
 
 
 def measure(key: str, path: Path, repeat: int) -> dict:
     """Best time and the highest peak memory of ``repeat`` fresh child processes."""
-    runs = []
-    for _ in range(repeat):
-        done = subprocess.run([sys.executable, __file__, "--child", key, str(path)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:120]}
-        runs.append(json.loads(done.stdout.splitlines()[-1]))
+    runs = child_runs(__file__, [key, str(path)], repeat)
+    if isinstance(runs, str):
+        return {"error": runs}
     return {"rows": runs[0]["rows"], "seconds": min(r["seconds"] for r in runs),
             "peak": max(r["peak"] for r in runs), "added": max(r["added"] for r in runs)}
 

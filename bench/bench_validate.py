@@ -22,7 +22,6 @@ import csv
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench_read import GENERATOR_VERSION, account_table, read_pandas_csv
+from bench_read import (
+    GENERATOR_VERSION,
+    account_table,
+    child_runs,
+    peak_rss,
+    read_pandas_csv,
+)
 
 ERRORS_VERSION = 1  # bump when the injected errors change, to invalidate cached files
 ERROR_SHARE = 0.01
@@ -349,24 +354,20 @@ def child(key: str, path: str, options: str) -> None:
         importlib.import_module(module)
     if key.startswith("ld"):  # ldtransform imports its reader lazily: do it before, too
         importlib.import_module("ldtransform.registry").reader_for_source(path)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    baseline = peak_rss()
     started = time.perf_counter()
     found, late = function(path, **json.loads(options))
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     result = {**found, "seconds": seconds, "peak": peak, "added": peak - baseline}
     print(json.dumps({**result, **(late() if late else {})}))
 
 
 def measure(key: str, path: Path, repeat: int, **options: Any) -> dict[str, Any]:
     """Best time and the highest peak memory of ``repeat`` fresh child processes."""
-    runs = []
-    for _ in range(repeat):
-        done = subprocess.run([sys.executable, __file__, "--child", key, str(path),
-                               json.dumps(options)], capture_output=True, text=True)
-        if done.returncode != 0:
-            return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:160]}
-        runs.append(json.loads(done.stdout.splitlines()[-1]))
+    runs = child_runs(__file__, [key, str(path), json.dumps(options)], repeat)
+    if isinstance(runs, str):
+        return {"error": runs}
     best = min(runs, key=lambda r: r["seconds"])
     return {**runs[0], "seconds": best["seconds"], "read_seconds": best.get("read_seconds"),
             "peak": max(r["peak"] for r in runs), "added": max(r["added"] for r in runs)}

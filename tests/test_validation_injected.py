@@ -84,6 +84,11 @@ def tables(draw: st.DrawFn) -> tuple[list[dict[str, str]], set[tuple[int, str, s
     return rows, expected
 
 
+# Each case writes and reads a real file: no deadline, and tmp_path is shared across cases.
+FILE_CASES = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                            HealthCheck.function_scoped_fixture])
+
+
 def write(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
@@ -92,8 +97,7 @@ def write(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(FILE_CASES, max_examples=60)
 @given(case=tables())
 def test_exactly_the_injected_errors_are_found(tmp_path: Path, case: Any) -> None:
     rows, expected = case
@@ -108,8 +112,7 @@ def test_exactly_the_injected_errors_are_found(tmp_path: Path, case: Any) -> Non
     assert sorted(result.rejected["_row"]) == sorted(bad_rows)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(FILE_CASES, max_examples=25)
 @given(case=tables())
 def test_frictionless_flags_the_same_cells(tmp_path: Path, case: Any) -> None:
     import frictionless

@@ -106,12 +106,18 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def server_peak_rss_mib(pid: int) -> tuple[float, float]:
-    """Peak RSS of the server process, and of it plus its job processes (upper bound)."""
+def descendants(pid: int) -> list[int]:
+    """Every process started by ``pid``, and by those, and so on."""
     children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
                 for c in (task / "children").read_text().split()]
+    return children + [d for child in children for d in descendants(child)]
+
+
+def server_peak_rss_mib(pid: int) -> tuple[float, float]:
+    """Peak RSS of the server process, and of it plus its job and preparer processes
+    (an upper bound: their peaks need not coincide)."""
     own = peak_rss_mib(pid)
-    return own, own + sum(peak_rss_mib(child) for child in children)
+    return own, own + sum(peak_rss_mib(p) for p in descendants(pid))
 
 
 class Pollers:

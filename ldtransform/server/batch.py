@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -118,8 +119,12 @@ def _import_params(state: ServerState, fields: dict[str, str], template_file: by
 
 
 def _submit(state: ServerState, who: Principal, kind: str, fields: dict[str, str],
-            check: Any, job_id: str | None = None) -> str:
-    """Record the job as Initialized, then move it to Accepted or Rejected."""
+            check: Any, job_id: str | None = None) -> sqlite3.Row:
+    """Record the job as Initialized, then move it to Accepted or Rejected.
+
+    Returns the job as it is then, before a worker can take it: the answer to a submission
+    is always ``Accepted`` or ``Rejected``.
+    """
     job_id = state.store.create_job(
         community=who.community, kind=kind, fields=fields, params={}, status="Initialized",
         reason="The job has been received and is being accepted", job_id=job_id)
@@ -128,13 +133,20 @@ def _submit(state: ServerState, who: Principal, kind: str, fields: dict[str, str
     except JobRejected as exc:
         state.store.set_status(job_id, "Rejected", str(exc), finished=time.time())
         state.worker.notify_finished(job_id)
-        return job_id
+        return _job(state, job_id)
     state.store.set_status(job_id, "Accepted", "The file has been stored and the job is "
                            "ready for processing" if kind == "import" else
                            "The job is ready for processing",
                            params=orjson.dumps(params).decode())
+    job = _job(state, job_id)
     state.worker.wake()
-    return job_id
+    return job
+
+
+def _job(state: ServerState, job_id: str) -> sqlite3.Row:
+    job = state.store.job(job_id)
+    assert job is not None
+    return job
 
 
 @router.post("/import", openapi_extra=form_doc(
@@ -153,10 +165,8 @@ async def batch_import(request: Request,
         raise
 
     def submit() -> dict[str, Any]:
-        _submit(state, who, "import", upload.fields, lambda: _import_params(
+        job = _submit(state, who, "import", upload.fields, lambda: _import_params(
             state, upload.fields, upload.template_file, upload.file_path), job_id)
-        job = state.store.job(job_id)
-        assert job is not None
         if job["status"] == "Rejected":
             shutil.rmtree(folder, ignore_errors=True)
         return job_status(job, state.store, state.base_url(request))
@@ -208,10 +218,8 @@ async def batch_export(request: Request,
     fields = await read_form(request, state.config.limits)
 
     def submit() -> dict[str, Any]:
-        job_id = _submit(state, who, "export", fields,
-                         lambda: _export_params(state, who, fields))
-        job = state.store.job(job_id)
-        assert job is not None
+        job = _submit(state, who, "export", fields,
+                      lambda: _export_params(state, who, fields))
         return job_status(job, state.store, state.base_url(request))
     return await run_in_threadpool(submit)
 

@@ -17,7 +17,7 @@ field empty is rejected. The caller holds the write transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ from ldtransform.schema import ItemSchema, load_schema
 from ldtransform.server.records import Problem, RecordChecker, primary_key_of
 from ldtransform.server.sources import ACTIONS, Record
 
-__all__ = ["Applied", "Rejection", "TypeContext", "apply_records", "load_types"]
+__all__ = ["Applied", "Plan", "Rejection", "TypeContext", "apply_plan", "apply_records",
+           "load_types", "plan_records"]
 
 #: Shipped copies of the sample schemas, used when no --schemas folder is given.
 BUILTIN_SCHEMAS = Path(__file__).parent / "schemas"
@@ -111,12 +112,6 @@ def _existing(conn: sqlite3.Connection, community: str, item_type: str,
     return found
 
 
-def _needs_lookup(records: Sequence[Record], merge: bool) -> bool:
-    if merge:
-        return True
-    return any(h is not None and h.get("action", "Create") != "Create" for _, h, _ in records)
-
-
 def _outcome(action: str, merge: bool, given: dict[str, Any],
              current: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
     """The item after the action (None = deleted), or an error message."""
@@ -129,77 +124,125 @@ def _outcome(action: str, merge: bool, given: dict[str, Any],
     return given, None
 
 
-def apply_records(conn: sqlite3.Connection, *, community: str, item_type: str | None,
-                  types: dict[str, TypeContext], records: Sequence[Record], merge: bool,
-                  now_ms: int) -> Applied:
-    """Check and apply ``records`` (all of ``item_type`` when given) in the open transaction.
+@dataclass
+class Plan:
+    """Records checked as far as they can be without the stored items.
+
+    A plan holds no connection and pickles cheaply, so an import can make plans in one
+    process while another applies them. Per itemType, either every record's result is
+    already known (``ready``: primary key → item JSON; plain ``Create`` without merge,
+    the usual import) or none is (``pending``: the records, their actions and keys, to be
+    resolved against the stored items in order).
+    """
+
+    count: int
+    rejected: list[Rejection] = field(default_factory=list)
+    ready: dict[str, dict[str, str]] = field(default_factory=dict)
+    pending: dict[str, list[tuple[Record, str, str]]] = field(default_factory=dict)
+
+
+def plan_records(records: Sequence[Record], *, item_type: str | None,
+                 types: dict[str, TypeContext], merge: bool) -> Plan:
+    """Check ``records`` (all of ``item_type`` when given) as far as the store is not needed.
 
     With ``item_type`` None (the upsert API) each record names its type in ``headers``.
     """
-    result = Applied(count=len(records))
-    by_type: dict[str, list[Record]] = {}
+    plan = Plan(count=len(records))
+    by_type: dict[str, list[tuple[Record, str]]] = {}
     for record in records:
         _, headers, data = record
         if headers is None:
-            result.rejected.append(_reject(record, "ReadError", [("", "bad-record", data)]))
+            plan.rejected.append(_reject(record, "ReadError", [("", "bad-record", data)]))
             continue
         action = headers.get("action") or "Create"
         kind = item_type or headers.get("type")
         if action not in ACTIONS:
-            result.rejected.append(_reject(record, "InvalidAction", [
+            plan.rejected.append(_reject(record, "InvalidAction", [
                 ("headers.action", "enum", f"{action!r} is not one of {', '.join(ACTIONS)}")]))
         elif item_type is not None and headers.get("type") not in (None, item_type):
-            result.rejected.append(_reject(record, "WrongItemType", [
+            plan.rejected.append(_reject(record, "WrongItemType", [
                 ("headers.type", "wrong-item-type",
                  f"{headers.get('type')!r} in a job importing {item_type}")]))
         elif not isinstance(kind, str) or kind not in types:
-            result.rejected.append(_reject(record, "UnknownItemType", [
+            plan.rejected.append(_reject(record, "UnknownItemType", [
                 ("headers.type", "unknown-item-type", f"no schema for itemType {kind!r}")]))
         else:
-            by_type.setdefault(kind, []).append(record)
+            by_type.setdefault(kind, []).append((record, action))
     for kind, group in by_type.items():
-        _apply_type(conn, community, kind, types[kind], group, merge, now_ms, result)
+        _plan_type(plan, kind, types[kind], group, merge)
+    return plan
+
+
+def _plan_type(plan: Plan, kind: str, ctx: TypeContext, group: list[tuple[Record, str]],
+               merge: bool) -> None:
+    keyed: list[tuple[Record, str, str]] = []
+    schema, checker = ctx.schema, ctx.checker
+    for record, action in group:
+        pk = primary_key_of(schema, record[2])
+        if pk is None:
+            problems = checker.check_key(record[2]) or [
+                ("", "required", "the primary key must be a plain value")]
+            plan.rejected.append(_reject(record, "ValidationError", problems))
+        else:
+            keyed.append((record, action, pk))
+    if merge or any(action != "Create" for _, action, _ in keyed):
+        plan.pending[kind] = keyed
+        return
+    dumps = orjson.dumps
+    ready: dict[str, str] = {}
+    for record, _, pk in keyed:
+        problems = checker.check(record[2])
+        if problems:
+            plan.rejected.append(_reject(record, "ValidationError", problems))
+        else:
+            ready[pk] = dumps(record[2]).decode()
+    plan.ready[kind] = ready
+
+
+def apply_plan(conn: sqlite3.Connection, plan: Plan, *, community: str,
+               types: dict[str, TypeContext], merge: bool, now_ms: int) -> Applied:
+    """Apply a plan in the open transaction."""
+    result = Applied(count=plan.count, rejected=list(plan.rejected))
+    dumps = orjson.dumps
+    for kind, keyed in plan.pending.items():
+        ctx = types[kind]
+        state: dict[str, dict[str, Any] | None] = dict(
+            _existing(conn, community, kind, list({pk for _, _, pk in keyed})))
+        touched: dict[str, str | None] = {}
+        for record, action, pk in keyed:
+            after, error = _outcome(action, merge, record[2], state.get(pk))
+            if error is not None:
+                result.rejected.append(_reject(record, "NotFound", [("", "not-found", error)]))
+                continue
+            if after is not None:
+                problems = ctx.checker.check(after)
+                if problems:
+                    result.rejected.append(_reject(record, "ValidationError", problems))
+                    continue
+            state[pk] = after
+            touched[pk] = None if after is None else dumps(after).decode()
+        _write(conn, community, kind, ctx.schema.category, touched, now_ms)
+    for kind, ready in plan.ready.items():
+        _write(conn, community, kind, types[kind].schema.category, ready, now_ms)
     result.rejected.sort(key=lambda r: r.number)
     return result
 
 
-def _apply_type(conn: sqlite3.Connection, community: str, kind: str, ctx: TypeContext,
-                records: list[Record], merge: bool, now_ms: int, result: Applied) -> None:
-    keyed: list[tuple[Record, str, str]] = []
-    for record in records:
-        headers = record[1] or {}
-        action = headers.get("action") or "Create"
-        pk = primary_key_of(ctx.schema, record[2])
-        if pk is None:
-            problems = ctx.checker.check_key(record[2]) or [
-                ("", "required", "the primary key must be a plain value")]
-            result.rejected.append(_reject(record, "ValidationError", problems))
-        else:
-            keyed.append((record, action, pk))
-    state: dict[str, dict[str, Any] | None] = {}
-    if _needs_lookup(records, merge):
-        state.update(_existing(conn, community, kind, list({pk for _, _, pk in keyed})))
-    touched: dict[str, dict[str, Any] | None] = {}
-    for record, action, pk in keyed:
-        after, error = _outcome(action, merge, record[2], state.get(pk))
-        if error is not None:
-            result.rejected.append(_reject(record, "NotFound", [("", "not-found", error)]))
-            continue
-        if after is not None:
-            problems = ctx.checker.check(after)
-            if problems:
-                result.rejected.append(_reject(record, "ValidationError", problems))
-                continue
-        state[pk] = touched[pk] = after
-    _write(conn, community, kind, ctx.schema.category, touched, now_ms)
+def apply_records(conn: sqlite3.Connection, *, community: str, item_type: str | None,
+                  types: dict[str, TypeContext], records: Sequence[Record], merge: bool,
+                  now_ms: int) -> Applied:
+    """Check and apply ``records`` in the open transaction (see :func:`plan_records`)."""
+    plan = plan_records(records, item_type=item_type, types=types, merge=merge)
+    return apply_plan(conn, plan, community=community, types=types, merge=merge,
+                      now_ms=now_ms)
 
 
 def _write(conn: sqlite3.Connection, community: str, kind: str, category: str,
-           touched: dict[str, dict[str, Any] | None], now_ms: int) -> None:
-    dumps = orjson.dumps
-    upserts = [(community, kind, pk, category, dumps(data).decode(), now_ms)
-               for pk, data in touched.items() if data is not None]
-    deletes = [(now_ms, community, kind, pk) for pk, data in touched.items() if data is None]
+           touched: Mapping[str, str | None], now_ms: int) -> None:
+    """Store items given as JSON text; None deletes."""
+    upserts = [(community, kind, pk, category, text, now_ms)
+               for pk, text in touched.items() if text is not None]
+    deletes = [(now_ms, community, kind, pk) for pk, text in touched.items() if text is None]
     if upserts:
         conn.executemany(_UPSERT, upserts)
     if deletes:

@@ -21,7 +21,7 @@ import copy
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,10 @@ from ldtransform.schema import FieldSpec, ItemSchema
 
 __all__ = [
     "CsvTemplate",
+    "LayoutChanged",
     "Record",
     "TemplateError",
+    "Wanted",
     "csv_records",
     "json_records",
     "parse_template",
@@ -42,6 +44,8 @@ __all__ = [
 ]
 
 Record = tuple[int, dict[str, Any] | None, Any]
+#: Which records (by number) a reader should give; the others are passed over unread.
+Wanted = Callable[[int], bool]
 ACTIONS = ("Create", "Merge", "Update", "Delete")
 _PATH_PART = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d*)\])?$")
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -50,6 +54,10 @@ _FALSE = {"false", "f", "no", "n", "0"}
 
 class TemplateError(ValueError):
     """An import template that cannot be used; the message says why."""
+
+
+class LayoutChanged(Exception):
+    """A JSON file read in part (``wanted``) is not one element per line after all."""
 
 
 @dataclass(frozen=True)
@@ -85,22 +93,29 @@ def sniff_json(path: Path) -> str | None:
     return None
 
 
-def json_records(path: Path) -> Iterator[Record]:
+def json_records(path: Path, wanted: Wanted | None = None) -> Iterator[Record]:
     """The envelopes of a JSON array file, numbered from 1.
 
     Files written one element per line (the common machine-made layout) are read line by
     line with orjson; at the first line that does not fit that layout, reading starts over
     with the general streaming parser, skipping the elements already given, so any valid
     JSON is read and any invalid JSON is reported by the same parser.
+
+    With ``wanted``, only those elements are given and the others are not even decoded;
+    this needs the one-per-line layout, and :class:`LayoutChanged` is raised where it ends.
     """
     done = 0
-    for record in _line_records(path):
-        if record is None:
+    for record in _line_records(path, wanted or _everything):
+        if isinstance(record, int):
+            done = record
             break
-        done += 1
         yield record
     else:
         return
+    if wanted is not None:
+        # Lines passed over unread may not have been one element each: numbers past here
+        # cannot be trusted, and the general parser reads everything anyway.
+        raise LayoutChanged(f"the file is not one element per line from element {done + 1}")
     with open(path, "rb") as handle:
         if handle.read(3) != codecs.BOM_UTF8:
             handle.seek(0)
@@ -110,8 +125,16 @@ def json_records(path: Path) -> Iterator[Record]:
                 yield _envelope(number, element)
 
 
-def _line_records(path: Path) -> Iterator[Record | None]:
-    """Elements of a one-element-per-line array; None when the file is not laid out so."""
+def _everything(number: int) -> bool:
+    return True
+
+
+def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
+    """Elements of a one-element-per-line array.
+
+    When the file turns out not to be laid out so, the last item is the number of
+    elements read up to there (wanted or not).
+    """
     loads, number, started, ended, open_comma = orjson.loads, 0, False, False, True
     with open(path, "rb") as handle:
         for raw in handle:
@@ -121,7 +144,7 @@ def _line_records(path: Path) -> Iterator[Record | None]:
                 if not line:
                     continue
                 if line[:1] != b"[":
-                    yield None
+                    yield number
                     return
                 started, line = True, line[1:].strip()
             if not line:
@@ -129,22 +152,25 @@ def _line_records(path: Path) -> Iterator[Record | None]:
             if ended or line == b"]":
                 ended = ended or line == b"]"
                 if line != b"]" or (number and open_comma):
-                    yield None
+                    yield number
                     return
                 continue
             if not open_comma:
-                yield None
+                yield number
                 return
             open_comma = line.endswith(b",")
+            if not wanted(number + 1):
+                number += 1
+                continue
             try:
                 element = loads(line[:-1] if open_comma else line)
             except orjson.JSONDecodeError:
-                yield None
+                yield number
                 return
             number += 1
             yield _envelope(number, element)
     if not ended:
-        yield None
+        yield number
 
 
 def _envelope(number: int, element: Any) -> Record:
@@ -269,8 +295,12 @@ def _resolve(columns: tuple[Column, ...], header: list[str] | None) -> list[int]
     return positions
 
 
-def csv_records(path: Path, template: CsvTemplate, *, header_row: bool) -> Iterator[Record]:
-    """The rows of a CSV file mapped to item data; numbers are data row numbers."""
+def csv_records(path: Path, template: CsvTemplate, *, header_row: bool,
+                wanted: Wanted | None = None) -> Iterator[Record]:
+    """The rows of a CSV file mapped to item data; numbers are data row numbers.
+
+    Rows not ``wanted`` are parsed (to find where rows end) but not mapped or given.
+    """
     with open(path, encoding=template.encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=template.delimiter)
         header = next(reader, None) if header_row else None
@@ -279,6 +309,8 @@ def csv_records(path: Path, template: CsvTemplate, *, header_row: bool) -> Itera
         positions = _resolve(template.columns, header)
         headers = {"action": template.action}
         for number, row in enumerate(reader, start=1):
+            if wanted is not None and not wanted(number):
+                continue
             if not row:
                 yield number, None, "an empty line"
                 continue

@@ -18,21 +18,19 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
-from ldtransform.errors import ReadError
 from ldtransform.schema import ItemSchema
 from ldtransform.server.config import ServerConfig
 from ldtransform.server.export import ExportSpec, parse_filters, run_export, safe_name
-from ldtransform.server.items import Rejection, TypeContext, apply_records, load_types
+from ldtransform.server.items import Plan, Rejection, TypeContext, apply_plan, load_types
 from ldtransform.server.notify import notify
 from ldtransform.server.outcomes import (
     JobCanceled,
@@ -41,12 +39,12 @@ from ldtransform.server.outcomes import (
     JobInterrupted,
     JobRejected,
 )
-from ldtransform.server.sources import (
-    Record,
-    TemplateError,
-    csv_records,
-    json_records,
-    parse_template,
+from ldtransform.server.prepare import (
+    ImportSource,
+    Preparer,
+    PreparerGone,
+    Unreadable,
+    read_plans,
 )
 from ldtransform.server.store import TERMINAL, Store, connect
 
@@ -73,6 +71,7 @@ class _StopSignal(Protocol):
 
 #: The job runner of a job process (see :func:`_process_init`).
 _PROCESS_RUNNER: Worker | None = None
+_JOB_NICENESS = 5
 _PARENT_PID = 0
 
 
@@ -80,10 +79,15 @@ def _process_init(config: ServerConfig, stop: _StopSignal, parent: int) -> None:
     """Set up a job process: its own connection, schemas and the shared stop signal."""
     global _PROCESS_RUNNER, _PARENT_PID
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when to stop
+    # Jobs are background work: when the cores are busy, API requests (status polls) come
+    # first. The preparer processes inherit this.
+    os.nice(_JOB_NICENESS)
     _PARENT_PID = parent
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _PROCESS_RUNNER = Worker(config, Store(config.data_dir), load_types(config.schemas_dir))
     _PROCESS_RUNNER._stop = stop
+    _PROCESS_RUNNER.preparer = Preparer(config.schemas_dir)
+    _PROCESS_RUNNER.preparer.start()
 
 
 def _watch_parent(parent: int) -> None:
@@ -125,7 +129,9 @@ class Worker:
 
     Jobs run in a pool of processes (``[processing] processes = true``, the default), so
     the CPU work of a big import never competes with the server for Python's global lock
-    and status polls stay fast; with ``processes = false`` they run on threads.
+    and status polls stay fast; each job process reads and checks imports in a helper
+    process of its own (:mod:`ldtransform.server.prepare`) while it writes. With
+    ``processes = false`` jobs run on threads and read their records themselves.
     """
 
     def __init__(self, config: ServerConfig, store: Store,
@@ -139,6 +145,8 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self._pool: ProcessPoolExecutor | None = None
         self._process_stop: Any = None
+        #: The helper process that reads and checks imports (job processes only).
+        self.preparer: Preparer | None = None
         #: Where links in notifications point; set once the server knows its address.
         self.base_url = config.public_url or "http://127.0.0.1"
 
@@ -280,13 +288,16 @@ class Worker:
 
     # -- import -----------------------------------------------------------------------
 
-    def _records(self, run: _Run, path: Path) -> Iterator[Record]:
+    def _plans(self, run: _Run, path: Path) -> Generator[Plan, None, None]:
         params, job = run.params, run.job
-        if params["format"] == "json":
-            return json_records(path)
-        schema = self.schemas[job["item_type"]]
-        template = parse_template(params["template"], schema)
-        return csv_records(path, template, header_row=params["headerRow"])
+        source = ImportSource(
+            path=path, format=params["format"], item_type=job["item_type"],
+            merge=params["merge"], template=params.get("template"),
+            header_row=params["headerRow"], cursor=job["cursor"],
+            chunk_size=self._chunk_size())
+        if self.preparer is not None:
+            return self.preparer.plans(source)
+        return read_plans(source, self.types)
 
     def _import(self, run: _Run) -> None:
         job = run.job
@@ -297,19 +308,20 @@ class Worker:
         rejects = self.store.data_dir / "uploads" / job["job_id"] / "rejected.ndjson"
         with open(rejects, "ab") as handle:
             handle.truncate(run.rejects_bytes)
-        records = self._records(run, path)
+        plans = self._plans(run, path)
         try:
-            for _ in islice(records, job["cursor"]):
-                pass
-            while True:
+            started = time.monotonic()
+            for plan in plans:
+                self._apply_chunk(run, plan, rejects)
+                self._checkpoint(run, plan.count, started)
                 started = time.monotonic()
-                chunk = list(islice(records, self._chunk_size()))
-                if not chunk:
-                    break
-                self._apply_chunk(run, chunk, rejects)
-                self._checkpoint(run, len(chunk), started)
-        except (ReadError, UnicodeDecodeError, TemplateError, ValueError) as exc:
+        except Unreadable as exc:
             self._unreadable(run, exc)
+        except PreparerGone as exc:
+            raise JobFailed(f"Failed after record {run.processed}: {exc}; the "
+                            f"{run.processed} records before were processed") from exc
+        finally:
+            plans.close()
         self._complete_import(run)
 
     def _unreadable(self, run: _Run, exc: Exception) -> None:
@@ -318,16 +330,14 @@ class Worker:
         raise JobFailed(f"The file cannot be read past record {run.processed}: {exc}; "
                         f"the {run.processed} records before were processed") from exc
 
-    def _apply_chunk(self, run: _Run, chunk: list[Record], rejects: Path) -> None:
+    def _apply_chunk(self, run: _Run, plan: Plan, rejects: Path) -> None:
         job = run.job
         with self.store.write() as conn:
-            applied = apply_records(conn, community=job["community"],
-                                    item_type=job["item_type"], types=self.types,
-                                    records=chunk, merge=run.params["merge"],
-                                    now_ms=self.store.clock_ms())
+            applied = apply_plan(conn, plan, community=job["community"], types=self.types,
+                                 merge=run.params["merge"], now_ms=self.store.clock_ms())
             if applied.rejected:
                 run.rejects_bytes += _append_rejections(rejects, applied.rejected)
-            run.processed += len(chunk)
+            run.processed += plan.count
             run.rejected += len(applied.rejected)
             moved = conn.execute(
                 "UPDATE jobs SET records_processed = ?, records_rejected = ?, cursor = ?, "

@@ -11,6 +11,7 @@ its own process (``ldtransform serve``), so its memory is measured alone.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +123,7 @@ def server_peak_rss_mib(pid: int) -> tuple[float, float]:
 
 
 class Pollers:
-    """N threads posting /ls/api/batch/status as fast as answers come."""
+    """N threads posting /ls/api/batch/status, each on its own keep-alive connection."""
 
     def __init__(self, url: str, token: str, job_id: str, count: int,
                  interval: float) -> None:
@@ -132,19 +134,28 @@ class Pollers:
         self.threads = [threading.Thread(target=self.poll, daemon=True) for _ in range(count)]
 
     def poll(self) -> None:
-        headers = {"Authorization": "Bearer " + self.token}
-        with httpx.Client(base_url=self.url, timeout=30) as client:
+        # http.client rather than httpx: the pollers share the machine with the server,
+        # and a lean client leaves it more of the CPU (about 0.14 ms a poll, not 0.44).
+        url = urllib.parse.urlsplit(self.url)
+        body = urllib.parse.urlencode({"jobId": self.job_id})
+        headers = {"Authorization": "Bearer " + self.token,
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+        try:
             while not self.done.is_set():
                 started = time.perf_counter()
-                r = client.post("/ls/api/batch/status", headers=headers,
-                                data={"jobId": self.job_id})
+                connection.request("POST", "/ls/api/batch/status", body=body, headers=headers)
+                response = connection.getresponse()
+                answer = response.read()
                 self.latencies.append(time.perf_counter() - started)
-                if r.status_code != 200:
+                if response.status != 200:
                     self.errors += 1
-                elif r.json()["status"] in TERMINAL:
+                elif orjson.loads(answer)["status"] in TERMINAL:
                     self.done.set()
                 if self.interval:
                     self.done.wait(self.interval)
+        finally:
+            connection.close()
 
     def __enter__(self) -> Pollers:
         for thread in self.threads:

@@ -144,12 +144,17 @@ def toml_auth() -> str:
     return users
 
 
-def test_crash_mid_job_applies_no_record_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("one_per_line", [True, False], ids=["one-per-line", "compact"])
+def test_crash_mid_job_applies_no_record_twice(tmp_path: Path, one_per_line: bool) -> None:
     port = free_port()
     slow = start(tmp_path, port, "[processing]\nrecords_per_second = 150\n" + toml_auth())
     url = f"http://127.0.0.1:{port}"
     ld = LD(url, tmp_path / "data")
-    job = ld.import_([account(i) for i in range(400)])["jobId"]
+    accounts = [json.dumps(account(i)) for i in range(400)]
+    # one element per line: the job's helper processes share the chunks out
+    content = ("[\n" + ",\n".join(accounts) + "\n]" if one_per_line
+               else "[" + ",".join(accounts) + "]")
+    job = ld.import_(content)["jobId"]
     wait_for(ld, job, lambda s: int(s["recordsProcessed"]) >= 60)
     os.kill(slow.pid, signal.SIGKILL)
     slow.wait(10)

@@ -231,6 +231,26 @@ def test_actions(ld: LD) -> None:
         (4, "NotFound"), (5, "NotFound"), (7, "ValidationError"), (8, "InvalidAction")]
 
 
+def test_jobs_on_threads_import_the_same(tmp_path: Path) -> None:
+    # processes=False: the job thread reads, checks and writes its chunks itself
+    config = make_config(processing={"processes": False, "chunk_size": 7})
+    envelopes = [account(800 + n % 40, name=f"Version {n}") for n in range(60)]
+    envelopes[33]["data"]["currency"] = "XXX"
+    lines = "[\n" + ",\n".join(json.dumps(e) for e in envelopes) + "\n]\n"
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        ld = LD(url, tmp_path)
+        for content in (lines, json.dumps(envelopes)):
+            done = ld.run_import(content)
+            assert (done["status"], done["recordsProcessed"], done["recordsRejected"]) == (
+                "Completed", "60", "1"), done
+            names = {k: v["data"]["name"] for k, v in ld.all_items().items()}
+            assert (names["A000819"], names["A000820"]) == ("Version 59", "Version 20")
+            assert "A000833" not in names  # its only record was rejected
+        csv_done = ld.run_import(CSV, content_type="text/csv", filename="a.csv",
+                                 template=json.dumps(TEMPLATE))
+        assert csv_done["status"] == "Completed" and csv_done["recordsProcessed"] == "3"
+
+
 def test_upload_size_cap(tmp_path: Path) -> None:
     config = make_config(limits={"max_upload_bytes": 20_000})
     with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:

@@ -122,14 +122,24 @@ def _from_text(text: pa.Array, kind: str, formats: tuple[str, ...],
         is_false = pc.is_in(word, value_set=pa.array(FALSE_WORDS))
         known = pc.or_(is_true, is_false)
         return pc.if_else(known, is_true, pa.scalar(None, pa.bool_()))
+    if kind in ("datetime", "date"):
+        # Real columns repeat the same dates endlessly: parse each distinct text once.
+        encoded = pc.dictionary_encode(text)
+        if len(encoded.dictionary) * 2 < len(text):
+            return _dates_from_text(encoded.dictionary, kind, formats,
+                                    timezone).take(encoded.indices)
+        return _dates_from_text(text, kind, formats, timezone)
+    raise ValueError(f"no text conversion for type {kind!r}")
+
+
+def _dates_from_text(text: pa.Array, kind: str, formats: tuple[str, ...],
+                     timezone: str) -> pa.Array:
     if kind == "datetime":
         return _parse_datetime(pc.utf8_trim_whitespace(text), formats or DATETIME_FORMATS,
                                timezone)
-    if kind == "date":
-        stamps = _parse_datetime(pc.utf8_trim_whitespace(text), formats or DATE_FORMATS,
-                                 timezone)
-        return _local_date(stamps, timezone)
-    raise ValueError(f"no text conversion for type {kind!r}")
+    stamps = _parse_datetime(pc.utf8_trim_whitespace(text), formats or DATE_FORMATS,
+                             timezone)
+    return _local_date(stamps, timezone)
 
 
 def _parse_datetime(text: pa.Array, formats: tuple[str, ...], timezone: str) -> pa.Array:

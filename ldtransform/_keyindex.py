@@ -16,17 +16,83 @@ import pyarrow as pa
 __all__ = ["KeyIndex", "hash_keys"]
 
 
-def hash_keys(columns: list[pa.Array]) -> np.ndarray:
-    """A uint64 hash per row of the given key columns (compared as their values)."""
-    import pandas as pd
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+#: Up to this many byte columns over all value widths, hash a column of bytes at a time.
+_COLUMNWISE_WORK = 2048
 
-    frame = pd.DataFrame({
-        str(i): pd.Series(column, dtype=pd.ArrowDtype(column.type))
-        for i, column in enumerate(columns)
-    })
-    if len(columns) == 1:
-        return pd.util.hash_pandas_object(frame["0"], index=False).to_numpy()
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, element-wise (uint64 arithmetic wraps)."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def _hash_binary(array: pa.Array) -> np.ndarray:
+    """A hash per value of a string or binary array without nulls, from its raw buffers.
+
+    Each byte is mixed with its position in the value and the mixes are summed per value,
+    then mixed with the length: equal values give equal hashes, different ones collide
+    with a chance of about 2**-64.
+    """
+    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    else:
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+    offsets = offsets[array.offset:array.offset + len(array) + 1].astype(np.int64)
+    data = array.buffers()[2]
+    raw = (np.frombuffer(data, dtype=np.uint8) if data is not None
+           else np.zeros(0, dtype=np.uint8))[offsets[0]:offsets[-1]]
+    lengths = np.diff(offsets)
+    starts = offsets[:-1] - offsets[0]
+    widths = np.flatnonzero(np.bincount(lengths)) if len(lengths) else lengths
+    if widths.sum() <= _COLUMNWISE_WORK:
+        total = np.zeros(len(lengths), dtype=np.uint64)
+        for width in widths.tolist():
+            if len(widths) == 1:
+                rows: slice | np.ndarray = slice(None)
+                block = raw.reshape(len(lengths), width)
+            else:
+                rows = np.flatnonzero(lengths == width)
+                block = raw[starts[rows, None] + np.arange(width)]
+            # the mixes of every (position, byte) of this width, looked up, not computed
+            table = _mix(np.arange(width * 256, dtype=np.uint64))
+            total[rows] = table[block + np.arange(0, width * 256, 256)].sum(
+                axis=1, dtype=np.uint64)
+    else:  # many long values: one pass over all bytes
+        position = np.arange(len(raw), dtype=np.int64) - np.repeat(starts, lengths)
+        mixes = _mix(position.astype(np.uint64) * np.uint64(256) + raw)
+        sums = np.concatenate(([np.uint64(0)], np.cumsum(mixes, dtype=np.uint64)))
+        total = sums[starts + lengths] - sums[starts]
+    return _mix(total ^ _mix(lengths.astype(np.uint64)))
+
+
+def _hash_column(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(column, pa.ChunkedArray):
+        parts = [_hash_column(chunk) for chunk in column.chunks]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        return _hash_column(column.dictionary_decode())
+    if pa.types.is_integer(kind):
+        return _mix(column.to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64))
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+        column = column.cast(pa.string())  # dates, numbers, booleans: as their text
+    return _hash_binary(column)
+
+
+def hash_keys(columns: list[pa.Array]) -> np.ndarray:
+    """A uint64 hash per row of the given key columns (without nulls), by their values."""
+    combined: np.ndarray | None = None
+    for column in columns:
+        hashes = _hash_column(column)
+        combined = hashes if combined is None else _mix(combined * _MIX1 + hashes)
+    assert combined is not None, "no key columns"
+    return combined
 
 
 class KeyIndex:
@@ -45,48 +111,52 @@ class KeyIndex:
     def add(self, hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Record ``hashes`` (held by ``rows``); return, per position, the earlier row
         holding the same hash, or 0 where the hash is new."""
-        earlier = self._lookup(hashes)
-        # Duplicates inside this batch: the first occurrence is the earlier row.
+        # Everything below works on the batch sorted once: lookups walk each run in order
+        # (several times faster than random probes) and the new keys come out sorted.
         order = np.argsort(hashes, kind="stable")
-        sorted_hashes = hashes[order]
-        repeat = np.empty(len(order), dtype=bool)
-        if len(order):
-            repeat[0] = False
-            repeat[1:] = sorted_hashes[1:] == sorted_hashes[:-1]
+        queries = hashes[order]
+        query_rows = rows[order].astype(np.int64)
+        found = self._lookup_sorted(queries)
+        # Duplicates inside this batch: the first occurrence is the earlier row.
+        repeat = np.zeros(len(order), dtype=bool)
+        repeat[1:] = queries[1:] == queries[:-1]
         group_start = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
-        within = np.zeros(len(hashes), dtype=np.int64)
-        within[order[repeat]] = rows[order[group_start[repeat]]]
-        earlier = np.where(earlier > 0, earlier, within)
-        new = earlier == 0
-        keep = order[~repeat]
-        keep = keep[new[keep]]
-        if len(keep):
-            self._push(hashes[keep], rows[keep].astype(np.int64))
+        within = np.where(repeat, query_rows[group_start], 0)
+        found = np.where(found > 0, found, within)
+        new = found == 0
+        if new.any():
+            self._push(queries[new], query_rows[new])
+        earlier = np.empty_like(found)
+        earlier[order] = found
         return earlier
 
-    def _lookup(self, hashes: np.ndarray) -> np.ndarray:
-        # Sorted queries walk each run in order: several times faster than random probes.
-        order = np.argsort(hashes)
-        queries = hashes[order]
-        found = np.zeros(len(hashes), dtype=np.int64)
+    def _lookup_sorted(self, queries: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(queries), dtype=np.int64)
         for run_hashes, run_rows in self._runs:
             at = np.searchsorted(run_hashes, queries)
             at_clipped = np.minimum(at, len(run_hashes) - 1)
             hit = (at < len(run_hashes)) & (run_hashes[at_clipped] == queries)
             found = np.where(hit & (found == 0), run_rows[at_clipped], found)
-        earlier = np.empty_like(found)
-        earlier[order] = found
-        return earlier
+        return found
 
     def _push(self, hashes: np.ndarray, rows: np.ndarray) -> None:
-        order = np.argsort(hashes, kind="stable")
-        run = (hashes[order], rows[order])
+        """Add a sorted run of hashes no run holds yet."""
+        run = (hashes, rows)
         # Merge while the newest run is at least as large as the one before it, so there
-        # are O(log n) runs and each key is re-sorted O(log n) times.
+        # are O(log n) runs and each key is merged O(log n) times.
         while self._runs and len(self._runs[-1][0]) <= len(run[0]):
-            old_hashes, old_rows = self._runs.pop()
-            merged = np.concatenate([old_hashes, run[0]])
-            rows_merged = np.concatenate([old_rows, run[1]])
-            order = np.argsort(merged, kind="stable")
-            run = (merged[order], rows_merged[order])
+            run = _merge(self._runs.pop(), run)
         self._runs.append(run)
+
+
+def _merge(old: tuple[np.ndarray, np.ndarray],
+           new: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs with no hash in common as one sorted run, in linear time."""
+    at = np.searchsorted(old[0], new[0]) + np.arange(len(new[0]))
+    hashes = np.empty(len(old[0]) + len(new[0]), dtype=old[0].dtype)
+    rows = np.empty(len(hashes), dtype=np.int64)
+    from_old = np.ones(len(hashes), dtype=bool)
+    from_old[at] = False
+    hashes[at], rows[at] = new
+    hashes[from_old], rows[from_old] = old
+    return hashes, rows

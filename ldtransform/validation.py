@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -20,7 +21,7 @@ from ldtransform import registry
 from ldtransform._batching import coalesced, prefetched
 from ldtransform._fieldcheck import Context, Finding, check_field
 from ldtransform._keyindex import KeyIndex, hash_keys
-from ldtransform._threads import POOL
+from ldtransform._threads import KEYS, POOL
 from ldtransform.errors import ConfigError
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Severity, Validator
@@ -75,6 +76,8 @@ class Validation:
         self._context = Context(self.schema.missing_values, self.schema.timezone)
         self._unique = {name: KeyIndex() for name in self._unique_fields()}
         self._primary = KeyIndex() if self.schema.primary_key else None
+        #: The fields whose values are remembered across batches (unique, primary key).
+        self.key_names = frozenset(self._unique) | frozenset(self.schema.primary_key)
 
     def _unique_fields(self) -> list[str]:
         return [f.name for f in self.schema.fields if f.constraints.get("unique")
@@ -165,12 +168,21 @@ class _SourceRun:
                 return pa.nulls(n, spec.to_arrow()), []
             return check_field(mapped.column(spec.name), spec, self.v._context)
 
-        # Arrow kernels release the GIL: fields are checked on two threads at once.
-        for typed, found in POOL.map(one, self.v.schema.fields):
+        # Arrow kernels release the GIL: fields are checked on two threads at once, and
+        # keys on a third as soon as their columns are typed.
+        typed_by_name: dict[str, pa.Array] = {}
+        keys: Future[list[Finding]] | None = None
+        key_names = self.v.key_names
+        fields = self.v.schema.fields
+        for spec, (typed, found) in zip(fields, POOL.map(one, fields), strict=True):
             columns.append(typed)
             findings += found
+            typed_by_name[spec.name] = typed
+            if keys is None and key_names and key_names <= typed_by_name.keys():
+                keys = KEYS.submit(self._key_findings, dict(typed_by_name), n, first_row)
         typed_batch = pa.RecordBatch.from_arrays(columns, schema=self.v.output_schema)
-        findings += self._key_findings(typed_batch, first_row)
+        if keys is not None:
+            findings += keys.result()
         issues = [*self._findings_to_issues(findings, first_row),
                   *self._custom_issues(typed_batch, first_row)]
         bad = np.zeros(n, dtype=bool)
@@ -218,8 +230,9 @@ class _SourceRun:
                 found.append(issue)
         return found
 
-    def _key_findings(self, batch: pa.RecordBatch, first_row: int) -> list[Finding]:
-        rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
+    def _key_findings(self, typed: dict[str, pa.Array], n: int,
+                      first_row: int) -> list[Finding]:
+        rows = np.arange(first_row, first_row + n, dtype=np.int64)
         keyed = (np.int64(self.source_index) << SOURCE_SHIFT) | rows
         found: list[Finding] = []
         schema = self.v.schema
@@ -228,24 +241,27 @@ class _SourceRun:
         if self.v._primary is not None:
             checks.append(("duplicate-key", schema.primary_key, self.v._primary))
         for code, names, index in checks:
-            columns = [batch.column(name) for name in names]
-            present = np.ones(batch.num_rows, dtype=bool)
+            columns = [typed[name] for name in names]
+            present = np.ones(n, dtype=bool)
             for column in columns:
                 present &= ~np.asarray(column.is_null().to_numpy(zero_copy_only=False))
             at = np.flatnonzero(present)
             if not len(at):
                 continue
-            hashes = hash_keys([column.take(pa.array(at)) for column in columns])
+            if len(at) < n:
+                columns = [column.take(pa.array(at)) for column in columns]
+            hashes = hash_keys(columns)
             earlier = index.add(hashes, keyed[at])
             dup = np.flatnonzero(earlier)
             if len(dup):
-                found.append(self._duplicate_finding(code, names, batch, at[dup],
+                found.append(self._duplicate_finding(code, names, typed, at[dup],
                                                      earlier[dup]))
         return found
 
-    def _duplicate_finding(self, code: str, names: tuple[str, ...], batch: pa.RecordBatch,
-                           at: np.ndarray, earlier: np.ndarray) -> Finding:
-        keys = [" / ".join(str(batch.column(n)[int(i)].as_py()) for n in names) for i in at]
+    def _duplicate_finding(self, code: str, names: tuple[str, ...],
+                           typed: dict[str, pa.Array], at: np.ndarray,
+                           earlier: np.ndarray) -> Finding:
+        keys = [" / ".join(str(typed[n][int(i)].as_py()) for n in names) for i in at]
         label = " + ".join(names)
         what = "primary key" if code == "duplicate-key" else "value"
         texts = [f"{label} {key!r}: this {what} already appears in {self._place(int(e))}"

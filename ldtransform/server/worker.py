@@ -81,7 +81,8 @@ def _process_init(config: ServerConfig, stop: _StopSignal, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when to stop
     # Jobs are background work: when the cores are busy, API requests (status polls) come
     # first. The preparer processes inherit this.
-    os.nice(_JOB_NICENESS)
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(_JOB_NICENESS)
     _PARENT_PID = parent
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _PROCESS_RUNNER = Worker(config, Store(config.data_dir), load_types(config.schemas_dir))

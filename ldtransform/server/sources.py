@@ -96,13 +96,13 @@ def sniff_json(path: Path) -> str | None:
 def json_records(path: Path, wanted: Wanted | None = None) -> Iterator[Record]:
     """The envelopes of a JSON array file, numbered from 1.
 
-    Files written one element per line (the common machine-made layout) are read line by
-    line with orjson; at the first line that does not fit that layout, reading starts over
-    with the general streaming parser, skipping the elements already given, so any valid
-    JSON is read and any invalid JSON is reported by the same parser.
+    Files written one element per line or pretty-printed (the common machine-made layouts)
+    are read element by element with orjson; at the first line that does not fit, reading
+    starts over with the general streaming parser, skipping the elements already given, so
+    any valid JSON is read and any invalid JSON is reported by the same parser.
 
     With ``wanted``, only those elements are given and the others are not even decoded;
-    this needs the one-per-line layout, and :class:`LayoutChanged` is raised where it ends.
+    this needs one of those layouts, and :class:`LayoutChanged` is raised where it ends.
     """
     done = 0
     for record in _line_records(path, wanted or _everything):
@@ -115,7 +115,8 @@ def json_records(path: Path, wanted: Wanted | None = None) -> Iterator[Record]:
     if wanted is not None:
         # Lines passed over unread may not have been one element each: numbers past here
         # cannot be trusted, and the general parser reads everything anyway.
-        raise LayoutChanged(f"the file is not one element per line from element {done + 1}")
+        raise LayoutChanged(f"the file is not laid out element by element from element "
+                            f"{done + 1}")
     with open(path, "rb") as handle:
         if handle.read(3) != codecs.BOM_UTF8:
             handle.seek(0)
@@ -130,14 +131,38 @@ def _everything(number: int) -> bool:
 
 
 def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
-    """Elements of a one-element-per-line array.
+    """Elements of an array laid out one element per line, or pretty-printed.
 
-    When the file turns out not to be laid out so, the last item is the number of
-    elements read up to there (wanted or not).
+    Pretty-printed elements (``json.dumps(..., indent=2)`` and the like) open with a line
+    that is just ``{`` or ``[`` and close at the next line indented the same that is just
+    ``}`` or ``]`` (and a comma); each such group of lines must decode as one element. When
+    the file turns out not to be laid out so, the last item is the number of elements read
+    up to there (wanted or not).
     """
     loads, number, started, ended, open_comma = orjson.loads, 0, False, False, True
+    group: list[bytes] | None = None  # the lines of a pretty-printed element so far
+    closing: tuple[bytes, bytes] = (b"}", b"]")  # how its last line starts
+    keep = False
     with open(path, "rb") as handle:
         for raw in handle:
+            if group is not None:  # the hot loop of pretty-printed files: as little as can be
+                if keep:
+                    group.append(raw)
+                if raw.startswith(closing) and raw.strip() in _CLOSERS:
+                    number += 1
+                    text = b"".join(group).rstrip()
+                    open_comma = text.endswith(b",")
+                    group = None
+                    if keep:
+                        try:
+                            element = loads(text[:-1] if open_comma else text)
+                        except orjson.JSONDecodeError:
+                            yield number - 1
+                            return
+                        yield _envelope(number, element)
+                    else:
+                        open_comma = raw.rstrip().endswith(b",")
+                continue
             line = raw.strip()
             if not started:
                 line = line.removeprefix(codecs.BOM_UTF8).lstrip()
@@ -158,6 +183,11 @@ def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
             if not open_comma:
                 yield number
                 return
+            if line in (b"{", b"["):  # a pretty-printed element begins
+                group, keep = [raw], wanted(number + 1)
+                indent = raw[:len(raw) - len(raw.lstrip(b" \t"))]
+                closing = (indent + b"}", indent + b"]")
+                continue
             open_comma = line.endswith(b",")
             if not wanted(number + 1):
                 number += 1
@@ -171,6 +201,9 @@ def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
             yield _envelope(number, element)
     if not ended:
         yield number
+
+
+_CLOSERS = frozenset({b"}", b"},", b"]", b"],"})
 
 
 def _envelope(number: int, element: Any) -> Record:

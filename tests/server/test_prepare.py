@@ -22,7 +22,7 @@ from ldtransform.server.prepare import (
     Unreadable,
     read_plans,
 )
-from ldtransform.server.sources import LayoutChanged
+from ldtransform.server.sources import LayoutChanged, json_records
 
 TYPES = load_types(SCHEMAS)
 TEMPLATE = json.dumps({"columns": [{"column": "id", "field": "accountId"},
@@ -45,6 +45,20 @@ def items(count: int, bad: frozenset[int] = frozenset(), repeat: int = 0) -> lis
 
 def one_per_line(path: Path, elements: list[Any]) -> Path:
     path.write_text("[\n" + ",\n".join(json.dumps(e) for e in elements) + "\n]\n")
+    return path
+
+
+def laid_out(path: Path, elements: list[Any], layout: str) -> Path:
+    """The elements as a JSON array: one per line, pretty-printed, or both mixed."""
+    if layout == "lines":
+        return one_per_line(path, elements)
+    if layout == "pretty":
+        path.write_text(json.dumps(elements, indent=2))
+        return path
+    parts = [json.dumps(e, indent=4) if i % 3 else json.dumps(e)
+             for i, e in enumerate(elements)]
+    path.write_text("[\n" + ",\n".join("  " + p.replace("\n", "\n  ") for p in parts)
+                    + "\n]")
     return path
 
 
@@ -80,18 +94,67 @@ def preparer() -> Iterator[Preparer]:
     prep.close()
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(count=st.integers(0, 60), size=st.integers(1, 9), parts=st.integers(2, 4),
        cursor=st.integers(0, 20), bad=st.frozensets(st.integers(0, 59), max_size=8),
-       repeat=st.sampled_from([0, 3, 7]))
+       repeat=st.sampled_from([0, 3, 7]), layout=st.sampled_from(["lines", "pretty", "mixed"]))
 def test_shares_add_up_to_one_reader(tmp_path: Path, count: int, size: int, parts: int,
-                                     cursor: int, bad: frozenset[int], repeat: int) -> None:
-    path = one_per_line(tmp_path / "items.json", items(count, bad, repeat))
+                                     cursor: int, bad: frozenset[int], repeat: int,
+                                     layout: str) -> None:
+    path = laid_out(tmp_path / "items.json", items(count, bad, repeat), layout)
     src = source(path, cursor=cursor, size=size)
     alone = summary(read_plans(src, TYPES))
     assert summary(iter(round_robin(src, parts))) == alone
     assert sum(p[0] for p in alone) == max(0, count - cursor)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                               max_size=3),
+    max_leaves=8)
+
+
+ENVELOPES = st.builds(lambda headers, data: {"headers": headers, "data": data},
+                      st.dictionaries(st.sampled_from(["type", "action"]), st.text(max_size=6)),
+                      st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=4))
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(elements=st.lists(ENVELOPES | JSON_VALUES, max_size=8),
+       indent=st.sampled_from([None, 0, 1, 2, 4]),
+       layout=st.sampled_from(["dumps", "lines", "mixed"]))
+def test_any_layout_reads_as_the_json_it_is(tmp_path: Path, elements: list[Any],
+                                            indent: int | None, layout: str) -> None:
+    # whatever the layout (odd elements included), the records are the file's elements
+    path = tmp_path / "items.json"
+    if layout == "dumps":
+        path.write_text(json.dumps(elements, indent=indent))
+    else:
+        laid_out(path, elements, layout)
+    got = list(json_records(path))
+    assert [r[0] for r in got] == list(range(1, len(elements) + 1))
+    for (_, headers, data), element in zip(got, json.loads(path.read_text()), strict=True):
+        envelope = (isinstance(element, dict) and isinstance(element.get("headers", {}), dict)
+                    and isinstance(element.get("data"), dict))
+        assert (headers is not None) == envelope
+        if envelope:
+            assert (headers, data) == (element.get("headers", {}), element["data"])
+
+
+def test_pretty_printed_file_that_changes_layout(tmp_path: Path, preparer: Preparer) -> None:
+    elements = items(20)
+    text = json.dumps(elements[:9], indent=2)[:-2] + ",\n" + json.dumps(elements[9:])[1:]
+    path = tmp_path / "items.json"
+    path.write_text(text)  # pretty for 9 elements, then one long line
+    src = source(path, size=4)
+    with pytest.raises(LayoutChanged):
+        round_robin(src, 2)
+    alone = summary(read_plans(src, TYPES))
+    assert sum(p[0] for p in alone) == 20
+    assert summary(preparer.plans(src)) == alone
 
 
 @pytest.mark.parametrize("cursor", [0, 5])

@@ -87,7 +87,10 @@ def _process_init(config: ServerConfig, stop: _StopSignal, parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     _PROCESS_RUNNER = Worker(config, Store(config.data_dir), load_types(config.schemas_dir))
     _PROCESS_RUNNER._stop = stop
-    _PROCESS_RUNNER.preparer = Preparer(config.schemas_dir)
+    # Two preparers keep two cores busy reading while this process writes; more would
+    # only wait for the writer on most machines.
+    _PROCESS_RUNNER.preparer = Preparer(config.schemas_dir,
+                                        processes=min(2, os.cpu_count() or 1))
     _PROCESS_RUNNER.preparer.start()
 
 

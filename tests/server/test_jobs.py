@@ -138,6 +138,13 @@ def start(tmp_path: Path, port: int, toml: str) -> subprocess.Popen[str]:
         time.sleep(0.1)
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process started by ``pid``, and by those, and so on (Linux /proc)."""
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
+    return children + [d for child in children for d in descendants(child)]
+
+
 def toml_auth() -> str:
     users = "\n".join(f'[[auth.users]]\nname = "{u["name"]}"\npassword = "{u["password"]}"\n'
                       f'communities = {json.dumps(u["communities"])}\n' for u in AUTH["users"])
@@ -156,8 +163,14 @@ def test_crash_mid_job_applies_no_record_twice(tmp_path: Path, one_per_line: boo
                else "[" + ",".join(accounts) + "]")
     job = ld.import_(content)["jobId"]
     wait_for(ld, job, lambda s: int(s["recordsProcessed"]) >= 60)
+    started = descendants(slow.pid)  # job processes and their import helpers
+    assert started
     os.kill(slow.pid, signal.SIGKILL)
     slow.wait(10)
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in started):  # they end by themselves
+        assert time.monotonic() < deadline, "processes of the killed server live on"
+        time.sleep(0.1)
     assert slow.stdout is not None
     banner = slow.stdout.read()
     assert url in banner and "demo" in banner and "ldtransform" in banner

@@ -117,6 +117,13 @@ def json_records(path: Path, wanted: Wanted | None = None) -> Iterator[Record]:
         # cannot be trusted, and the general parser reads everything anyway.
         raise LayoutChanged(f"the file is not laid out element by element from element "
                             f"{done + 1}")
+    for record in _object_records(path, done):
+        if isinstance(record, int):
+            done = max(done, record)  # it reads from the start: it may stop before done
+            break
+        yield record
+    else:
+        return
     with open(path, "rb") as handle:
         if handle.read(3) != codecs.BOM_UTF8:
             handle.seek(0)
@@ -201,6 +208,71 @@ def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
             yield _envelope(number, element)
     if not ended:
         yield number
+
+
+def _object_records(path: Path, skip: int) -> Iterator[Record | int]:
+    """Elements of an array of objects on any lines (often one long line), after ``skip``.
+
+    Objects are cut where one ends and the next begins (``},{``, JSON whitespace allowed)
+    and each piece is decoded with orjson; a piece that does not decode was cut inside a
+    string or a nested list, and grows to the next cut. As with :func:`_line_records`, the
+    last item is the number of elements read when the file cannot be read so (an element
+    that is not an object, a syntax error), for the general parser to take over.
+    """
+    loads, number = orjson.loads, 0
+    with open(path, "rb") as handle:
+        buffer = handle.read(_BLOCK).removeprefix(codecs.BOM_UTF8)
+        pos = _after_space(buffer, 0)
+        if buffer[pos:pos + 1] != b"[":
+            yield 0
+            return
+        pos = _after_space(buffer, pos + 1)
+        if buffer[pos:pos + 1] == b"]":  # an empty array, then nothing but whitespace
+            if buffer[pos + 1:].strip(_SPACE) or handle.read(1):
+                yield 0
+            return
+        search = pos + 1
+        while True:
+            if buffer[pos:pos + 1] != b"{":
+                yield number
+                return
+            cut = _NEXT_OBJECT.search(buffer, search)
+            if cut is None:
+                more = handle.read(_BLOCK)
+                if more:
+                    buffer, search, pos = buffer[pos:] + more, search - pos, 0
+                    continue
+                body = buffer[pos:].rstrip(_SPACE)  # the last element, then "]"
+                try:
+                    element = loads(body[:-1]) if body.endswith(b"]") else None
+                except orjson.JSONDecodeError:
+                    element = None
+                if element is None:
+                    yield number
+                    return
+                number += 1
+                if number > skip:
+                    yield _envelope(number, element)
+                return
+            try:
+                element = loads(buffer[pos:cut.start() + 1])
+            except orjson.JSONDecodeError:
+                search = cut.start() + 1  # cut inside a string or a nested list: go on
+                continue
+            number += 1
+            if number > skip:
+                yield _envelope(number, element)
+            pos = cut.end() - 1
+            search = pos + 1
+
+
+def _after_space(buffer: bytes, pos: int) -> int:
+    return len(buffer) - len(buffer[pos:].lstrip(_SPACE))
+
+
+_BLOCK = 1 << 20
+_SPACE = b" \t\n\r"  # JSON's whitespace, no other
+_NEXT_OBJECT = re.compile(rb"\}[ \t\n\r]*,[ \t\n\r]*\{")
 
 
 _CLOSERS = frozenset({b"}", b"},", b"]", b"],"})

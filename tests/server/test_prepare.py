@@ -109,8 +109,9 @@ def test_shares_add_up_to_one_reader(tmp_path: Path, count: int, size: int, part
     assert sum(p[0] for p in alone) == max(0, count - cursor)
 
 
+TRICKY = st.sampled_from(["},{", "}, {", '"},{"', "]", "\\", "{", "\n"])
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8) | TRICKY,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
                                                                max_size=3),
     max_leaves=8)
@@ -125,13 +126,19 @@ ENVELOPES = st.builds(lambda headers, data: {"headers": headers, "data": data},
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(elements=st.lists(ENVELOPES | JSON_VALUES, max_size=8),
        indent=st.sampled_from([None, 0, 1, 2, 4]),
-       layout=st.sampled_from(["dumps", "lines", "mixed"]))
+       layout=st.sampled_from(["dumps", "tight", "lines", "mixed"]),
+       envelopes_only=st.booleans())
 def test_any_layout_reads_as_the_json_it_is(tmp_path: Path, elements: list[Any],
-                                            indent: int | None, layout: str) -> None:
+                                            indent: int | None, layout: str,
+                                            envelopes_only: bool) -> None:
     # whatever the layout (odd elements included), the records are the file's elements
+    if envelopes_only:  # objects only: a one-line array is cut between objects
+        elements = [e for e in elements if isinstance(e, dict)]
     path = tmp_path / "items.json"
     if layout == "dumps":
         path.write_text(json.dumps(elements, indent=indent))
+    elif layout == "tight":  # as JavaScript writes it
+        path.write_text(json.dumps(elements, separators=(",", ":")))
     else:
         laid_out(path, elements, layout)
     got = list(json_records(path))

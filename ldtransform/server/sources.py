@@ -151,6 +151,11 @@ def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
     closing: tuple[bytes, bytes] = (b"}", b"]")  # how its last line starts
     keep = False
     with open(path, "rb") as handle:
+        head = handle.read(_LINE_LIMIT)
+        if len(head) == _LINE_LIMIT and b"\n" not in head.strip():
+            yield 0  # an array on one long line: not read as a line, memory stays bounded
+            return
+        handle.seek(0)
         for raw in handle:
             if group is not None:  # the hot loop of pretty-printed files: as little as can be
                 if keep:
@@ -271,6 +276,8 @@ def _after_space(buffer: bytes, pos: int) -> int:
 
 
 _BLOCK = 1 << 20
+#: A file with no line break in its first bytes this long is not read line by line.
+_LINE_LIMIT = 16 << 20
 _SPACE = b" \t\n\r"  # JSON's whitespace, no other
 _NEXT_OBJECT = re.compile(rb"\}[ \t\n\r]*,[ \t\n\r]*\{")
 

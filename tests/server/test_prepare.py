@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ldkit import SCHEMAS, account
 
+from ldtransform.server import sources
 from ldtransform.server.items import Plan, load_types
 from ldtransform.server.prepare import (
     ImportSource,
@@ -242,3 +243,19 @@ def test_a_process_that_dies_fails_the_job_and_is_replaced(tmp_path: Path) -> No
         assert summary(prep.plans(src)) == summary(read_plans(src, TYPES))
     finally:
         prep.close()
+
+
+@pytest.mark.parametrize("layout", ["tight", "lines", "pretty"])
+def test_long_first_line_is_not_read_as_a_line(tmp_path: Path, layout: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # An array on one long line is cut between objects without reading the line whole;
+    # the files here stand in for gigabytes with a small limit.
+    monkeypatch.setattr(sources, "_LINE_LIMIT", 256)
+    elements = items(40, frozenset({5}))
+    path = tmp_path / "items.json"
+    if layout == "tight":
+        path.write_text(json.dumps(elements, separators=(",", ":")))
+    else:
+        laid_out(path, elements, layout)
+    got = [(n, h, d) for n, h, d in sources.json_records(path)]
+    assert got == [(n + 1, e["headers"], e["data"]) for n, e in enumerate(elements)]

@@ -96,13 +96,14 @@ def sniff_json(path: Path) -> str | None:
 def json_records(path: Path, wanted: Wanted | None = None) -> Iterator[Record]:
     """The envelopes of a JSON array file, numbered from 1.
 
-    Files written one element per line or pretty-printed (the common machine-made layouts)
-    are read element by element with orjson; at the first line that does not fit, reading
-    starts over with the general streaming parser, skipping the elements already given, so
-    any valid JSON is read and any invalid JSON is reported by the same parser.
+    Files written one element per line (the common machine-made layout) are read line by
+    line with orjson; other arrays of objects (on one line, pretty-printed) are cut between
+    objects and each piece decoded with orjson; where neither fits, reading goes on with
+    the general streaming parser, skipping the elements already given, so any valid JSON is
+    read and any invalid JSON is reported by the same parser.
 
     With ``wanted``, only those elements are given and the others are not even decoded;
-    this needs one of those layouts, and :class:`LayoutChanged` is raised where it ends.
+    this needs the one-per-line layout, and :class:`LayoutChanged` is raised where it ends.
     """
     done = 0
     for record in _line_records(path, wanted or _everything):
@@ -138,18 +139,12 @@ def _everything(number: int) -> bool:
 
 
 def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
-    """Elements of an array laid out one element per line, or pretty-printed.
+    """Elements of an array laid out one element per line.
 
-    Pretty-printed elements (``json.dumps(..., indent=2)`` and the like) open with a line
-    that is just ``{`` or ``[`` and close at the next line indented the same that is just
-    ``}`` or ``]`` (and a comma); each such group of lines must decode as one element. When
-    the file turns out not to be laid out so, the last item is the number of elements read
-    up to there (wanted or not).
+    When the file turns out not to be laid out so, the last item is the number of
+    elements read up to there (wanted or not).
     """
     loads, number, started, ended, open_comma = orjson.loads, 0, False, False, True
-    group: list[bytes] | None = None  # the lines of a pretty-printed element so far
-    closing: tuple[bytes, bytes] = (b"}", b"]")  # how its last line starts
-    keep = False
     with open(path, "rb") as handle:
         head = handle.read(_LINE_LIMIT)
         if len(head) == _LINE_LIMIT and b"\n" not in head.strip():
@@ -157,24 +152,6 @@ def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
             return
         handle.seek(0)
         for raw in handle:
-            if group is not None:  # the hot loop of pretty-printed files: as little as can be
-                if keep:
-                    group.append(raw)
-                if raw.startswith(closing) and raw.strip() in _CLOSERS:
-                    number += 1
-                    text = b"".join(group).rstrip()
-                    open_comma = text.endswith(b",")
-                    group = None
-                    if keep:
-                        try:
-                            element = loads(text[:-1] if open_comma else text)
-                        except orjson.JSONDecodeError:
-                            yield number - 1
-                            return
-                        yield _envelope(number, element)
-                    else:
-                        open_comma = raw.rstrip().endswith(b",")
-                continue
             line = raw.strip()
             if not started:
                 line = line.removeprefix(codecs.BOM_UTF8).lstrip()
@@ -195,11 +172,6 @@ def _line_records(path: Path, wanted: Wanted) -> Iterator[Record | int]:
             if not open_comma:
                 yield number
                 return
-            if line in (b"{", b"["):  # a pretty-printed element begins
-                group, keep = [raw], wanted(number + 1)
-                indent = raw[:len(raw) - len(raw.lstrip(b" \t"))]
-                closing = (indent + b"}", indent + b"]")
-                continue
             open_comma = line.endswith(b",")
             if not wanted(number + 1):
                 number += 1
@@ -281,8 +253,6 @@ _LINE_LIMIT = 16 << 20
 _SPACE = b" \t\n\r"  # JSON's whitespace, no other
 _NEXT_OBJECT = re.compile(rb"\}[ \t\n\r]*,[ \t\n\r]*\{")
 
-
-_CLOSERS = frozenset({b"}", b"},", b"]", b"],"})
 
 
 def _envelope(number: int, element: Any) -> Record:

@@ -249,7 +249,7 @@ def _after_space(buffer: bytes, pos: int) -> int:
 
 _BLOCK = 1 << 20
 #: A file with no line break in its first bytes this long is not read line by line.
-_LINE_LIMIT = 16 << 20
+_LINE_LIMIT = 1 << 20
 _SPACE = b" \t\n\r"  # JSON's whitespace, no other
 _NEXT_OBJECT = re.compile(rb"\}[ \t\n\r]*,[ \t\n\r]*\{")
 

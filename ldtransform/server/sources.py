@@ -208,7 +208,7 @@ def _object_records(path: Path, skip: int) -> Iterator[Record | int]:
             if buffer[pos + 1:].strip(_SPACE) or handle.read(1):
                 yield 0
             return
-        search = pos + 1
+        search, misses = pos + 1, 0
         while True:
             if buffer[pos:pos + 1] != b"{":
                 yield number
@@ -234,13 +234,19 @@ def _object_records(path: Path, skip: int) -> Iterator[Record | int]:
             try:
                 element = loads(buffer[pos:cut.start() + 1])
             except orjson.JSONDecodeError:
-                search = cut.start() + 1  # cut inside a string or a nested list: go on
+                # cut inside a string or a nested list: go on to the next cut, but not for
+                # ever (each try decodes the piece again), the general parser is linear
+                misses += 1
+                if misses > _MAX_MISSES:
+                    yield number
+                    return
+                search = cut.start() + 1
                 continue
             number += 1
             if number > skip:
                 yield _envelope(number, element)
             pos = cut.end() - 1
-            search = pos + 1
+            search, misses = pos + 1, 0
 
 
 def _after_space(buffer: bytes, pos: int) -> int:
@@ -248,6 +254,8 @@ def _after_space(buffer: bytes, pos: int) -> int:
 
 
 _BLOCK = 1 << 20
+#: Wrong cuts allowed in one element (a long nested list of objects) before giving up.
+_MAX_MISSES = 16
 #: A file with no line break in its first bytes this long is not read line by line.
 _LINE_LIMIT = 1 << 20
 _SPACE = b" \t\n\r"  # JSON's whitespace, no other

@@ -267,3 +267,15 @@ def test_long_first_line_is_not_read_as_a_line(tmp_path: Path, layout: str,
         laid_out(path, elements, layout)
     got = [(n, h, d) for n, h, d in sources.json_records(path)]
     assert got == [(n + 1, e["headers"], e["data"]) for n, e in enumerate(elements)]
+
+
+def test_an_object_with_a_long_nested_list_on_one_line(tmp_path: Path) -> None:
+    # every child object is a place the array could be cut: after a few wrong cuts the
+    # general parser reads on, and every element still comes out once
+    elements = items(5)
+    elements[2]["data"]["addresses"] = [{"city": f"C{i}", "addressType": "Work"}
+                                        for i in range(200)]
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps(elements, separators=(",", ":")))
+    got = list(json_records(path))
+    assert [(n, d) for n, _, d in got] == [(i + 1, e["data"]) for i, e in enumerate(elements)]

@@ -229,7 +229,7 @@ def real_calendar_day(text: pa.Array, fmt: str) -> pa.Array | None:
 def _as_utc(stamps: pa.Array, timezone: str) -> pa.Array:
     if stamps.type.tz is None:
         stamps = pc.assume_timezone(stamps, timezone=timezone, ambiguous="earliest",
-                                    nonexistent="earliest")
+                                    nonexistent="latest")
     return pc.cast(stamps, UTC_MICROS)
 
 

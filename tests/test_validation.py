@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,27 @@ def test_a_reader_error_mid_stream_reaches_the_caller(tmp_path: Path) -> None:
     with pytest.raises(ldtransform.ReadError, match="line 52"):
         for _ in Validation(PEOPLE_SCHEMA).run(frames):
             pass
+
+
+def test_dates_keep_their_day_where_midnight_is_skipped(tmp_path: Path) -> None:
+    # Sao Paulo skipped 2018-11-04 00:00-01:00; the date must not slip to the day before,
+    # neither when validated nor when written as an LD item (the day starts at 03:00 UTC)
+    schema = ItemSchema.from_dict({
+        "itemType": "Visit", "category": "work", "timezone": "America/Sao_Paulo",
+        "fields": [{"name": "id", "type": "string"}, {"name": "day", "type": "date"},
+                   {"name": "at", "type": "datetime"}]})
+    path = tmp_path / "visits.csv"
+    path.write_text("id,day,at\nv1,2018-11-04,2018-11-04T00:30:00\nv2,2018-11-05,"
+                    "2018-11-05T00:30:00\n")
+    result = ldtransform.validate(path, schema)
+    assert result.valid_table.column("day").to_pylist() == [date(2018, 11, 4),
+                                                            date(2018, 11, 5)]
+    out = tmp_path / "items"
+    ldtransform.convert(path, schema=schema, to="items-json", out=out)
+    (part,) = sorted(out.glob("Visit-*.json"))
+    data = [item["data"] for item in json.loads(part.read_text())]
+    assert [d["day"] for d in data] == ["2018-11-04T03:00:00+0000",
+                                        "2018-11-05T02:00:00+0000"]
+    # 00:30 did not happen on the 4th: read as the moment the clocks changed
+    assert [d["at"] for d in data] == ["2018-11-04T03:00:00+0000",
+                                       "2018-11-05T02:30:00+0000"]

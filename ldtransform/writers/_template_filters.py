@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from ldtransform.writers._template_values import (
     column_text,
     ld_datetime_text,
+    localized,
     value_text,
 )
 
@@ -80,7 +81,7 @@ def python_filters(ctx: FilterContext) -> dict[str, Callable[..., Any]]:
         if value is None:
             return None
         if isinstance(value, datetime):
-            moment: datetime = value if value.tzinfo else value.replace(tzinfo=zone)
+            moment: datetime = value if value.tzinfo else localized(value, zone)
             return moment.astimezone(zone).replace(microsecond=0).strftime(pattern)
         if isinstance(value, date):
             return value.strftime(pattern)
@@ -155,10 +156,10 @@ def _text(array: pa.Array, ctx: FilterContext) -> pa.Array:
 def _utc_seconds(array: pa.Array, timezone: str) -> pa.Array:
     if pa.types.is_date(array.type):
         array = pc.assume_timezone(pc.cast(array, pa.timestamp("s")), timezone=timezone,
-                                   ambiguous="earliest", nonexistent="earliest")
+                                   ambiguous="earliest", nonexistent="latest")
     elif array.type.tz is None:
         array = pc.assume_timezone(array, timezone=timezone, ambiguous="earliest",
-                                   nonexistent="earliest")
+                                   nonexistent="latest")
     utc = pc.cast(array, pa.timestamp("us", tz="UTC"))
     return pc.cast(pc.floor_temporal(utc, unit="second"), pa.timestamp("s", tz="UTC"))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ __all__ = [
     "guard_column",
     "guard_text",
     "ld_datetime_text",
+    "localized",
     "number_text",
     "quote_column",
     "quote_text",
@@ -84,13 +85,34 @@ def _shortest_digits(value: float) -> tuple[str, int]:
     return (digits, exponent) if digits else ("0", 0)
 
 
+def localized(value: datetime, zone: ZoneInfo) -> datetime:
+    """A local wall time in ``zone`` as an aware time, as the column writers read it
+    (Arrow's ``assume_timezone(ambiguous="earliest", nonexistent="latest")``): a time that
+    occurs twice is the first, a time skipped by a clock change is the moment of the
+    change (the day of a date whose midnight is skipped still starts on that date)."""
+    moment = value.replace(tzinfo=zone)  # fold 0: the first of a repeated time
+    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == value:
+        return moment
+    # Skipped: the change lies between reading the time with the offset after it (too
+    # early) and with the offset before it (too late); find it to the microsecond.
+    early = value.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    late = moment.astimezone(UTC)
+    after = late.astimezone(zone).utcoffset()
+    while late - early > timedelta(microseconds=1):
+        middle = early + (late - early) / 2
+        if middle.astimezone(zone).utcoffset() == after:
+            late = middle
+        else:
+            early = middle
+    return late.astimezone(zone)
+
+
 def ld_datetime_text(value: date | datetime, timezone: str, pattern: str | None = None) -> str:
     """A date-time LD's way (``2014-02-01T05:00:00+0000``, UTC, whole seconds), or with a
     strftime ``pattern`` in UTC; a date is midnight in ``timezone``."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=ZoneInfo(timezone))
-    else:
-        moment = datetime.combine(value, time(), ZoneInfo(timezone))
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    moment = value if value.tzinfo else localized(value, ZoneInfo(timezone))
     utc = moment.astimezone(UTC).replace(microsecond=0)
     if pattern is not None:
         return utc.strftime(pattern)

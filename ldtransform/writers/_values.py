@@ -40,10 +40,10 @@ def _format_datetimes(array: pa.Array, timezone: str) -> pa.Array:
     if pa.types.is_date(array.type):
         local = pc.cast(array, pa.timestamp("s"))
         array = pc.assume_timezone(local, timezone=timezone, ambiguous="earliest",
-                                   nonexistent="earliest")
+                                   nonexistent="latest")
     elif array.type.tz is None:
         array = pc.assume_timezone(array, timezone=timezone, ambiguous="earliest",
-                                   nonexistent="earliest")
+                                   nonexistent="latest")
     seconds = pc.cast(pc.floor_temporal(pc.cast(array, pa.timestamp("us", tz="UTC")),
                                         unit="second"), _UTC_SECONDS)
     # Casting to text is ~10x faster than strftime; it spells "2014-02-01 05:00:00"

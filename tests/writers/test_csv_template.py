@@ -6,7 +6,7 @@ import csv
 import io
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,45 @@ def test_dates_follow_the_schema_time_zone() -> None:
         out = lines(TemplateCsvWriter(schema=schema, template_text=template, mode=mode),
                     [row])
         assert out == ["2014-02-01T05:00:00+0000,2014-01-31\r\n"]
+
+
+#: Clock changes: skipped and repeated hours, a skipped midnight, a 30-minute change.
+CHANGES = [("America/Sao_Paulo", datetime(2018, 11, 4)),
+           ("America/Sao_Paulo", datetime(2019, 2, 17)),
+           ("America/New_York", datetime(2021, 3, 14, 2)),
+           ("America/New_York", datetime(2021, 11, 7, 1)),
+           ("Europe/London", datetime(2021, 3, 28, 1)),
+           ("America/Havana", datetime(2020, 3, 8)),
+           ("Australia/Lord_Howe", datetime(2021, 10, 3, 2)),
+           ("Asia/Beirut", datetime(2020, 3, 29))]
+
+
+@settings(max_examples=100, deadline=None)
+@given(change=st.sampled_from(CHANGES), offsets=st.lists(st.integers(-7200, 7200), min_size=1,
+                                                         max_size=6))
+def test_both_modes_read_local_times_alike_across_clock_changes(
+        change: tuple[str, datetime], offsets: list[int]) -> None:
+    zone, moment = change
+    schema = ItemSchema(item_type="T", timezone=zone)
+    rows = [{"at": moment + timedelta(seconds=s), "day": (moment + timedelta(seconds=s)).date()}
+            for s in offsets]
+    arrow = pa.schema([("at", pa.timestamp("us")), ("day", pa.date32())])
+    template = ("{% block row %}{{ item.at }},{{ item.day }},"
+                "{{ item.at | ld_date('%d %H:%M:%S') }},"
+                "{{ item.day | ld_datetime('%d %H:%M') }}{% endblock %}")
+    out = [lines(TemplateCsvWriter(schema=schema, template_text=template, mode=mode), rows,
+                 schema=arrow) for mode in ("column", "row")]
+    assert out[0] == out[1]
+
+
+def test_a_date_whose_midnight_is_skipped_keeps_its_day() -> None:
+    # Sao Paulo skipped 2018-11-04 00:00-01:00: that day starts at 01:00 local, 03:00 UTC
+    schema = ItemSchema(item_type="T", timezone="America/Sao_Paulo")
+    template = "{% block row %}{{ item.day }},{{ item.day | ld_date }}{% endblock %}"
+    for mode in ("column", "row"):
+        out = lines(TemplateCsvWriter(schema=schema, template_text=template, mode=mode),
+                    [{"day": date(2018, 11, 4)}], schema=pa.schema([("day", pa.date32())]))
+        assert out == ["2018-11-04T03:00:00+0000,2018-11-04\r\n"]
 
 
 def test_complex_templates_fall_back_to_row_mode() -> None:

@@ -198,7 +198,6 @@ class _Generator:
         self.lines: list[str] = []
         self.functions: list[str] = []
         self.names: dict[str, Any] = {"_vdt": _valid_datetime, "_vd": _valid_date,
-                                      "_seen": _SEEN_DATETIMES.get,
                                       "_dim": DIMENSION_PATH.match}
         self.count = 0
 
@@ -217,10 +216,8 @@ class _Generator:
                   "array": f"type({v}) is not list"}.get(kind, f"type({v}) is not str")]
         if kind == "enumeration" and "enum" not in c:  # enum values are checked paths
             tests.append(f"_dim({v}) is None")
-        if kind == "datetime":  # most values are answered from the cache, without a call
-            tests.append(f"not (_seen({v}) or _vdt({v}))")
-        if kind == "date":
-            tests.append(f"not _vd({v})")
+        if kind in ("datetime", "date"):
+            tests.append(f"not {'_vdt' if kind == 'datetime' else '_vd'}({v})")
         if "enum" in c:
             tests.append(f"{v} not in {self.constant(frozenset(c['enum']))}")
         if "pattern" in c:
@@ -236,40 +233,17 @@ class _Generator:
                 tests.append(f"{v} > {self.constant(c['maximum'])}")
         return tests
 
-    def member(self, spec: FieldSpec, v: str) -> None:
-        """Lines that return False when member value ``v`` (None when absent) is wrong.
-
-        Flat fields get one condition each: no blocks to enter, no calls but the checks'.
-        """
+    def field(self, spec: FieldSpec, v: str, indent: str) -> None:
         tests = self.value_tests(spec.type, spec.constraints, v)
-        nested = spec.type in ("object", "array") and (spec.fields or spec.type == "array")
-        if nested:
-            self.lines.append(f"    if {v} is None or {v} == '':"
-                              f" {'return False' if spec.required else 'pass'}")
-            self.lines.append("    else:")
-            self.lines.append(f"        if {' or '.join(tests)}: return False")
-            self.nested(spec, v, "        ")
-            return
-        textual = tests[0] == f"type({v}) is not str"
-        if spec.required and textual:  # "" is a str, and the one that counts as missing
-            wrong = " or ".join([tests[0], f"not {v}", *tests[1:]])
-        elif spec.required:
-            wrong = " or ".join([f"{v} is None", f"{v} == ''", *tests])
-        elif textual and len(tests) == 1:
-            wrong = f"{v} is not None and {tests[0]}"
-        else:
-            wrong = f"{v} is not None and {v} != '' and ({' or '.join(tests)})"
-        self.lines.append(f"    if {wrong}: return False")
-
-    def nested(self, spec: FieldSpec, v: str, indent: str) -> None:
-        if spec.type == "object":
+        self.lines.append(f"{indent}if {' or '.join(tests)}: return False")
+        if spec.type == "object" and spec.fields:
             self.lines.append(f"{indent}if not {self.object(spec.fields)}({v}): return False")
-        elif spec.fields:
+        elif spec.type == "array" and spec.fields:
             inner = self.object(spec.fields)
             self.lines.append(f"{indent}for _e in {v}:")
             self.lines.append(f"{indent}    if type(_e) is not dict or not {inner}(_e): "
                               "return False")
-        else:
+        elif spec.type == "array":
             item = " or ".join(self.value_tests(spec.items or "string", {}, "_e"))
             self.lines.append(f"{indent}for _e in {v}:")
             self.lines.append(f"{indent}    if _e is None or {item}: return False")
@@ -279,13 +253,19 @@ class _Generator:
         self.count += 1
         name = f"_valid{self.count}"
         known = self.constant(frozenset(s.name for s in specs))
-        saved, self.lines = self.lines, ["    get = d.get"]
+        body: list[str] = []
+        saved, self.lines = self.lines, body
         for spec in specs:
-            self.lines.append(f"    v = get({spec.name!r})")
-            self.member(spec, "v")
-        self.lines.append(f"    return {known}.issuperset(d)")
-        self.functions += [f"def {name}(d):", *self.lines, ""]
+            body.append(f"    v = d.get({spec.name!r})")
+            if spec.required:
+                body.append("    if v is None or v == '': return False")
+                self.field(spec, "v", "    ")
+            else:
+                body.append("    if v is not None and v != '':")
+                self.field(spec, "v", "        ")
+        body.append(f"    return {known}.issuperset(d)")
         self.lines = saved
+        self.functions += [f"def {name}(d):", *body, ""]
         return name
 
 

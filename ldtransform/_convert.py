@@ -9,6 +9,7 @@ a silent null: the caller reports every position in the mask as a ``type-error``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +18,8 @@ import pyarrow.compute as pc
 
 from ldtransform.schema import ARROW_TYPES
 
-__all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "real_calendar_day",
-           "strptime_real_days", "to_text"]
+__all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "once_per_distinct",
+           "real_calendar_day", "strptime_real_days", "to_text"]
 
 TRUE_WORDS = ("true", "yes", "y", "t", "1", "on")
 FALSE_WORDS = ("false", "no", "n", "f", "0", "off")
@@ -123,13 +124,20 @@ def _from_text(text: pa.Array, kind: str, formats: tuple[str, ...],
         known = pc.or_(is_true, is_false)
         return pc.if_else(known, is_true, pa.scalar(None, pa.bool_()))
     if kind in ("datetime", "date"):
-        # Real columns repeat the same dates endlessly: parse each distinct text once.
-        encoded = pc.dictionary_encode(text)
-        if len(encoded.dictionary) * 2 < len(text):
-            return _dates_from_text(encoded.dictionary, kind, formats,
-                                    timezone).take(encoded.indices)
-        return _dates_from_text(text, kind, formats, timezone)
+        return once_per_distinct(
+            text, lambda values: _dates_from_text(values, kind, formats, timezone), repeats=2)
     raise ValueError(f"no text conversion for type {kind!r}")
+
+
+def once_per_distinct(array: pa.Array, function: Callable[[pa.Array], pa.Array], *,
+                      repeats: int) -> pa.Array:
+    """``function(array)``, computed once per distinct value when values repeat at least
+    ``repeats`` times on average: real columns of dates repeat a few values endlessly."""
+    if len(array) > 256:
+        encoded = pc.dictionary_encode(array)
+        if len(encoded.dictionary) * repeats < len(array):
+            return pc.take(function(encoded.dictionary), encoded.indices)
+    return function(array)
 
 
 def _dates_from_text(text: pa.Array, kind: str, formats: tuple[str, ...],

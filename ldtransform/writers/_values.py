@@ -16,6 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform._convert import once_per_distinct
 from ldtransform.writers import value_offsets
 
 __all__ = ["LD_DATETIME", "format_nested", "join_pieces", "json_literal", "json_pieces",
@@ -29,11 +30,8 @@ _UTC_SECONDS = pa.timestamp("s", tz="UTC")
 def _ld_datetimes(array: pa.Array, timezone: str) -> pa.Array:
     """Date-times as LD spells them; each distinct value is formatted once (dates and
     import timestamps repeat a lot)."""
-    if len(array) > 256:
-        encoded = pc.dictionary_encode(array)
-        if len(encoded.dictionary) * 4 < len(array):
-            return pc.take(_format_datetimes(encoded.dictionary, timezone), encoded.indices)
-    return _format_datetimes(array, timezone)
+    return once_per_distinct(array, lambda values: _format_datetimes(values, timezone),
+                             repeats=4)
 
 
 def _format_datetimes(array: pa.Array, timezone: str) -> pa.Array:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -177,14 +178,19 @@ def child_runs(script: str, args: list[str], repeat: int) -> list[dict] | str:
     return runs
 
 
-def child(key: str, path: str) -> None:
-    """Run one measurement and print it as JSON (in the child process)."""
+def warm_up(key: str, path: str, modules: Iterable[str]) -> None:
+    """Import what a measurement needs before it starts: imports are not what is measured."""
     import importlib
-    _, function, modules = READERS[key]
     for module in modules:
         importlib.import_module(module)
     if key.startswith("ld"):  # ldtransform imports its reader lazily: do it before, too
         importlib.import_module("ldtransform.registry").reader_for_source(path)
+
+
+def child(key: str, path: str) -> None:
+    """Run one measurement and print it as JSON (in the child process)."""
+    _, function, modules = READERS[key]
+    warm_up(key, path, modules)
     baseline = peak_rss()
     started = time.perf_counter()
     rows = function(path)

@@ -38,6 +38,7 @@ from bench_read import (
     child_runs,
     peak_rss,
     read_pandas_csv,
+    warm_up,
 )
 
 ERRORS_VERSION = 1  # bump when the injected errors change, to invalidate cached files
@@ -348,12 +349,8 @@ SHORT = {"ld-quarantine": "ldtransform", "pandera": "pandera (coerce)",
 
 def child(key: str, path: str, options: str) -> None:
     """Run one measurement and print it as JSON (in the child process)."""
-    import importlib
     _, function, modules = TOOLS[key]
-    for module in modules:
-        importlib.import_module(module)
-    if key.startswith("ld"):  # ldtransform imports its reader lazily: do it before, too
-        importlib.import_module("ldtransform.registry").reader_for_source(path)
+    warm_up(key, path, modules)
     baseline = peak_rss()
     started = time.perf_counter()
     found, late = function(path, **json.loads(options))
@@ -508,11 +505,8 @@ def targets(results: dict[str, dict[str, Any]], ld_kinds: dict[str, dict] | None
 def profile(path: Path) -> None:
     """cProfile of one ldtransform validation in this process: the top functions."""
     import cProfile
-    import importlib
     import pstats
-    for module in TOOLS["ld"][2]:  # as in the child: imports are not what is measured
-        importlib.import_module(module)
-    importlib.import_module("ldtransform.registry").reader_for_source(path)
+    warm_up("ld", str(path), TOOLS["ld"][2])  # as in the child
     profiler = cProfile.Profile()
     profiler.runcall(validate_ldtransform, str(path))
     stats = pstats.Stats(profiler).strip_dirs()

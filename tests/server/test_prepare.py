@@ -88,6 +88,14 @@ def round_robin(src: ImportSource, parts: int) -> list[Plan]:
     raise AssertionError("endless")
 
 
+def assert_preparer_reads_alike(preparer: Preparer, src: ImportSource, *,
+                                records: int) -> None:
+    """The preparer processes give the plans one reader gives, of all ``records``."""
+    alone = summary(read_plans(src, TYPES))
+    assert sum(p[0] for p in alone) == records
+    assert summary(preparer.plans(src)) == alone
+
+
 @pytest.fixture(scope="module")
 def preparer() -> Iterator[Preparer]:
     prep = Preparer(None, processes=2)
@@ -159,9 +167,7 @@ def test_pretty_printed_file_that_changes_layout(tmp_path: Path, preparer: Prepa
     src = source(path, size=4)
     with pytest.raises(LayoutChanged):
         round_robin(src, 2)
-    alone = summary(read_plans(src, TYPES))
-    assert sum(p[0] for p in alone) == 20
-    assert summary(preparer.plans(src)) == alone
+    assert_preparer_reads_alike(preparer, src, records=20)
 
 
 @pytest.mark.parametrize("cursor", [0, 5])
@@ -188,9 +194,7 @@ def test_processes_give_what_one_reader_gives(tmp_path: Path, preparer: Preparer
     else:
         laid_out(path, elements, layout)
     src = source(path, size=6)
-    alone = summary(read_plans(src, TYPES))
-    assert sum(p[0] for p in alone) == 50
-    assert summary(preparer.plans(src)) == alone
+    assert_preparer_reads_alike(preparer, src, records=50)
 
 
 def test_a_file_that_stops_being_one_per_line_is_read_by_one(tmp_path: Path,
@@ -204,16 +208,13 @@ def test_a_file_that_stops_being_one_per_line_is_read_by_one(tmp_path: Path,
     src = source(path, size=4)
     with pytest.raises(LayoutChanged):
         round_robin(src, 2)
-    alone = summary(read_plans(src, TYPES))
-    assert sum(p[0] for p in alone) == 30
-    assert summary(preparer.plans(src)) == alone
+    assert_preparer_reads_alike(preparer, src, records=30)
 
 
 def test_compact_json_is_read_by_one(tmp_path: Path, preparer: Preparer) -> None:
     path = tmp_path / "items.json"
     path.write_text(json.dumps(items(21, frozenset({2}))))
-    src = source(path, size=5)
-    assert summary(preparer.plans(src)) == summary(read_plans(src, TYPES))
+    assert_preparer_reads_alike(preparer, source(path, size=5), records=21)
 
 
 def test_unreadable_record_ends_the_plans_there(tmp_path: Path, preparer: Preparer) -> None:

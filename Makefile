@@ -46,6 +46,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_validate.py
 	$(BIN)/python bench/bench_convert.py
 	$(BIN)/python bench/bench_template.py
+	$(BIN)/python bench/bench_server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -105,6 +105,8 @@ def test_python_api_reaches_the_option(tmp_path: Path) -> None:
                                  out=tmp_path / "a")
     assert result.report.ok and data(tmp_path / "a")[1] == {"accountId": "000417",
                                                            "exposure": None}
+    assert ldtransform.validate(frame, SCHEMA, partial=True).report.ok
+    assert not ldtransform.validate(frame, SCHEMA).report.ok  # a Create needs name, ...
     (ldtransform.read(frame).validate(SCHEMA, partial=True)
         .write_items(tmp_path / "b", action="Merge"))
     assert data(tmp_path / "b") == [{"accountId": "ABC123", "exposure": 2.5},

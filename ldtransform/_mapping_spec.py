@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ldtransform._empty import EMPTY_RULES
 from ldtransform.errors import MappingError
 
 __all__ = ["ChildSpec", "FieldRule", "MappingSpec", "Target", "close_match", "parse_spec",
@@ -20,6 +21,8 @@ __all__ = ["ChildSpec", "FieldRule", "MappingSpec", "Target", "close_match", "pa
 
 TOP_KEYS = ("options", "fields", "children")
 OPTION_KEYS = ("trim", "normalize_space", "case_insensitive")
+#: [options] also holds what an empty source value means (see ``ldtransform._empty``).
+MAPPING_OPTION_KEYS = (*OPTION_KEYS, "empty")
 SOURCE_KEYS = ("column", "concat", "constant", "parent")
 RULE_KEYS = (*SOURCE_KEYS, "separator", "default", "trim", "normalize_space", "values",
              "case_insensitive", "unmatched", "split", "index", "date_formats", "when")
@@ -115,6 +118,8 @@ class MappingSpec:
 
     targets: tuple[Target, ...]
     source: str | None
+    #: ``"omit"`` or ``"clear"`` when the mapping says what an empty value means.
+    empty: str | None = None
 
 
 def parse_spec(document: Any, source: str | None) -> MappingSpec:
@@ -141,7 +146,12 @@ class _Parser:
 
     def parse(self, document: Any) -> MappingSpec:
         top = self.table(document, "$", TOP_KEYS)
-        options = self.table(top.get("options", {}), "options", OPTION_KEYS)
+        options = self.table(top.get("options", {}), "options", MAPPING_OPTION_KEYS)
+        empty = options.get("empty")
+        if empty is not None and empty not in EMPTY_RULES:
+            raise self.fail("options.empty", "empty is \"omit\" (an empty value leaves the "
+                            "field out of the item) or \"clear\" (writes it empty), not "
+                            f"{empty!r}")
         for name in OPTION_KEYS:
             self.defaults[name] = self.boolean(options.get(name, False), f"options.{name}")
         fields = top.get("fields", {})
@@ -158,7 +168,7 @@ class _Parser:
         if not targets:
             raise self.fail("fields", "the mapping maps no fields; add [fields] entries "
                             "such as accountId = \"Account ID\"")
-        return MappingSpec(tuple(targets.values()), self.source)
+        return MappingSpec(tuple(targets.values()), self.source, empty)
 
     def add_field(self, targets: dict[str, Target], key: str, raw: Any) -> None:
         path = f"fields.{_quote(key)}"

@@ -28,8 +28,10 @@ class LdAccessor:
         self._frame = frame
 
     def validate(self, schema: ItemSchema | str | os.PathLike[str], **options: Any) -> Result:
-        """Validate this DataFrame against ``schema`` (see :func:`ldtransform.validate`);
-        row numbers in the report count the DataFrame's rows from 1."""
+        """Validate this DataFrame against ``schema`` (see :func:`ldtransform.validate`).
+
+        ``valid`` and ``rejected`` keep this DataFrame's index and ``_row`` is the index
+        label, so they join back to it; row numbers in the report count its rows from 1."""
         from ldtransform.result import validate
 
         return validate(self._frame, schema, **options)

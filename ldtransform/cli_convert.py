@@ -79,6 +79,10 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 @click.option("--action", type=click.Choice(["Create", "Merge", "Update", "Delete"]),
               help="Item action written in each envelope (default Create).")
 @click.option("--action-column", help="Column holding each item's action instead.")
+@click.option("--empty", type=click.Choice(["omit", "clear"]),
+              help="What an empty source value becomes in an item: omit leaves the field "
+                   "out (default for Merge/Update), clear writes it empty (default for "
+                   "Create).")
 @click.option("--max-records", type=int, help="Split: at most N records per file.")
 @click.option("--max-bytes", help="Split: at most this size per file (e.g. 50MB, 1GiB).")
 @click.option("--on-error", type=click.Choice(["quarantine", "fail"]), default="quarantine",
@@ -92,6 +96,7 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None, to: str,
             out: str, template: str | None, csv_delimiter: str | None,
             spreadsheet_safe: bool, action: str | None, action_column: str | None,
+            empty: str | None,
             max_records: int | None, max_bytes: str | None, on_error: str, dry_run: bool,
             overwrite: bool,
             format_: str | None, encoding: str | None, delimiter: str | None,
@@ -108,7 +113,8 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
                 "template": template, "action": action, "action_column": action_column,
                 "csv_delimiter": csv_delimiter, "spreadsheet_safe": spreadsheet_safe,
                 "max_records": max_records, "max_bytes": parse_size(max_bytes),
-                "dry_run": dry_run, "overwrite": overwrite, "on_error": on_error}
+                "dry_run": dry_run, "overwrite": overwrite, "on_error": on_error,
+                "empty": empty}
     _convert_and_report(expand_sources(sources), settings, options, as_json)
 
 
@@ -147,7 +153,8 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
         raise ConfigError(f"{path}: a pipeline needs schema, [source] paths and [output] "
                           "folder")
     allowed = {"format", "folder", "template", "action", "action_column", "max_records",
-               "max_bytes", "overwrite", "csv_delimiter", "spreadsheet_safe", "on_error"}
+               "max_bytes", "overwrite", "csv_delimiter", "spreadsheet_safe", "on_error",
+               "empty"}
     extra = sorted(set(output) - allowed)
     if extra:
         raise ConfigError(f"{path}: unknown [output] key(s) {', '.join(extra)}; use "
@@ -165,7 +172,8 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                 "overwrite": bool(output.get("overwrite", False)),
                 "csv_delimiter": output.get("csv_delimiter"),
                 "spreadsheet_safe": bool(output.get("spreadsheet_safe", False)),
-                "on_error": output.get("on_error", "quarantine")}
+                "on_error": output.get("on_error", "quarantine"),
+                "empty": output.get("empty")}
     paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
     return expand_sources(paths, base), settings, dict(source.get("options", {}))
 
@@ -182,7 +190,8 @@ def _convert_and_report(sources: list[str], settings: dict[str, Any],
     if as_json:
         click.echo(json.dumps({**result.summary(), "seconds": round(seconds, 3),
                                "parts": [p.to_dict() for p in result.parts],
-                               "validation": result.report.summary()}, indent=2))
+                               "validation": result.report.summary(),
+                               "empty": result.empty, "left_out": result.left_out}, indent=2))
     else:
         _print_summary(console, result, seconds)
     sys.exit(0 if result.report.ok else EXIT_INVALID)
@@ -254,5 +263,17 @@ def _print_summary(console: Console, result: ConvertResult, seconds: float) -> N
     for rejected in result.rejected:
         console.print(Text(f"rejected rows: {rejected.path} ({rejected.records:,} rows: fix "
                            "them and convert again)"))
+    if result.empty is not None:
+        console.print(Text(_empty_text(result)))
     if result.manifest:
         console.print(Text(f"manifest: {os.path.normpath(result.manifest)}"))
+
+
+def _empty_text(result: ConvertResult) -> str:
+    """How empty values and fields without a column are written (``empty``)."""
+    meaning = ("left out of the item (stored values stay)" if result.empty == "omit"
+               else "written empty (\"\" or null, which clears stored values)")
+    text = f"empty = {result.empty}: an empty source value is {meaning}"
+    if result.left_out:
+        text += f"; fields with no column, left out: {', '.join(result.left_out)}"
+    return text

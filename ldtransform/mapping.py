@@ -6,6 +6,8 @@ A mapping is a TOML file (or the same structure as a dict) with three tables::
     trim = true                  # strip leading/trailing whitespace of text values
     normalize_space = false      # also collapse inner runs of whitespace to one space
     case_insensitive = false     # value maps ignore case
+    empty = "omit"               # an empty value: "omit" leaves the field out of the
+                                 # item, "clear" writes it empty (default: by action)
 
     [fields]                     # output field = rule; a bare string is a rename
     accountId = "Account ID"
@@ -63,6 +65,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from ldtransform._empty import with_presence
 from ldtransform._mapping_children import ChildTable, build_flat, missing_text
 from ldtransform._mapping_eval import evaluate
 from ldtransform._mapping_spec import MappingSpec, Target, parse_spec, suggest
@@ -241,7 +244,9 @@ class BoundMapping:
         self.issues: list[Issue] = [i for child in children.values() for i in child.issues]
         empty = pa.RecordBatch.from_arrays(
             [pa.array([], f.type) for f in source_schema], schema=source_schema)
-        self.output_schema: pa.Schema = self._map(empty).schema
+        # The empty rule travels with the batches to the item writers.
+        self.output_schema: pa.Schema = with_presence(self._map(empty).schema, (),
+                                                      mapping.spec.empty)
 
     def __repr__(self) -> str:
         return f"<BoundMapping {self.mapping.source or ''} → {self.output_schema.names}>"

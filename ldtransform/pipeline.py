@@ -56,6 +56,10 @@ class ConvertResult:
     rejected: list[PartInfo] = field(default_factory=list)
     manifest: Path | None = None
     dry_run: bool = False
+    #: For LD items: what an empty value became (``"omit"`` or ``"clear"``), and the
+    #: fields left out of the items because a source had no column for them.
+    empty: str | None = None
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def records_written(self) -> int:
@@ -93,12 +97,14 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             extra_columns: Any = "warn", max_issues: int = 1000,
             csv_delimiter: str | None = None, spreadsheet_safe: bool | None = None,
             on_error: OnError = "quarantine", progress: Progress | None = None,
-            **read_options: Any) -> ConvertResult:
+            empty: str | None = None, **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
     ``template``, ``csv_delimiter`` and ``spreadsheet_safe`` go to the CSV writer,
-    ``action``/``action_column`` to the item writers; other keywords are reader options.
+    ``action``/``action_column`` and ``empty`` (``"omit"``/``"clear"``: what an empty value
+    becomes, see :mod:`ldtransform.writers.items_json`) to the item writers; other keywords
+    are reader options.
     ``on_error="quarantine"`` writes valid rows and quarantines the others;
     ``on_error="fail"`` is all or nothing: the first rejected row raises
     :class:`~ldtransform.errors.ValidationFailed` and no output file is left behind.
@@ -107,8 +113,8 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
         raise ConfigError(f"on_error is 'quarantine' or 'fail', not {on_error!r}")
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
-                            max_issues=max_issues)
-    writer = make_writer(to, item, {"template": template, "action": action,
+                            max_issues=max_issues, partial=_partial(action, action_column))
+    writer = make_writer(to, item, {"template": template, "action": action, "empty": empty,
                                     "action_column": action_column, "delimiter": csv_delimiter,
                                     "spreadsheet_safe": spreadsheet_safe or None})
     folder = Path(out)
@@ -127,10 +133,33 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
         raise
     report = validation.finish()
     result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
+    _describe_empty(result, writer, validation)
     if not dry_run:
         document = _manifest(result, item, to, writer, hashes.results(), mapping, template)
         result.manifest = write_manifest(folder, document)
     return result
+
+
+def _partial(action: str | None, action_column: str | None) -> bool:
+    """Whether every item changes a stored one, so a field may have no column."""
+    from ldtransform._empty import PARTIAL_ACTIONS
+
+    return action_column is None and action in PARTIAL_ACTIONS
+
+
+def _describe_empty(result: ConvertResult, writer: RecordWriter,
+                    validation: Validation) -> None:
+    """Fill in ``result.empty`` and ``result.left_out`` for an LD item writer."""
+    from ldtransform._empty import PARTIAL_ACTIONS, effective_empty
+
+    action = getattr(writer, "action", None)
+    if action is None or not hasattr(writer, "empty_rule"):
+        return
+    from_mapping = validation.mapping.spec.empty if validation.mapping else None
+    result.empty = effective_empty(action, getattr(writer, "empty", None), from_mapping)
+    if action in PARTIAL_ACTIONS or result.empty == "omit":
+        absent = {n for names in validation.fields_without_column.values() for n in names}
+        result.left_out = [name for name in validation.schema.field_names if name in absent]
 
 
 def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Validation,

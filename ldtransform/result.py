@@ -7,9 +7,11 @@ million rows); :class:`~ldtransform.validation.Validation` streams files of any 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pyarrow as pa
 
 from ldtransform.errors import ValidationFailed
@@ -17,7 +19,7 @@ from ldtransform.frames import Frames
 from ldtransform.readers import is_in_memory, read_for_validation
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema
-from ldtransform.validation import ExtraColumns, Validation, rejected_schema
+from ldtransform.validation import ROW_COLUMN, ExtraColumns, Validation, rejected_schema
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,24 +34,40 @@ class Result:
     """What a validation produced: valid rows, rejected rows and the report.
 
     ``valid_table`` holds the valid rows typed as the schema says; ``rejected_table`` the
-    rejected rows in the source's own columns plus ``_row`` and ``_errors``.
+    rejected rows in the source's own columns plus ``_row`` (the row number, from 1) and
+    ``_errors``. ``index`` is the index of the DataFrame validated, if one was.
     """
 
     valid_table: pa.Table
     rejected_table: pa.Table
     report: Report
+    index: pd.Index | None = field(default=None, repr=False, compare=False)
 
     @property
     def valid(self) -> pd.DataFrame:
-        """The valid rows as a DataFrame."""
+        """The valid rows as a DataFrame, under their labels in the DataFrame validated."""
         frame: pd.DataFrame = self.valid_table.to_pandas()
+        if self.index is not None:
+            kept = np.setdiff1d(np.arange(len(self.index)), self._rejected_positions())
+            frame.index = self.index.take(kept)
         return frame
 
     @property
     def rejected(self) -> pd.DataFrame:
-        """The rejected rows as a DataFrame, with ``_row`` and ``_errors``."""
+        """The rejected rows as a DataFrame, with ``_row`` and ``_errors``; from a
+        DataFrame they keep its index, and ``_row`` is the row's index label, so
+        ``df.loc[result.rejected.index]`` are the source rows."""
         frame: pd.DataFrame = self.rejected_table.to_pandas()
+        if self.index is not None:
+            labels = self.index.take(self._rejected_positions())
+            frame.index = labels
+            frame[ROW_COLUMN] = labels.to_numpy()
         return frame
+
+    def _rejected_positions(self) -> np.ndarray:
+        rows = self.rejected_table.column(ROW_COLUMN).to_numpy(zero_copy_only=False)
+        positions: np.ndarray = rows.astype(np.int64) - 1
+        return positions
 
     @property
     def ok(self) -> bool:
@@ -70,15 +88,17 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
              schema: ItemSchema | str | os.PathLike[str], *,
              mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
              extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
-             on_error: Literal["quarantine", "fail"] = "quarantine",
+             on_error: Literal["quarantine", "fail"] = "quarantine", partial: bool = False,
              **read_options: Any) -> Result:
     """Validate ``data`` (Frames, a DataFrame, an Arrow table or a file path) against
     ``schema``, optionally through ``mapping``; reader options go to
     :func:`ldtransform.read` when ``data`` is a path. With ``on_error="fail"`` a rejected
-    row raises :class:`~ldtransform.errors.ValidationFailed` (carrying the report)."""
+    row raises :class:`~ldtransform.errors.ValidationFailed` (carrying the report);
+    ``partial=True`` checks rows meant for a Merge or Update (see :class:`Validation`).
+    The valid and rejected rows of a DataFrame keep its index."""
     frames = as_frames(data, read_options)
     run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
-                     max_issues=max_issues)
+                     max_issues=max_issues, partial=partial)
     rejected: list[pa.RecordBatch] = []
     valid = run.run(frames, on_rejected=rejected.append).to_table()
     report = run.finish()
@@ -89,7 +109,16 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
                                f"{where}", report=report, row=first.row if first else None,
                                source=first.source if first else None)
     rejected_table = pa.Table.from_batches(rejected, schema=rejected_schema(frames.schema))
-    return Result(valid, rejected_table, report)
+    return Result(valid, rejected_table, report, _pandas_index(data))
+
+
+def _pandas_index(data: Any) -> pd.Index | None:
+    """The index of ``data`` when it is a DataFrame (rows are read in its order)."""
+    pandas = sys.modules.get("pandas")  # a DataFrame means pandas is already imported
+    if pandas is not None and isinstance(data, pandas.DataFrame):
+        index: pd.Index = data.index
+        return index
+    return None
 
 
 def as_frames(data: Any, read_options: dict[str, Any]) -> Frames:

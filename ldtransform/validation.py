@@ -9,6 +9,7 @@ valid plus rejected. :func:`validate` is the one-call form for scripts and noteb
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from ldtransform import registry
 from ldtransform._batching import coalesced, prefetched
+from ldtransform._empty import mapping_empty, with_presence
 from ldtransform._fieldcheck import Context, Finding, check_field
 from ldtransform._keyindex import KeyIndex, hash_keys
 from ldtransform._threads import KEYS, POOL
@@ -58,12 +60,16 @@ class Validation:
     what a source column that is not a field is (without a mapping): a warning, an error
     that rejects every row, or nothing. Custom ``validators`` run after the built-in
     checks, as do those the schema lists under ``checks``.
+
+    ``partial=True`` checks items that change stored ones (``Merge``, ``Update``): a field
+    may have no column and an empty value leaves the stored one as it is, so only the
+    primary key is required.
     """
 
     def __init__(self, schema: ItemSchema | str | os.PathLike[str], *,
                  mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
                  extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
-                 validators: Iterable[Validator] = ()) -> None:
+                 validators: Iterable[Validator] = (), partial: bool = False) -> None:
         if extra_columns not in ("warn", "error", "ignore"):
             raise ConfigError(f"extra_columns is 'warn', 'error' or 'ignore', "
                               f"not {extra_columns!r}")
@@ -72,7 +78,13 @@ class Validation:
         self.extra_columns = extra_columns
         self.report = Report(item_type=self.schema.item_type, max_issues=max_issues)
         self.validators = [*validators, *_schema_validators(self.schema)]
-        self.output_schema = self.schema.to_arrow()
+        #: The fields as checked: with ``partial``, only the primary key is required.
+        self.fields = tuple(_optional(f) if partial and f.name not in self.schema.primary_key
+                            else f for f in self.schema.fields)
+        self.output_schema = pa.schema([pa.field(f.name, f.to_arrow(), nullable=not f.required)
+                                        for f in self.fields])
+        #: Per source, the fields it had no column for (their values are all null).
+        self.fields_without_column: dict[str, list[str]] = {}
         self._context = Context(self.schema.missing_values, self.schema.timezone)
         self._unique = {name: KeyIndex() for name in self._unique_fields()}
         self._primary = KeyIndex() if self.schema.primary_key else None
@@ -90,7 +102,7 @@ class Validation:
         bound = self.mapping.bind(frames.schema, source_path=frames.source,
                                   schema=self.schema) if self.mapping else None
         run = _SourceRun(self, frames, bound, source_index, on_rejected)
-        return Frames(self.output_schema, run.batches(), source=frames.source,
+        return Frames(run.output_schema, run.batches(), source=frames.source,
                       info=frames.info)
 
     def finish(self) -> Report:
@@ -114,6 +126,10 @@ class _SourceRun:
         self.on_rejected = on_rejected
         self.rejected_schema = rejected_schema(frames.schema)
         self.file_errors = self._file_level_checks()
+        absent = validation.fields_without_column[self.source]
+        empty = bound.mapping.spec.empty if bound is not None else mapping_empty(frames.schema)
+        #: The item schema, marking the fields without a column (see ``_empty``).
+        self.output_schema = with_presence(validation.output_schema, absent, empty)
 
     def _file_level_checks(self) -> list[str]:
         """Missing and extra columns: reported once; errors among them reject every row."""
@@ -125,7 +141,9 @@ class _SourceRun:
         else:
             names = set(self.frames.schema.names)
         errors: list[str] = []
-        for spec in schema.fields:
+        self.v.fields_without_column[self.source] = [
+            spec.name for spec in schema.fields if spec.name not in names]
+        for spec in self.v.fields:
             if spec.name not in names and spec.required:
                 issue = Issue("missing-column", f"the required field {spec.name} has no "
                               "column; add it or map a column to it", None, spec.name, None,
@@ -173,14 +191,14 @@ class _SourceRun:
         typed_by_name: dict[str, pa.Array] = {}
         keys: Future[list[Finding]] | None = None
         key_names = self.v.key_names
-        fields = self.v.schema.fields
+        fields = self.v.fields
         for spec, (typed, found) in zip(fields, POOL.map(one, fields), strict=True):
             columns.append(typed)
             findings += found
             typed_by_name[spec.name] = typed
             if keys is None and key_names and key_names <= typed_by_name.keys():
                 keys = KEYS.submit(self._key_findings, dict(typed_by_name), n, first_row)
-        typed_batch = pa.RecordBatch.from_arrays(columns, schema=self.v.output_schema)
+        typed_batch = pa.RecordBatch.from_arrays(columns, schema=self.output_schema)
         if keys is not None:
             findings += keys.result()
         issues = [*self._findings_to_issues(findings, first_row),
@@ -311,6 +329,12 @@ class _SourceRun:
 def _reason(issue: Issue) -> str:
     """How an issue reads in a rejected row's ``_errors``."""
     return f"{issue.field}: {issue.message} [{issue.code}]"
+
+
+def _optional(spec: FieldSpec) -> FieldSpec:
+    """``spec`` without its ``required`` constraint."""
+    constraints = {k: v for k, v in spec.constraints.items() if k != "required"}
+    return dataclasses.replace(spec, constraints=constraints)
 
 
 def as_mapping(mapping: Any) -> Mapping | None:

@@ -4,6 +4,11 @@ Records are built a whole batch at a time from per-column JSON text (see ``_valu
 no Python dict is made per item for flat fields. The action (``Create``, ``Merge``,
 ``Update``, ``Delete``) comes from the ``action`` option, or per row from a column (such as
 the ``_headers.action`` of LD item sources); a ``Delete`` carries only the primary key.
+
+A ``Merge`` or ``Update`` item carries only the fields its source had a column for, and
+``empty`` says what an empty value of such a column becomes: ``"omit"`` (the default for
+``Merge``/``Update``) leaves the field out of that item, ``"clear"`` (the default for
+``Create``) writes it as ``""`` or ``null``. See :mod:`ldtransform._empty`.
 """
 
 from __future__ import annotations
@@ -14,11 +19,18 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform._empty import (
+    PARTIAL_ACTIONS,
+    absent_fields,
+    check_empty,
+    effective_empty,
+    mapping_empty,
+)
 from ldtransform.errors import ConfigError
 from ldtransform.schema import ItemSchema
 from ldtransform.writers import RecordWriter
 from ldtransform.writers._framing import JsonArrayFile, JsonLinesFile
-from ldtransform.writers._values import join_pieces, member_pieces
+from ldtransform.writers._values import join_pieces, json_pieces, member_pieces
 
 __all__ = ["ACTIONS", "ItemsJsonLinesWriter", "ItemsJsonWriter"]
 
@@ -32,7 +44,7 @@ class ItemsJsonWriter(JsonArrayFile, RecordWriter):
     suffix: ClassVar[str] = ".json"
 
     def __init__(self, *, schema: ItemSchema | None = None, action: str = "Create",
-                 action_column: str | None = None) -> None:
+                 action_column: str | None = None, empty: str | None = None) -> None:
         if schema is None:
             raise ConfigError("LD item JSON needs the itemType schema (--schema): it names "
                               "the item type, its category and its fields")
@@ -45,6 +57,8 @@ class ItemsJsonWriter(JsonArrayFile, RecordWriter):
         self.item_schema = schema
         self.action = action
         self.action_column = action_column
+        #: What an empty value becomes (None: the mapping's rule, else by action).
+        self.empty = check_empty(empty)
 
     def _headers(self, action: str) -> str:
         headers = {"category": self.item_schema.category, "type": self.item_schema.item_type,
@@ -52,33 +66,40 @@ class ItemsJsonWriter(JsonArrayFile, RecordWriter):
         start = self.separator.decode()
         return start + '{"headers":' + orjson.dumps(headers).decode() + ',"data":{'
 
-    def _fields(self, batch: pa.RecordBatch, names: list[str]) -> list[pa.Array | str]:
+    def empty_rule(self, action: str, schema: pa.Schema | None = None) -> str:
+        """What an empty value becomes in a ``action`` item: ``"omit"`` or ``"clear"``."""
+        return effective_empty(action, self.empty,
+                               mapping_empty(schema) if schema is not None else None)
+
+    def _fields(self, batch: pa.RecordBatch, names: list[str],
+                action: str) -> list[pa.Array | str]:
+        """The pieces of the ``"name":value,...`` text of each row of an ``action`` item."""
+        if action == "Delete":
+            names = list(self.item_schema.primary_key)
+        omit = self.empty_rule(action, batch.schema) == "omit"
+        if action in PARTIAL_ACTIONS or omit:  # fields without a column stay out
+            absent = set(absent_fields(batch.schema))
+            names = [name for name in names if name not in absent]
         present = [(name, batch.column(name)) for name in names if name in batch.schema.names]
+        if omit and action != "Delete":
+            return _members_omitting_empty(present, batch.num_rows, self.timezone, self.unset)
         return member_pieces(present, timezone=self.timezone, unset=self.unset)
-
-    def _data(self, batch: pa.RecordBatch, names: list[str]) -> pa.Array:
-        """The ``"name":value,...`` text of each row, for the fields in ``names``."""
-        return join_pieces(self._fields(batch, names), batch.num_rows)
-
-    def _envelopes(self, action: str, batch: pa.RecordBatch, names: list[str]) -> pa.Array:
-        """Whole envelopes in one join: headers, then the data fields, then ``}}``."""
-        return join_pieces([self._headers(action), *self._fields(batch, names),
-                            "}}" + self.terminator], batch.num_rows)
 
     def encode(self, batch: pa.RecordBatch) -> pa.Array:
         fields = self.item_schema.field_names
-        keys = list(self.item_schema.primary_key)
+        ending = "}}" + self.terminator
         actions = self._actions(batch)
-        if actions is None:
-            chosen = keys if self.action == "Delete" else fields
-            return self._envelopes(self.action, batch, chosen)
+        if actions is None:  # whole envelopes in one join: headers, data fields, ``}}``
+            return join_pieces([self._headers(self.action),
+                                *self._fields(batch, fields, self.action), ending],
+                               batch.num_rows)
         result = pa.nulls(batch.num_rows, pa.string())
-        full, key_only = self._data(batch, fields), self._data(batch, keys)
         for action in ACTIONS:
             rows = pc.equal(actions, action)
-            data = key_only if action == "Delete" else full
-            text = pc.binary_join_element_wise(self._headers(action), data,
-                                               "}}" + self.terminator, "")
+            if not pc.any(rows).as_py():
+                continue
+            text = join_pieces([self._headers(action), *self._fields(batch, fields, action),
+                                ending], batch.num_rows)
             result = pc.if_else(rows, text, result)
         return result
 
@@ -96,6 +117,48 @@ class ItemsJsonWriter(JsonArrayFile, RecordWriter):
             raise ConfigError(f"unknown item action(s) {bad} in column "
                               f"{self.action_column!r}; use {', '.join(ACTIONS)}")
         return actions
+
+
+def _members_omitting_empty(columns: list[tuple[str, pa.Array]], rows: int, timezone: str,
+                            unset: str | None) -> list[pa.Array | str]:
+    """Pieces of ``"name":value,...`` leaving out each member whose value is empty (null,
+    ``""`` or ``[]``) in that row, still a whole column at a time.
+
+    A column with empty rows becomes one text column holding ``,"name":value`` or ``""``,
+    so omitted members take their comma with them; columns without any empty row are
+    joined as usual. When the first member can be omitted, every member starts with a
+    comma and the first one is cut off at the end.
+    """
+    pieces: list[pa.Array | str] = []
+    for name, column in columns:
+        empty = _empty_rows(column)
+        if empty.true_count == rows:
+            continue
+        key = "," + orjson.dumps(name).decode() + ":"
+        values = json_pieces(column, timezone=timezone, unset=unset)
+        if not empty.true_count:
+            pieces += [key, *values]
+            continue
+        member = join_pieces([key, *values], rows)
+        pieces.append(pc.if_else(empty, "", member))
+    if not pieces:
+        return []
+    if isinstance(pieces[0], str):  # the first member is in every row
+        pieces[0] = pieces[0][1:]
+        return pieces
+    return [pc.utf8_slice_codeunits(join_pieces(pieces, rows), start=1)]
+
+
+def _empty_rows(column: pa.Array) -> pa.BooleanArray:
+    """Where ``column`` holds no value: null, empty text or an empty list."""
+    kind = column.type
+    empty = pc.is_null(column)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        empty = pc.or_(empty, pc.equal(pc.utf8_length(column), 0))
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        empty = pc.or_(empty, pc.equal(pc.list_value_length(column), 0))
+    result: pa.BooleanArray = pc.fill_null(empty, True)
+    return result
 
 
 class ItemsJsonLinesWriter(JsonLinesFile, ItemsJsonWriter):

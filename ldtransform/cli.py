@@ -33,7 +33,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path())
 @reader_options
 @click.option("--rows", "head", default=5, show_default=True, help="First rows to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

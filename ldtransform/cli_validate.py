@@ -30,7 +30,7 @@ __all__ = ["EXIT_INVALID", "schema", "validate"]
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("sources", nargs=-1, required=True, type=click.Path())
 @click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
               help="The itemType schema (JSON or YAML).")
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False),
@@ -74,7 +74,8 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
         run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
                          max_issues=max_errors)
         for source in sources:
-            target = Path(rejected_dir) / f"{Path(source).stem}.rejected.{rejected_format}"
+            stem = "stdin" if source == "-" else Path(source).stem
+            target = Path(rejected_dir) / f"{stem}.rejected.{rejected_format}"
             frames = read_for_validation(source, **options)
             with QuarantineFile(target) as quarantine:
                 _drain(run.run(frames, on_rejected=quarantine), frames, console)
@@ -221,7 +222,7 @@ def _rule(value: object) -> str:
 
 
 @schema.command("infer")
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path())
 @click.option("--item-type", required=True, help="The LD itemType name, e.g. Account.")
 @reader_options
 @click.option("--enum-max", default=10, show_default=True,

@@ -24,7 +24,7 @@ from ldtransform._empty import mapping_empty, with_presence
 from ldtransform._fieldcheck import Context, Finding, check_field
 from ldtransform._keyindex import KeyIndex, hash_keys
 from ldtransform._threads import KEYS, POOL
-from ldtransform.errors import ConfigError
+from ldtransform.errors import ConfigError, MappingError
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Severity, Validator
 from ldtransform.report import Report
@@ -99,8 +99,16 @@ class Validation:
         """Valid rows of ``frames``, lazily; rejected rows go to ``on_rejected``."""
         source_index = len(self.report.sources)
         self.report.sources.append(frames.source or "<data>")
-        bound = self.mapping.bind(frames.schema, source_path=frames.source,
-                                  schema=self.schema) if self.mapping else None
+        try:
+            bound = self.mapping.bind(frames.schema, source_path=frames.source,
+                                      schema=self.schema) if self.mapping else None
+        except MappingError as exc:
+            # Columns missing because of a wrong delimiter: say so beside the mapping error.
+            hints = [i.message for i in frames.issues if i.code == "delimiter-hint"]
+            if not hints:
+                raise
+            raise MappingError(f"{exc.problem}. {hints[0]}", path=exc.path,
+                               source=exc.source) from exc
         run = _SourceRun(self, frames, bound, source_index, on_rejected)
         return Frames(run.output_schema, run.batches(), source=frames.source,
                       info=frames.info)
@@ -134,6 +142,9 @@ class _SourceRun:
     def _file_level_checks(self) -> list[str]:
         """Missing and extra columns: reported once; errors among them reject every row."""
         report, schema = self.v.report, self.v.schema
+        for issue in self.frames.issues:  # what the reader noticed on opening the source
+            if issue.severity == "warning":
+                report.add(issue)
         if self.bound is not None:
             for issue in self.bound.issues:
                 report.add(issue)

@@ -12,6 +12,7 @@ from ldtransform import registry
 from ldtransform.errors import UnknownOptionError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
+from ldtransform.readers._vetting import resolve_source
 
 __all__ = ["is_in_memory", "read", "read_for_validation", "reader_options"]
 
@@ -38,10 +39,13 @@ def read(
     The format comes from ``format`` or the file's suffix. Reader options include
     ``encoding`` (a codec or ``"auto"``), ``delimiter``, ``sheet``, ``header_row``;
     an option the chosen reader does not take raises :class:`UnknownOptionError`.
+    ``"-"`` reads standard input (with ``format``). A path that is not a regular file
+    (a directory, a pipe, a device) or an empty file raises :class:`ReadError`.
     """
     in_memory = _in_memory(source, batch_size)
     if in_memory is not None:
         return in_memory
+    source = resolve_source(source, format)
     reader_class = registry.reader_for_source(source, format)
     valid = reader_options(reader_class)
     unknown = sorted(set(options) - set(valid))
@@ -76,6 +80,7 @@ def read_for_validation(source: Source, **options: Any) -> Frames:
     stop, so a validation run lists them with everything else."""
     if is_in_memory(source):
         return read(source, **options)
+    source = resolve_source(source, options.get("format"))
     reader_class = registry.reader_for_source(source, options.get("format"))
     if "on_bad_row" in reader_options(reader_class):
         options.setdefault("on_bad_row", "report")

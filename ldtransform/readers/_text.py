@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from ldtransform.errors import ConfigError, EncodingError, ReadError
 from ldtransform.protocols import Source
+from ldtransform.readers import _vetting
 
 __all__ = [
     "Opened",
@@ -99,6 +100,7 @@ def open_binary(source: Source) -> Opened:
     name = source_name(source)
     if isinstance(source, str | os.PathLike):
         path = Path(source)
+        _vetting.check_regular_file(path)
         try:
             with open(path, "rb") as probe:
                 compressed = probe.read(2) == GZIP_MAGIC

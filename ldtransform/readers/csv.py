@@ -21,8 +21,9 @@ import pyarrow.csv as pacsv
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Issue, Source
-from ldtransform.readers import _csvtext
+from ldtransform.readers import _csvtext, _vetting
 from ldtransform.readers._text import (
+    SAMPLE_BYTES,
     Opened,
     detect_encoding,
     invalid_bytes_error,
@@ -72,11 +73,15 @@ class CsvReader:
         """Stream ``source`` as Frames of at most ``batch_size`` rows."""
         opened = open_binary(source)
         sample = opened.sample()
+        _vetting.check_text(sample, self.encoding, opened.name,
+                            whole=len(sample) < SAMPLE_BYTES)
         encoding, how = detect_encoding(sample, self.encoding, source=opened.name)
         text = _csvtext.decode_sample(sample, encoding, opened.name)
         skipped = (self.header_row or 1) - 1
         delimiter = self.delimiter or _csvtext.sniff_delimiter(text, skipped)
         header = _csvtext.header_names(text, delimiter, self.header_row, opened.name)
+        hint = _vetting.delimiter_hint(header or [], self.delimiter,
+                                       _csvtext.sniff_delimiter(text, skipped))
         info = {
             "format": self.format,
             "encoding": encoding,
@@ -85,6 +90,7 @@ class CsvReader:
             "header_row": self.header_row,
             "compressed": opened.compressed,
         }
+
         if header is None:  # an empty file: nothing to read, nothing lost
             return Frames(pa.schema([]), iter(()), source=opened.name, info=info)
         columns = pa.schema([
@@ -93,6 +99,10 @@ class CsvReader:
             for name in header
         ])
         parse = _Parse(self, opened, encoding, delimiter, columns, sample, batch_size)
+        if hint:
+            parse.delimiter_hint = hint
+            parse.issues.append(Issue(code="delimiter-hint", message=hint, row=skipped + 1,
+                                      severity="warning", source=opened.name))
         frames = Frames(columns, parse.batches(), batch_size=batch_size, source=opened.name,
                         info=info, issues=parse.issues)
         if opened.path is not None and not opened.compressed:
@@ -115,6 +125,7 @@ class _Parse:
         self.bad_rows: list[pacsv.InvalidRow] = []
         self.block_size = _csvtext.block_size_for(sample, batch_size)
         self.stream: _csvtext.PacedStream | None = None
+        self.delimiter_hint: str | None = None
 
     def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
         self.bad_rows.append(row)
@@ -213,8 +224,9 @@ class _Parse:
             line = _csvtext.physical_line(self._text_stream(), self.delimiter, row.number)
             code, problem = _csvtext.describe_bad_row(row)
             return ReadError(problem, source=name, line=line, row=row.number,
-                             hint="Fix the row, or read with on_bad_row='report' to collect "
-                             f"such rows as issues ({code}) and go on")
+                             hint=self.delimiter_hint or "Fix the row, or read with "
+                             "on_bad_row='report' to collect such rows as issues "
+                             f"({code}) and go on")
         return ReadError(f"cannot parse as CSV: {exc}", source=name)
 
     def _text_stream(self) -> io.TextIOWrapper:

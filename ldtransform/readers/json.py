@@ -44,6 +44,7 @@ from ldtransform.readers._text import (
     invalid_bytes_error,
     source_name,
 )
+from ldtransform.readers._vetting import check_regular_file, check_text
 
 __all__ = ["JsonLinesReader", "JsonReader"]
 
@@ -68,6 +69,7 @@ class _Input:
         self._path: Path | None = None
         self._start, self._owned = 0, False
         if isinstance(source, str | os.PathLike):
+            check_regular_file(source)
             self._path = Path(source)
             return
         if isinstance(source, io.TextIOBase):
@@ -116,8 +118,8 @@ class _Input:
             raw.seek(start)
             return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb")) if gzipped else raw
 
-        # "auto" needs a real sample; otherwise only a BOM can change the codec.
-        sample = rewound().read(SAMPLE_BYTES if self._encoding == "auto" else 4)
+        sample = rewound().read(SAMPLE_BYTES)
+        check_text(sample, self._encoding, self.name, whole=len(sample) < SAMPLE_BYTES)
         codec, _ = detect_encoding(sample, self._encoding, source=self.name)
         return _Opened(rewound(), codecs.lookup(codec).name, "gzip" if gzipped else None)
 

@@ -42,7 +42,8 @@ def inspect(source: str, format_: str | None, encoding: str | None, delimiter: s
     """Show what SOURCE holds: format, encoding, delimiter, sheets, columns, rows."""
     from ldtransform.inspection import inspect_source
 
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=source, format=format_)
     with errors_reported():
         report = inspect_source(source, format=format_, head=head, **options)
     if as_json:

@@ -101,7 +101,8 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
     Reads, maps, validates and writes; rejected rows go to <source>.rejected.csv in --out.
     Exit code 0 when every row was written, 5 when rows were rejected.
     """
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=sources[0], format=format_)
     if format_:
         options["format"] = format_
     settings = {"schema": schema_path, "mapping": mapping_path, "to": to, "out": out,

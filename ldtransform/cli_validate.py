@@ -65,7 +65,8 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
     from ldtransform.readers import read_for_validation
     from ldtransform.validation import Validation
 
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=sources[0], format=format_)
     if format_:
         options["format"] = format_
     console = _console(as_json)
@@ -234,7 +235,8 @@ def schema_infer(source: str, item_type: str, format_: str | None, encoding: str
     from ldtransform.readers import read
     from ldtransform.schema_draft import draft_schema
 
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=source, format=format_)
     with errors_reported():
         frames = read(source, format=format_, **options)
         draft = draft_schema(frames, item_type=item_type, enum_max=enum_max)

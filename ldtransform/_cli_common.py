@@ -21,7 +21,7 @@ import click
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
            "cli_phrasing", "collect_reader_options", "errors_reported", "parse_option_value",
-           "reader_options"]
+           "reader_options", "reporting_options", "write_report"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -94,6 +94,59 @@ def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
         return func(**kwargs)
 
     return keep_extras
+
+
+def reporting_options(rejected_dir_default: str | None,
+                      rejected_dir_help: str) -> Callable[[Callable[..., Any]], Any]:
+    """The options of what a validating command reports: ``--report``, ``--max-issues``
+    (``--max-errors``, its old name, still works), ``--rejected-dir``,
+    ``--rejected-format`` and ``--extra-columns``."""
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([
+            click.option("--report", "report_path", type=click.Path(dir_okay=False),
+                         help="Write the report: .html (a page to look at) or .json."),
+            click.option("--max-issues", default=1000, show_default=True,
+                         type=click.IntRange(min=0),
+                         help="Issues listed in the report (all are counted)."),
+            click.option("--max-errors", "max_errors", type=click.IntRange(min=0),
+                         hidden=True),
+            click.option("--rejected-dir", default=rejected_dir_default,
+                         show_default=rejected_dir_default is not None,
+                         type=click.Path(file_okay=False), help=rejected_dir_help),
+            click.option("--rejected-format", type=click.Choice(REJECTED_FORMATS),
+                         default="csv", show_default=True,
+                         help="csv, jsonl, or xlsx (bad cells highlighted, for Excel)."),
+            click.option("--extra-columns", type=click.Choice(["warn", "error", "ignore"]),
+                         default="warn", show_default=True,
+                         help="What a column that is no field is (without a mapping)."),
+        ]):
+            func = option(func)
+
+        @functools.wraps(func)
+        def merged(**kwargs: Any) -> Any:
+            old = kwargs.pop("max_errors")
+            if old is not None:
+                kwargs["max_issues"] = old
+            return func(**kwargs)
+
+        return merged
+
+    return decorate
+
+
+REJECTED_FORMATS = ["csv", "jsonl"]
+
+
+def write_report(report: Any, path: str) -> None:
+    """The report as HTML (``.html``, ``.htm``) or JSON, written atomically."""
+    from pathlib import Path
+
+    from ldtransform._atomic import atomic_writer
+
+    html = Path(path).suffix.lower() in (".html", ".htm")
+    text = report.to_html() if html else report.to_json()
+    with atomic_writer(path) as file:
+        file.write(text.encode("utf-8"))
 
 
 _EXTRAS = "ldtransform.reader_options"

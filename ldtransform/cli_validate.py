@@ -17,6 +17,8 @@ from ldtransform._cli_common import (
     collect_reader_options,
     errors_reported,
     reader_options,
+    reporting_options,
+    write_report,
 )
 
 if TYPE_CHECKING:
@@ -36,24 +38,13 @@ __all__ = ["EXIT_INVALID", "schema", "validate"]
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False),
               help="A TOML mapping from source columns to item fields.")
 @reader_options
-@click.option("--report", "report_path", type=click.Path(dir_okay=False),
-              help="Write the report: .html (a page to look at) or .json.")
-@click.option("--max-errors", default=1000, show_default=True,
-              help="Issues listed in the report (all are counted).")
-@click.option("--rejected-dir", default=".", show_default=True,
-              type=click.Path(file_okay=False),
-              help="Folder for <source>.rejected.csv, the rows to fix and feed back.")
-@click.option("--rejected-format", type=click.Choice(["csv", "jsonl"]), default="csv",
-              show_default=True)
-@click.option("--extra-columns", type=click.Choice(["warn", "error", "ignore"]),
-              default="warn", show_default=True,
-              help="What a column that is no field is (without a mapping).")
+@reporting_options(".", "Folder for <source>.rejected.csv, the rows to fix and feed back.")
 @click.option("--show", default=20, show_default=True, help="Issues printed here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | None,
              format_: str | None, encoding: str | None, delimiter: str | None,
              sheet: str | None, header_row: str | None, report_path: str | None,
-             max_errors: int, rejected_dir: str, rejected_format: str, extra_columns: Any,
+             max_issues: int, rejected_dir: str, rejected_format: str, extra_columns: Any,
              show: int, as_json: bool) -> None:
     """Check SOURCES against an itemType schema; list every problem with its row.
 
@@ -73,7 +64,7 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
     quarantined: list[tuple[Path, int]] = []
     with errors_reported():
         run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
-                         max_issues=max_errors)
+                         max_issues=max_issues)
         for source in sources:
             target = Path(rejected_dir) / f"{Path(source).stem}.rejected.{rejected_format}"
             frames = read_for_validation(source, **options)
@@ -83,7 +74,7 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
                 quarantined.append((target, quarantine.rows))
         report = run.finish()
         if report_path:
-            _write_report(report, Path(report_path))
+            write_report(report, report_path)
     if as_json:
         click.echo(report.to_json())
     else:
@@ -117,14 +108,6 @@ def _drain(valid: Frames, frames: Frames, console: Console) -> None:
                 task = progress.add_task(f"validating {frames.source or ''}", rows=0,
                                          total=1.0 if fraction is not None else None)
             progress.update(task, completed=fraction or 0.0, rows=frames.rows_read)
-
-
-def _write_report(report: Report, path: Path) -> None:
-    from ldtransform._atomic import atomic_writer
-
-    text = report.to_html() if path.suffix.lower() in (".html", ".htm") else report.to_json()
-    with atomic_writer(path) as file:
-        file.write(text.encode("utf-8"))
 
 
 def _print_report(report: Report, console: Console, show: int,

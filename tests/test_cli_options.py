@@ -138,3 +138,49 @@ def test_cli_phrasing_of_library_hints() -> None:
         "e.g. --encoding latin-1 or --encoding cp1252, or use --encoding auto")
     assert cli_phrasing("pass overwrite=True") == "pass --overwrite"
     assert cli_phrasing("x=1 and a==b") == "x=1 and a==b"  # not an option: left alone
+
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+SCHEMA = SAMPLES / "schemas" / "Account.json"
+FLAT_MAPPING = SAMPLES / "mappings" / "accounts-flat.toml"
+ERRORS = SAMPLES / "messy" / "accounts_errors.csv"
+
+
+def test_convert_reports_like_validate_in_one_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [
+        "convert", str(ERRORS), "--schema", str(SCHEMA), "--mapping", str(FLAT_MAPPING),
+        "--out", str(tmp_path / "out"), "--report", str(tmp_path / "report.json"),
+        "--rejected-dir", str(tmp_path / "fix"), "--rejected-format", "jsonl",
+        "--max-issues", "2"])
+    assert result.exit_code == 5, result.output
+    document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert document["summary"]["rows_rejected"] == 7 and len(document["issues"]) == 2
+    rejected = (tmp_path / "fix" / "accounts_errors.rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 7 and "_errors" in json.loads(rejected[0])
+    assert not list((tmp_path / "out").glob("*.rejected.*"))
+    assert "report.json" in result.output
+
+
+def test_convert_takes_extra_columns(tmp_path: Path) -> None:
+    source = tmp_path / "a.csv"
+    source.write_text("accountId,name,accountClass,currency,colour\n"
+                      "A1,Ann,/Account/accountClass[invoiced],USD,red\n")
+    args = ["convert", str(source), "--schema", str(SCHEMA), "--json", "--out"]
+    strict = CliRunner().invoke(main, [*args, str(tmp_path / "s"), "--extra-columns",
+                                       "error"])
+    assert strict.exit_code == 5 and json.loads(strict.stdout)["rows_rejected"] == 1
+    quiet = CliRunner().invoke(main, [*args, str(tmp_path / "q"), "--extra-columns",
+                                      "ignore"])
+    assert quiet.exit_code == 0, quiet.output
+    assert json.loads(quiet.stdout)["validation"]["issues"] == 0
+
+
+def test_one_name_for_the_issue_limit_and_the_old_one_still_works(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for command in ("validate", "convert"):
+        shown = runner.invoke(main, [command, "--help"]).output
+        assert "--max-issues" in shown and "--max-errors" not in shown
+    old = runner.invoke(main, ["validate", str(ERRORS), "--schema", str(SCHEMA), "--mapping",
+                               str(FLAT_MAPPING), "--rejected-dir", str(tmp_path),
+                               "--max-errors", "1", "--json"])
+    assert len(json.loads(old.stdout)["issues"]) == 1

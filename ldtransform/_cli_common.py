@@ -20,8 +20,8 @@ from typing import Any
 import click
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
-           "cli_phrasing", "collect_reader_options", "errors_reported", "parse_option_value",
-           "reader_options", "reporting_options", "write_report"]
+           "cli_phrasing", "collect_reader_options", "errors_reported", "examples",
+           "parse_option_value", "reader_options", "reporting_options", "write_report"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -147,6 +147,11 @@ def write_report(report: Any, path: str) -> None:
     text = report.to_html() if html else report.to_json()
     with atomic_writer(path) as file:
         file.write(text.encode("utf-8"))
+
+
+def examples(*lines: str) -> str:
+    """A command's help epilog: the example command lines, kept as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 _EXTRAS = "ldtransform.reader_options"

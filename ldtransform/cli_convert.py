@@ -18,6 +18,7 @@ from ldtransform._cli_common import (
     EXIT_INVALID,
     collect_reader_options,
     errors_reported,
+    examples,
     reader_options,
     reporting_options,
     write_report,
@@ -63,7 +64,16 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
     return found
 
 
-@click.command()
+@click.command(short_help="Read, map, validate and write import-ready files.", epilog=examples(
+    "ldtransform convert samples/accounts.xlsx --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts.toml --out out/items --max-records 10",
+    "ldtransform convert samples/accounts.xlsx --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts.toml --to csv \\",
+    "    --template samples/templates/account.csv.j2 --out out/csv",
+    "ldtransform convert samples/messy/accounts_errors.csv --out out/errors \\",
+    "    --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts-flat.toml --report report.html",
+))
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
               help="The itemType schema (JSON or YAML).")
@@ -120,7 +130,10 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
     _convert_and_report(expand_sources(sources), settings, options, as_json, report_path)
 
 
-@click.command()
+@click.command(short_help="Run the job a pipeline file describes.", epilog=examples(
+    "ldtransform run samples/pipeline.toml",
+    "ldtransform run samples/pipeline.toml --dry-run --json",
+))
 @click.argument("pipeline", type=click.Path(dir_okay=False, exists=True))
 @click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

@@ -16,6 +16,7 @@ from ldtransform._cli_common import (
     EXIT_INVALID,
     collect_reader_options,
     errors_reported,
+    examples,
     reader_options,
     reporting_options,
     write_report,
@@ -31,7 +32,16 @@ __all__ = ["EXIT_INVALID", "schema", "validate"]
 
 
 
-@click.command()
+@click.command(short_help="Check files against a schema; quarantine bad rows.", epilog=examples(
+    "ldtransform validate samples/accounts.xlsx --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts.toml",
+    "ldtransform validate samples/messy/accounts_errors.csv \\",
+    "    --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts-flat.toml --report report.html",
+    "ldtransform validate samples/messy/accounts_title_rows.csv --header-row 3 \\",
+    "    --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts-flat.toml --rejected-dir fix",
+))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
               help="The itemType schema (JSON or YAML).")
@@ -154,12 +164,18 @@ def _short(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@click.group()
+@click.group(epilog=examples(
+    "ldtransform schema show samples/schemas/Account.json",
+    "ldtransform schema infer samples/accounts.csv --item-type Account --out draft.json",
+))
 def schema() -> None:
     """Draft, check and show itemType schemas."""
 
 
-@schema.command("show")
+@schema.command("show", epilog=examples(
+    "ldtransform schema show samples/schemas/Account.json",
+    "ldtransform schema show samples/schemas/Attendee.json",
+))
 @click.argument("path", type=click.Path(dir_okay=False))
 def schema_show(path: str) -> None:
     """Print the schema at PATH as a table (and check it)."""
@@ -204,7 +220,12 @@ def _rule(value: object) -> str:
     return str(value)
 
 
-@schema.command("infer")
+@schema.command("infer", epilog=examples(
+    "ldtransform schema infer samples/accounts.csv --item-type Account",
+    "ldtransform schema infer samples/accounts.xlsx --item-type Account --out draft.json",
+    "ldtransform schema infer samples/messy/accounts_latin1.csv --item-type Account \\",
+    "    --encoding latin-1 --enum-max 5",
+))
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("--item-type", required=True, help="The LD itemType name, e.g. Account.")
 @reader_options

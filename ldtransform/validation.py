@@ -21,8 +21,9 @@ from ldtransform import registry
 from ldtransform._batching import coalesced, prefetched
 from ldtransform._fieldcheck import Context, Finding, check_field
 from ldtransform._keyindex import KeyIndex, hash_keys
+from ldtransform._sheet_hint import with_sheet_hint
 from ldtransform._threads import KEYS, POOL
-from ldtransform.errors import ConfigError
+from ldtransform.errors import ConfigError, MappingError
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Severity, Validator
 from ldtransform.report import Report
@@ -87,8 +88,14 @@ class Validation:
         """Valid rows of ``frames``, lazily; rejected rows go to ``on_rejected``."""
         source_index = len(self.report.sources)
         self.report.sources.append(frames.source or "<data>")
-        bound = self.mapping.bind(frames.schema, source_path=frames.source,
-                                  schema=self.schema) if self.mapping else None
+        try:
+            bound = self.mapping.bind(frames.schema, source_path=frames.source,
+                                      schema=self.schema) if self.mapping else None
+        except MappingError as exc:
+            hinted = with_sheet_hint(exc, frames.source, frames.info)
+            if hinted is exc:
+                raise
+            raise hinted from exc
         run = _SourceRun(self, frames, bound, source_index, on_rejected)
         return Frames(self.output_schema, run.batches(), source=frames.source,
                       info=frames.info)

@@ -1,8 +1,19 @@
-"""What every ldtransform command shares: exit codes, error reporting, reader options."""
+"""What every ldtransform command shares: exit codes, error reporting, reader options.
+
+Messages of the library speak Python (``header_row=2``); :func:`cli_phrasing` is the one
+place that turns them into flags (``--header-row 2``) for a user at the command line.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
+import json
+import re
+import shlex
 import sys
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +21,8 @@ from typing import Any
 import click
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
-           "collect_reader_options", "errors_reported", "reader_options"]
+           "cli_phrasing", "collect_reader_options", "errors_reported", "examples",
+           "parse_option_value", "reader_options", "reporting_options", "write_report"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -27,16 +39,16 @@ def errors_reported() -> Iterator[None]:
     try:
         yield
     except errors.ReadError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
         sys.exit(EXIT_READ)
     except errors.ValidationFailed as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
         sys.exit(EXIT_INVALID)
     except (errors.PluginError, errors.ConfigError, errors.MissingDependencyError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
         sys.exit(EXIT_CONFIG)
     except errors.LdTransformError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
 
 
@@ -64,22 +76,294 @@ def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--delimiter", help="Field delimiter (default: sniffed)."),
         click.option("--sheet", help="Workbook sheet: a name or a 0-based index."),
         click.option("--header-row", help="1-based row of the header, or 'none'."),
+        click.option("--on-bad-row", type=click.Choice(["raise", "report"]),
+                     help="A malformed row: stop (raise) or list it and go on (report)."),
+        click.option("--columns", metavar="A,B,...", help="Read only these columns."),
+        click.option("--batch-size", type=click.IntRange(min=1), metavar="ROWS",
+                     help="Rows per batch (memory vs speed; default 65536)."),
+        click.option("-o", "--option", "extra_options", multiple=True, metavar="KEY=VALUE",
+                     help="Any other option of the reader, plugins' too (repeatable)."),
     ]):
         func = option(func)
-    return func
+
+    @functools.wraps(func)
+    def keep_extras(**kwargs: Any) -> Any:
+        # Kept aside, so each command's signature names only the options it uses itself;
+        # collect_reader_options picks them up.
+        extras = {name: kwargs.pop(name) for name in _EXTRA_PARAMETERS}
+        click.get_current_context().meta[_EXTRAS] = extras
+        return func(**kwargs)
+
+    return keep_extras
+
+
+def reporting_options(rejected_dir_default: str | None,
+                      rejected_dir_help: str) -> Callable[[Callable[..., Any]], Any]:
+    """The options of what a validating command reports: ``--report``, ``--max-issues``
+    (``--max-errors``, its old name, still works), ``--rejected-dir``,
+    ``--rejected-format`` and ``--extra-columns``."""
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([
+            click.option("--report", "report_path", type=click.Path(dir_okay=False),
+                         help="Write the report: .html (a page to look at) or .json."),
+            click.option("--max-issues", default=1000, show_default=True,
+                         type=click.IntRange(min=0),
+                         help="Issues listed in the report (all are counted)."),
+            click.option("--max-errors", "max_errors", type=click.IntRange(min=0),
+                         hidden=True),
+            click.option("--rejected-dir", default=rejected_dir_default,
+                         show_default=rejected_dir_default is not None,
+                         type=click.Path(file_okay=False), help=rejected_dir_help),
+            click.option("--rejected-format", type=click.Choice(REJECTED_FORMATS),
+                         default="csv", show_default=True,
+                         help="csv, jsonl, or xlsx (bad cells highlighted, for Excel)."),
+            click.option("--extra-columns", type=click.Choice(["warn", "error", "ignore"]),
+                         default="warn", show_default=True,
+                         help="What a column that is no field is (without a mapping)."),
+        ]):
+            func = option(func)
+
+        @functools.wraps(func)
+        def merged(**kwargs: Any) -> Any:
+            old = kwargs.pop("max_errors")
+            if old is not None:
+                kwargs["max_issues"] = old
+            return func(**kwargs)
+
+        return merged
+
+    return decorate
+
+
+REJECTED_FORMATS = ["csv", "jsonl"]
+
+
+def write_report(report: Any, path: str) -> None:
+    """The report as HTML (``.html``, ``.htm``) or JSON, written atomically."""
+    from pathlib import Path
+
+    from ldtransform._atomic import atomic_writer
+
+    html = Path(path).suffix.lower() in (".html", ".htm")
+    text = report.to_html() if html else report.to_json()
+    with atomic_writer(path) as file:
+        file.write(text.encode("utf-8"))
+
+
+def examples(*lines: str) -> str:
+    """A command's help epilog: the example command lines, kept as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+_EXTRAS = "ldtransform.reader_options"
+_EXTRA_PARAMETERS = ("on_bad_row", "columns", "batch_size", "extra_options")
 
 
 def collect_reader_options(encoding: str | None, delimiter: str | None, sheet: str | None,
-                           header_row: str | None) -> dict[str, Any]:
-    """Only the options the user gave, so each reader sees just what applies."""
+                           header_row: str | None, *, source: str | None = None,
+                           format: str | None = None) -> dict[str, Any]:
+    """Only the options the user gave, so each reader sees just what applies.
+
+    ``-o key=value`` values are parsed by the type of the option in the reader of
+    ``source`` (or ``format``).
+    """
+    extras = click.get_current_context().meta.get(_EXTRAS, {})
     options: dict[str, Any] = {}
+    if extras.get("extra_options"):
+        options.update(_parse_extra_options(extras["extra_options"], source, format))
+    given = {"on_bad_row": extras.get("on_bad_row"), "batch_size": extras.get("batch_size"),
+             "columns": _columns(extras.get("columns"))}
+    for name, value in given.items():
+        if value is not None:
+            _set_once(options, name, value)
     if encoding is not None:
-        options["encoding"] = encoding
+        _set_once(options, "encoding", encoding)
     if delimiter is not None:
-        options["delimiter"] = "\t" if delimiter in ("\\t", "tab") else delimiter
+        _set_once(options, "delimiter", "\t" if delimiter in ("\\t", "tab") else delimiter)
     if sheet is not None:
-        options["sheet"] = _sheet(sheet)
+        _set_once(options, "sheet", _sheet(sheet))
     header = _header_row(header_row)
     if header != "default":
-        options["header_row"] = header
+        _set_once(options, "header_row", header)
     return options
+
+
+def _set_once(options: dict[str, Any], name: str, value: Any) -> None:
+    if name in options:
+        raise click.UsageError(f"{_flag(name)} and -o {name}=... both given; give it once")
+    options[name] = value
+
+
+def _columns(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _parse_extra_options(pairs: tuple[str, ...], source: str | None,
+                         format: str | None) -> dict[str, Any]:
+    reader_class = _reader_class(source, format)
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not equals or not name.isidentifier():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE, e.g. -o header_row=2",
+                                     param_hint="-o/--option")
+        if name == "format":
+            raise click.BadParameter("the reader is chosen with --format NAME",
+                                     param_hint="-o/--option")
+        try:
+            value = parse_option_value(reader_class, name, text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{pair!r}: {exc}", param_hint="-o/--option") from None
+        _set_once(options, name, value)
+    return options
+
+
+def _reader_class(source: str | None, format: str | None) -> type | None:
+    """The reader that will read ``source``, to learn its options' types; None when it
+    cannot be told (the read itself then names the problem)."""
+    from ldtransform import registry
+    from ldtransform.errors import LdTransformError
+
+    if source is None and format is None:
+        return None
+    try:
+        found: type = registry.reader_for_source(source, format)
+    except LdTransformError:
+        return None
+    return found
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+_CONTAINERS = {"list", "List", "Sequence", "tuple", "Tuple", "Iterable", "Collection",
+               "dict", "Dict", "Mapping", "set", "frozenset"}
+
+
+def parse_option_value(reader_class: type | None, name: str, text: str) -> Any:
+    """``text`` as the value of the reader option ``name``, by the option's declared type:
+    a whole number, true/false, a list (JSON or comma-separated), JSON for other typed
+    options, ``none`` where None is allowed; text otherwise."""
+    words, default = _declared(reader_class, name)
+    stripped = text.strip()
+    if stripped.lower() == "none" and ("None" in words or (default is None and bool(words))):
+        return None
+    if not words or "Literal" in words:
+        return text
+    if "bool" in words:
+        if stripped.lower() in _TRUE + _FALSE:
+            return stripped.lower() in _TRUE
+        raise ValueError(f"{name} is true or false")
+    if words & _CONTAINERS:
+        if stripped[:1] in ("[", "{"):
+            return _json(stripped, name)
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    for kind, parse in (("int", int), ("float", float)):
+        if kind in words:
+            try:
+                return parse(stripped)
+            except ValueError:
+                if "str" in words:
+                    return text
+                raise ValueError(f"{name} takes a number, not {text!r}") from None
+    if "str" in words:
+        return text
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return text
+
+
+def _json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{name} takes JSON here: {exc}") from None
+
+
+def _declared(reader_class: type | None, name: str) -> tuple[set[str], Any]:
+    """The type names in the annotation of option ``name`` (or of its default's type),
+    and its default."""
+    if reader_class is None:
+        return set(), inspect.Parameter.empty
+    parameter = inspect.signature(reader_class).parameters.get(name)
+    if parameter is None:
+        return set(), inspect.Parameter.empty  # the read names it as unknown
+    annotation: Any = parameter.annotation
+    # Resolve aliases such as BadRowPolicy = Literal[...]; an unresolvable annotation is
+    # read as written.
+    owner: Any = reader_class
+    with contextlib.suppress(Exception):
+        annotation = typing.get_type_hints(owner.__init__).get(name, annotation)
+    if annotation is inspect.Parameter.empty:
+        default = parameter.default
+        if default is inspect.Parameter.empty or default is None:
+            return set(), default
+        return {type(default).__name__}, default
+    text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+    return set(re.findall(r"[A-Za-z_]\w*", text)), parameter.default
+
+
+#: Options that have a flag of their own; any other reader option is ``-o name=value``.
+FLAGS = {"format": "--format", "encoding": "--encoding", "delimiter": "--delimiter",
+         "sheet": "--sheet", "header_row": "--header-row", "on_bad_row": "--on-bad-row",
+         "columns": "--columns", "batch_size": "--batch-size", "max_issues": "--max-issues",
+         "extra_columns": "--extra-columns", "on_error": "--on-error",
+         "overwrite": "--overwrite", "max_records": "--max-records",
+         "max_bytes": "--max-bytes", "rejected_format": "--rejected-format"}
+_SWITCHES = {"overwrite"}
+_VALUE = r"(?:'[^']*'|\"[^\"]*\"|[\w.+\-]+)"
+_QUOTED = r"(?:'[^']*'|\"[^\"]*\")"
+_ASSIGNMENT = re.compile(rf"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)*)=({_VALUE})((?:,?\s+or\s+{_QUOTED})*)")
+_CLI_ASIDE = re.compile(r"\s*\(CLI: [^)]*\)")
+
+
+def _flag(name: str) -> str:
+    return FLAGS.get(name, f"-o {name}=...")
+
+
+def _cli_value(value: str) -> str:
+    if value[:1] in ("'", '"'):
+        value = value[1:-1]
+    if value == "None":
+        return "none"
+    return shlex.quote(value)  # as typed in a shell: ';' or 'a b' need quotes
+
+
+def cli_phrasing(text: str) -> str:
+    """A library message as a command-line user reads it: ``header_row=2`` becomes
+    ``--header-row 2``, ``on_bad_row='report'`` ``--on-bad-row report``, and a reader
+    option without a flag of its own ``-o name=value``."""
+    if "=" not in text:
+        return text
+
+    def flag(match: re.Match[str]) -> str:
+        name, value, alternatives = match.group(1), match.group(2), match.group(3)
+        if name not in FLAGS and name not in _reader_option_names():
+            return match.group(0)
+        values = [_cli_value(value)]
+        values += [_cli_value(v) for v in re.findall(_QUOTED, alternatives)]
+        if name in _SWITCHES and values == ["True"]:
+            return FLAGS[name]
+        if name in FLAGS:
+            return " or ".join(f"{FLAGS[name]} {v}" for v in values)
+        return " or ".join(f"-o {name}={v}" for v in values)
+
+    return _ASSIGNMENT.sub(flag, _CLI_ASIDE.sub("", text))
+
+
+@functools.cache
+def _reader_option_names() -> frozenset[str]:
+    """Every option any installed reader takes (a reader that fails to load is skipped)."""
+    from ldtransform import registry
+    from ldtransform.errors import LdTransformError
+    from ldtransform.readers import reader_options as options_of
+
+    names: set[str] = set()
+    for name in registry.names("reader"):
+        try:
+            names.update(options_of(registry.load("reader", name)))
+        except LdTransformError:
+            continue
+    return frozenset(names)

@@ -20,6 +20,7 @@ from ldtransform._cli_common import (
     EXIT_USAGE,
     collect_reader_options,
     errors_reported,
+    examples,
     reader_options,
 )
 
@@ -32,7 +33,11 @@ def main() -> None:
     """Turn messy CSV, Excel, Parquet and JSON into clean, validated Liquid Decisions data."""
 
 
-@main.command()
+@main.command(short_help="Show what a file holds: format, columns, rows.", epilog=examples(
+    "ldtransform inspect samples/accounts.csv",
+    "ldtransform inspect samples/accounts.xlsx --sheet Addresses --json",
+    "ldtransform inspect samples/messy/accounts_title_rows.csv --header-row 3",
+))
 @click.argument("source", type=click.Path())
 @reader_options
 @click.option("--rows", "head", default=5, show_default=True, help="First rows to show.")
@@ -42,7 +47,8 @@ def inspect(source: str, format_: str | None, encoding: str | None, delimiter: s
     """Show what SOURCE holds: format, encoding, delimiter, sheets, columns, rows."""
     from ldtransform.inspection import inspect_source
 
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=source, format=format_)
     with errors_reported():
         report = inspect_source(source, format=format_, head=head, **options)
     if as_json:
@@ -82,7 +88,10 @@ def _print_inspection(report: dict[str, Any]) -> None:
                       f"{issue['message']}")
 
 
-@main.command()
+@main.command(short_help="List readers, writers, validators and transforms.", epilog=examples(
+    "ldtransform plugins",
+    "ldtransform plugins --json",
+))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def plugins(as_json: bool) -> None:
     """List every reader, writer, validator and transform, with its distribution."""
@@ -113,6 +122,12 @@ def _register_commands() -> None:
     from ldtransform.cli_validate import schema, validate
     from ldtransform.server.command import serve_command  # imports only click
 
+    serve_command.short_help = "Run a local LD server (Batch and Items API)."
+    serve_command.epilog = examples(
+        "ldtransform serve",
+        "ldtransform serve --port 9000 --data-dir ldserver-data",
+        "ldtransform serve --config samples/server.toml",
+    )
     for command in (validate, schema, convert, run, template, serve_command):
         main.add_command(command)
 

@@ -18,7 +18,10 @@ from ldtransform._cli_common import (
     EXIT_INVALID,
     collect_reader_options,
     errors_reported,
+    examples,
     reader_options,
+    reporting_options,
+    write_report,
 )
 
 if TYPE_CHECKING:
@@ -61,7 +64,16 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
     return found
 
 
-@click.command()
+@click.command(short_help="Read, map, validate and write import-ready files.", epilog=examples(
+    "ldtransform convert samples/accounts.xlsx --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts.toml --out out/items --max-records 10",
+    "ldtransform convert samples/accounts.xlsx --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts.toml --to csv \\",
+    "    --template samples/templates/account.csv.j2 --out out/csv",
+    "ldtransform convert samples/messy/accounts_errors.csv --out out/errors \\",
+    "    --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts-flat.toml --report report.html",
+))
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
               help="The itemType schema (JSON or YAML).")
@@ -92,6 +104,7 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 @click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier conversion in --out.")
 @reader_options
+@reporting_options(None, "Folder for <source>.rejected.csv (default: the --out folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None, to: str,
             out: str, template: str | None, csv_delimiter: str | None,
@@ -100,13 +113,16 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
             max_records: int | None, max_bytes: str | None, on_error: str, dry_run: bool,
             overwrite: bool,
             format_: str | None, encoding: str | None, delimiter: str | None,
-            sheet: str | None, header_row: str | None, as_json: bool) -> None:
+            sheet: str | None, header_row: str | None, report_path: str | None,
+            max_issues: int, rejected_dir: str | None, rejected_format: str,
+            extra_columns: str, as_json: bool) -> None:
     """Turn SOURCES (files or globs) into import-ready files in --out.
 
     Reads, maps, validates and writes; rejected rows go to <source>.rejected.csv in --out.
     Exit code 0 when every row was written, 5 when rows were rejected.
     """
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=sources[0], format=format_)
     if format_:
         options["format"] = format_
     settings = {"schema": schema_path, "mapping": mapping_path, "to": to, "out": out,
@@ -114,11 +130,15 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
                 "csv_delimiter": csv_delimiter, "spreadsheet_safe": spreadsheet_safe,
                 "max_records": max_records, "max_bytes": parse_size(max_bytes),
                 "dry_run": dry_run, "overwrite": overwrite, "on_error": on_error,
-                "empty": empty}
-    _convert_and_report(expand_sources(sources), settings, options, as_json)
+                "empty": empty, "max_issues": max_issues, "extra_columns": extra_columns,
+                "rejected_dir": rejected_dir, "rejected_format": rejected_format}
+    _convert_and_report(expand_sources(sources), settings, options, as_json, report_path)
 
 
-@click.command()
+@click.command(short_help="Run the job a pipeline file describes.", epilog=examples(
+    "ldtransform run samples/pipeline.toml",
+    "ldtransform run samples/pipeline.toml --dry-run --json",
+))
 @click.argument("pipeline", type=click.Path(dir_okay=False, exists=True))
 @click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -179,13 +199,16 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
 
 
 def _convert_and_report(sources: list[str], settings: dict[str, Any],
-                        options: dict[str, Any], as_json: bool) -> None:
+                        options: dict[str, Any], as_json: bool,
+                        report_path: str | None = None) -> None:
     from ldtransform.pipeline import convert as run_convert
 
     console = _console(as_json)
     started = time.monotonic()
     with errors_reported(), _ProgressBar(console) as progress:
         result = run_convert(sources, progress=progress, **settings, **options)
+        if report_path:
+            write_report(result.report, report_path)
     seconds = time.monotonic() - started
     if as_json:
         click.echo(json.dumps({**result.summary(), "seconds": round(seconds, 3),
@@ -193,7 +216,7 @@ def _convert_and_report(sources: list[str], settings: dict[str, Any],
                                "validation": result.report.summary(),
                                "empty": result.empty, "left_out": result.left_out}, indent=2))
     else:
-        _print_summary(console, result, seconds)
+        _print_summary(console, result, seconds, report_path)
     sys.exit(0 if result.report.ok else EXIT_INVALID)
 
 
@@ -241,7 +264,8 @@ class _ProgressBar:
             self.bar.__exit__(*exc)
 
 
-def _print_summary(console: Console, result: ConvertResult, seconds: float) -> None:
+def _print_summary(console: Console, result: ConvertResult, seconds: float,
+                   report_path: str | None = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -258,8 +282,10 @@ def _print_summary(console: Console, result: ConvertResult, seconds: float) -> N
     console.print(table)
     if report.issue_count:
         codes = ", ".join(f"{code} {n:,}" for code, n in report.by_code.most_common())
-        console.print(Text(f"issues: {codes} (see `ldtransform validate ... --report` for "
-                           "every row)"))
+        more = "" if report_path else " (--report R.html lists every row)"
+        console.print(Text(f"issues: {codes}{more}"))
+    if report_path:
+        console.print(Text(f"report: {report_path}"))
     for rejected in result.rejected:
         console.print(Text(f"rejected rows: {rejected.path} ({rejected.records:,} rows: fix "
                            "them and convert again)"))

@@ -9,17 +9,26 @@ from pathlib import Path
 
 import click
 
-from ldtransform._cli_common import errors_reported
+from ldtransform._cli_common import errors_reported, examples
 
 __all__ = ["template"]
 
 
-@click.group()
+@click.group(epilog=examples(
+    "ldtransform template init --schema samples/schemas/Account.json --out account.csv.j2",
+    "ldtransform convert samples/accounts.xlsx --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts.toml --to csv --template account.csv.j2 \\",
+    "    --out out/template",
+))
 def template() -> None:
     """Write and manage CSV templates (Jinja2) for `convert --to csv`."""
 
 
-@template.command("init")
+@template.command("init", epilog=examples(
+    "ldtransform template init --schema samples/schemas/Account.json --out account.csv.j2",
+    "ldtransform template init --schema samples/schemas/Account.json --out account.csv.j2 \\",
+    "    --delimiter ';' --force",
+))
 @click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
               help="The itemType schema (JSON or YAML).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),

@@ -16,7 +16,10 @@ from ldtransform._cli_common import (
     EXIT_INVALID,
     collect_reader_options,
     errors_reported,
+    examples,
     reader_options,
+    reporting_options,
+    write_report,
 )
 
 if TYPE_CHECKING:
@@ -29,31 +32,29 @@ __all__ = ["EXIT_INVALID", "schema", "validate"]
 
 
 
-@click.command()
+@click.command(short_help="Check files against a schema; quarantine bad rows.", epilog=examples(
+    "ldtransform validate samples/accounts.xlsx --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts.toml",
+    "ldtransform validate samples/messy/accounts_errors.csv \\",
+    "    --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts-flat.toml --report report.html",
+    "ldtransform validate samples/messy/accounts_title_rows.csv --header-row 3 \\",
+    "    --schema samples/schemas/Account.json \\",
+    "    --mapping samples/mappings/accounts-flat.toml --rejected-dir fix",
+))
 @click.argument("sources", nargs=-1, required=True, type=click.Path())
 @click.option("--schema", "schema_path", required=True, type=click.Path(dir_okay=False),
               help="The itemType schema (JSON or YAML).")
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False),
               help="A TOML mapping from source columns to item fields.")
 @reader_options
-@click.option("--report", "report_path", type=click.Path(dir_okay=False),
-              help="Write the report: .html (a page to look at) or .json.")
-@click.option("--max-errors", default=1000, show_default=True,
-              help="Issues listed in the report (all are counted).")
-@click.option("--rejected-dir", default=".", show_default=True,
-              type=click.Path(file_okay=False),
-              help="Folder for <source>.rejected.csv, the rows to fix and feed back.")
-@click.option("--rejected-format", type=click.Choice(["csv", "jsonl"]), default="csv",
-              show_default=True)
-@click.option("--extra-columns", type=click.Choice(["warn", "error", "ignore"]),
-              default="warn", show_default=True,
-              help="What a column that is no field is (without a mapping).")
+@reporting_options(".", "Folder for <source>.rejected.csv, the rows to fix and feed back.")
 @click.option("--show", default=20, show_default=True, help="Issues printed here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | None,
              format_: str | None, encoding: str | None, delimiter: str | None,
              sheet: str | None, header_row: str | None, report_path: str | None,
-             max_errors: int, rejected_dir: str, rejected_format: str, extra_columns: Any,
+             max_issues: int, rejected_dir: str, rejected_format: str, extra_columns: Any,
              show: int, as_json: bool) -> None:
     """Check SOURCES against an itemType schema; list every problem with its row.
 
@@ -65,14 +66,15 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
     from ldtransform.readers import read_for_validation
     from ldtransform.validation import Validation
 
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=sources[0], format=format_)
     if format_:
         options["format"] = format_
     console = _console(as_json)
     quarantined: list[tuple[Path, int]] = []
     with errors_reported():
         run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
-                         max_issues=max_errors)
+                         max_issues=max_issues)
         for source in sources:
             stem = "stdin" if source == "-" else Path(source).stem
             target = Path(rejected_dir) / f"{stem}.rejected.{rejected_format}"
@@ -83,7 +85,7 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
                 quarantined.append((target, quarantine.rows))
         report = run.finish()
         if report_path:
-            _write_report(report, Path(report_path))
+            write_report(report, report_path)
     if as_json:
         click.echo(report.to_json())
     else:
@@ -117,14 +119,6 @@ def _drain(valid: Frames, frames: Frames, console: Console) -> None:
                 task = progress.add_task(f"validating {frames.source or ''}", rows=0,
                                          total=1.0 if fraction is not None else None)
             progress.update(task, completed=fraction or 0.0, rows=frames.rows_read)
-
-
-def _write_report(report: Report, path: Path) -> None:
-    from ldtransform._atomic import atomic_writer
-
-    text = report.to_html() if path.suffix.lower() in (".html", ".htm") else report.to_json()
-    with atomic_writer(path) as file:
-        file.write(text.encode("utf-8"))
 
 
 def _print_report(report: Report, console: Console, show: int,
@@ -171,12 +165,18 @@ def _short(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-@click.group()
+@click.group(epilog=examples(
+    "ldtransform schema show samples/schemas/Account.json",
+    "ldtransform schema infer samples/accounts.csv --item-type Account --out draft.json",
+))
 def schema() -> None:
     """Draft, check and show itemType schemas."""
 
 
-@schema.command("show")
+@schema.command("show", epilog=examples(
+    "ldtransform schema show samples/schemas/Account.json",
+    "ldtransform schema show samples/schemas/Attendee.json",
+))
 @click.argument("path", type=click.Path(dir_okay=False))
 def schema_show(path: str) -> None:
     """Print the schema at PATH as a table (and check it)."""
@@ -221,7 +221,12 @@ def _rule(value: object) -> str:
     return str(value)
 
 
-@schema.command("infer")
+@schema.command("infer", epilog=examples(
+    "ldtransform schema infer samples/accounts.csv --item-type Account",
+    "ldtransform schema infer samples/accounts.xlsx --item-type Account --out draft.json",
+    "ldtransform schema infer samples/messy/accounts_latin1.csv --item-type Account \\",
+    "    --encoding latin-1 --enum-max 5",
+))
 @click.argument("source", type=click.Path())
 @click.option("--item-type", required=True, help="The LD itemType name, e.g. Account.")
 @reader_options
@@ -235,7 +240,8 @@ def schema_infer(source: str, item_type: str, format_: str | None, encoding: str
     from ldtransform.readers import read
     from ldtransform.schema_draft import draft_schema
 
-    options = collect_reader_options(encoding, delimiter, sheet, header_row)
+    options = collect_reader_options(encoding, delimiter, sheet, header_row,
+                                     source=source, format=format_)
     with errors_reported():
         frames = read(source, format=format_, **options)
         draft = draft_schema(frames, item_type=item_type, enum_max=enum_max)

@@ -72,14 +72,17 @@ class SchemaError(ConfigError):
 class MappingError(ConfigError):
     """A mapping is malformed or names source columns that do not exist.
 
-    ``path`` locates the mistake in the mapping (``fields.accountClass.values``).
+    ``path`` locates the mistake in the mapping (``fields.accountClass.values``);
+    ``columns`` are the source columns it names that the source lacks, if that is the
+    mistake.
     """
 
     def __init__(self, problem: str, *, path: str | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, columns: list[str] | None = None) -> None:
         self.problem = problem
         self.path = path
         self.source = source
+        self.columns = columns or []
         where = ": ".join(part for part in (source, path) if part)
         super().__init__(f"{where}: {problem}" if where else problem)
 

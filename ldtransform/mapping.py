@@ -154,7 +154,8 @@ class Mapping:
         if missing:
             where = source_path or "the source"
             raise MappingError(missing_text(missing, source_schema.names, where),
-                               path=missing[0][1], source=self.source)
+                               path=missing[0][1], source=self.source,
+                               columns=sorted({column for column, _ in missing}))
 
     def _load_child(self, target: Target, source_path: str | None) -> ChildTable:
         assert target.child is not None

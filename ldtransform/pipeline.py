@@ -97,7 +97,9 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             extra_columns: Any = "warn", max_issues: int = 1000,
             csv_delimiter: str | None = None, spreadsheet_safe: bool | None = None,
             on_error: OnError = "quarantine", progress: Progress | None = None,
-            empty: str | None = None, **read_options: Any) -> ConvertResult:
+            empty: str | None = None,
+            rejected_dir: str | os.PathLike[str] | None = None, rejected_format: str = "csv",
+            **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
@@ -105,7 +107,8 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     ``action``/``action_column`` and ``empty`` (``"omit"``/``"clear"``: what an empty value
     becomes, see :mod:`ldtransform.writers.items_json`) to the item writers; other keywords
     are reader options.
-    ``on_error="quarantine"`` writes valid rows and quarantines the others;
+    ``on_error="quarantine"`` writes valid rows and quarantines the others (in
+    ``rejected_dir``, default ``out``, as ``rejected_format``: csv, jsonl or xlsx);
     ``on_error="fail"`` is all or nothing: the first rejected row raises
     :class:`~ldtransform.errors.ValidationFailed` and no output file is left behind.
     """
@@ -125,7 +128,9 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     parts = PartSink(folder, item.item_type, writer, max_records=max_records,
                      max_bytes=max_bytes, dry_run=dry_run)
     try:
-        written = _run_sources(listed, read_options, validation, writer, parts, folder,
+        quarantine_to = (Path(rejected_dir) if rejected_dir is not None else folder,
+                         rejected_format)
+        written = _run_sources(listed, read_options, validation, writer, parts, quarantine_to,
                                on_error, dry_run, progress, rejected)
     except ValidationFailed:
         for part in parts.parts:  # all or nothing: the complete parts go too
@@ -163,7 +168,8 @@ def _describe_empty(result: ConvertResult, writer: RecordWriter,
 
 
 def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Validation,
-                 writer: RecordWriter, parts: PartSink, folder: Path, on_error: OnError,
+                 writer: RecordWriter, parts: PartSink, quarantine_to: tuple[Path, str],
+                 on_error: OnError,
                  dry_run: bool, progress: Progress | None,
                  rejected: list[PartInfo]) -> list[PartInfo]:
     """Every source through validation into the parts; returns the parts written."""
@@ -171,7 +177,8 @@ def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Va
     with parts, _WriteBehind(parts) as sink:
         for source in listed:
             frames = _frames(source, read_options)
-            target = folder / _unique(f"{_stem(frames)}.rejected.csv", names)
+            folder, suffix = quarantine_to
+            target = folder / _unique(f"{_stem(frames)}.rejected.{suffix}", names)
             quarantine = QuarantineFile(target) if not dry_run and on_error != "fail" else None
             with quarantine or _NoQuarantine(on_error, validation) as keep:
                 for batch in validation.run(frames, on_rejected=keep):

@@ -23,6 +23,7 @@ from ldtransform._batching import coalesced, prefetched
 from ldtransform._empty import mapping_empty, with_presence
 from ldtransform._fieldcheck import Context, Finding, check_field
 from ldtransform._keyindex import KeyIndex, hash_keys
+from ldtransform._sheet_hint import with_sheet_hint
 from ldtransform._threads import KEYS, POOL
 from ldtransform.errors import ConfigError, MappingError
 from ldtransform.frames import Frames, NumberedBatch
@@ -103,6 +104,9 @@ class Validation:
             bound = self.mapping.bind(frames.schema, source_path=frames.source,
                                       schema=self.schema) if self.mapping else None
         except MappingError as exc:
+            hinted = with_sheet_hint(exc, frames.source, frames.info)
+            if hinted is not exc:
+                raise hinted from exc
             # Columns missing because of a wrong delimiter: say so beside the mapping error.
             hints = [i.message for i in frames.issues if i.code == "delimiter-hint"]
             if not hints:

@@ -41,7 +41,7 @@ def resolve_source(source: Any, format: str | None) -> Any:
     if isinstance(source, str) and source == STDIN:
         if format is None:
             raise ConfigError("standard input ('-') has no file name to tell its format "
-                              "by; pass format= (CLI: --format csv)")
+                              "by; name it, e.g. format='csv'")
         return sys.stdin.buffer
     if isinstance(source, str | os.PathLike):
         check_regular_file(source)

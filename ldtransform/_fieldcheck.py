@@ -133,8 +133,13 @@ def _check_scalar(array: pa.Array, spec: FieldSpec, context: Context,
     converted = convert_scalar(array, spec.type, missing=context.missing, formats=formats,
                                timezone=context.timezone)
     values = converted.values
-    findings = _findings_where(converted.failed, array, "type-error", path,
-                               "{value} is not " + EXPECTED[spec.type])
+    unexplained = converted.failed
+    findings = []
+    for mask, message in converted.reasons:
+        findings += _findings_where(mask, array, "type-error", path, message)
+        unexplained = pc.and_(unexplained, pc.invert(mask))
+    findings += _findings_where(unexplained, array, "type-error", path,
+                                "{value} is not " + EXPECTED[spec.type])
     if spec.required:
         absent = pc.and_(pc.is_null(values), pc.invert(converted.failed))
         findings += _findings_where(absent, array, "missing-value", path,

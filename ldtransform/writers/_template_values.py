@@ -20,7 +20,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ldtransform.writers._values import json_literal, ld_text
+from ldtransform.errors import UnwritableValueError
+from ldtransform.writers._values import json_literal, ld_text, not_finite_message
 
 __all__ = [
     "Quoted",
@@ -48,14 +49,15 @@ class Quoted(str):
 
 # -- single values (row mode) ---------------------------------------------------------
 
-def number_text(value: float) -> str | None:
-    """A float as Arrow spells it, plus LD's ``.0`` on whole numbers; None for nan/inf.
+def number_text(value: float) -> str:
+    """A float as Arrow spells it, plus LD's ``.0`` on whole numbers; nan and inf raise
+    :class:`~ldtransform.errors.UnwritableValueError`, as the column writers do.
 
     Arrow prints the shortest round-trip digits (as ``repr`` does) but switches to an
     exponent outside 1e-6 <= |x| < 1e10, with no zero padding in the exponent.
     """
     if not math.isfinite(value):
-        return None
+        raise UnwritableValueError(not_finite_message(value))
     sign = "-" if math.copysign(1.0, value) < 0 else ""
     digits, exponent = _shortest_digits(abs(value))
     if digits == "0":

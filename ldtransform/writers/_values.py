@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ldtransform._convert import once_per_distinct
+from ldtransform.errors import UnwritableValueError
 from ldtransform.writers import value_offsets
 
 __all__ = ["LD_DATETIME", "format_nested", "join_pieces", "json_literal", "json_pieces",
-           "ld_text", "member_pieces"]
+           "ld_text", "member_pieces", "not_finite_message"]
 
 LD_DATETIME = "%Y-%m-%dT%H:%M:%S%z"
 _UTC_SECONDS = pa.timestamp("s", tz="UTC")
@@ -56,14 +57,25 @@ def _format_datetimes(array: pa.Array, timezone: str) -> pa.Array:
 
 
 def _numbers(array: pa.Array) -> pa.Array:
-    """Floats as text that stays a float when read back: 0 -> 0.0, no nan or inf."""
+    """Floats as text that stays a float when read back: 0 -> 0.0. Nan and inf have no
+    spelling in LD items or CSV: an error, never a silent null."""
     finite = pc.is_finite(array)
+    if pc.any(pc.invert(finite)).as_py():
+        first = array.filter(pc.invert(finite))[0].as_py()
+        raise UnwritableValueError(not_finite_message(first))
     text = pc.cast(array, pa.string())
     # Arrow spells whole numbers below 1e10 without a point (and switches to an
     # exponent above), so exactly those need ".0"; arithmetic beats a regex on the text.
     whole = pc.and_(pc.equal(pc.floor(array), array), pc.less(pc.abs(array), 1e10))
     text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
-    return pc.if_else(finite, text, pa.scalar(None, pa.string()))
+    return text
+
+
+def not_finite_message(value: float) -> str:
+    """Why ``value`` (nan or inf) cannot be written."""
+    return (f"{value} is not a finite number, and LD items and CSV have no spelling for "
+            "nan or inf; validate the data against its schema to have such values "
+            "reported by row")
 
 
 def format_nested(array: pa.Array, timezone: str, unset: str | None = "") -> pa.Array:

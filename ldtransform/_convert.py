@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Context, Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -105,9 +106,13 @@ def _failed(before: pa.Array, after: pa.Array) -> pa.Array:
 
 
 def convert_scalar(array: pa.Array, kind: str, *, missing: tuple[str, ...] = ("",),
-                   formats: tuple[str, ...] = (), timezone: str = "UTC") -> Converted:
-    """Convert ``array`` to the Arrow type of schema type ``kind``."""
-    target = ARROW_TYPES[kind]
+                   formats: tuple[str, ...] = (), timezone: str = "UTC",
+                   arrow_type: pa.DataType | None = None) -> Converted:
+    """Convert ``array`` to the Arrow type of schema type ``kind`` (``arrow_type`` when
+    given: a decimal's precision and scale)."""
+    target = arrow_type or ARROW_TYPES[kind]
+    if kind == "decimal":
+        return _decimals(array, target, missing)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) \
             or pa.types.is_dictionary(array.type):
         text = _blank_to_null(to_text(array), missing)
@@ -165,6 +170,63 @@ _NUMERIC_TEXT: dict[str, Callable[[pa.Array], Converted]] = {
     "integer": _integers_from_text, "number": _numbers_from_text}
 
 
+def _decimals(array: pa.Array, target: pa.Decimal128Type,
+              missing: tuple[str, ...]) -> Converted:
+    """Exact decimals of ``target``'s precision and scale, from text or any typed number
+    (a float by its shortest text, so 0.1 is 0.1). A value with more digits than the field
+    holds is an error, never rounded."""
+    if pa.types.is_null(array.type):
+        return Converted(pa.nulls(len(array), target),
+                         pa.array([False] * len(array), pa.bool_()))
+    text = to_text(array)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) \
+            or pa.types.is_dictionary(array.type):
+        text = _blank_to_null(text, missing)
+    trimmed = pc.utf8_trim_whitespace(text)
+    looks = pc.fill_null(pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT), False)
+    candidates = pc.if_else(looks, trimmed, pa.scalar(None, pa.string()))
+    try:  # Arrow refuses the whole column if one value does not fit; usually all do
+        values = pc.cast(candidates, target)
+        return Converted(values, _failed(text, values))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    fitted = [None if value is None else _fit_decimal(value, target.precision, target.scale)
+              for value in candidates.to_pylist()]
+    values = pa.array([v if isinstance(v, Decimal) else None for v in fitted], target)
+    reasons = []
+    for problem, message in (("scale", "{value} has more digits after the decimal point "
+                              f"than the field's scale of {target.scale}; it is not rounded"),
+                             ("precision", "{value} has more digits before the decimal "
+                              f"point than the field holds ({target.precision - target.scale}"
+                              f": precision {target.precision}, scale {target.scale})")):
+        reasons.append((pa.array([v == problem for v in fitted], pa.bool_()), message))
+    return Converted(values, _failed(text, values), tuple(reasons))
+
+
+def _fit_decimal(text: str, precision: int, scale: int) -> Decimal | str:
+    """``text`` as a Decimal of ``scale`` places, or which limit it exceeds: "scale" (more
+    places) or "precision" (more digits before the point)."""
+    mantissa, _, power = text.lower().partition("e")
+    # An exponent past 10**18 is past any decimal128 alike (and past int()'s digit limit).
+    exponent = int(power or 0) if len(power) < 20 else int(power[0] + "1" + "0" * 18)
+    value = Decimal(mantissa)  # the exponent apart: Decimal refuses ones past 10**18
+    if value.is_zero():
+        return Decimal(0)
+    if value.adjusted() + exponent >= precision - scale:
+        return "precision"
+    _, digits, own = value.as_tuple()
+    assert isinstance(own, int)  # finite: the text matched NUMBER_TEXT
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if -(own + exponent + trailing) > scale:
+        return "scale"
+    return value.scaleb(exponent, context=_EXACT).quantize(Decimal(1).scaleb(-scale),
+                                                           context=_EXACT)
+
+
+#: Enough digits for any value of a decimal128 (at most 38, and 38 places).
+_EXACT = Context(prec=80)
+
+
 def _typed_numbers(array: pa.Array, kind: str) -> Converted:
     """Integers and floats of typed sources (Excel, Parquet, JSON) as integers or numbers:
     nan, inf and integers beyond int64 are reported, never passed on or wrapped."""
@@ -192,10 +254,6 @@ def _from_text(text: pa.Array, kind: str, formats: tuple[str, ...],
         return text
     if kind in _NUMERIC_TEXT:
         return _NUMERIC_TEXT[kind](text).values
-    if kind == "decimal":
-        trimmed = pc.utf8_trim_whitespace(text)
-        ok = pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT)
-        return pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.float64())
     if kind == "boolean":
         word = pc.utf8_lower(pc.utf8_trim_whitespace(text))
         is_true = pc.is_in(word, value_set=pa.array(TRUE_WORDS))
@@ -336,9 +394,7 @@ def _from_typed(array: pa.Array, kind: str, timezone: str) -> pa.Array:
         if pa.types.is_integer(source) or pa.types.is_floating(source):
             known = pc.is_in(array, value_set=pa.array([0, 1], source))
             return pc.if_else(known, pc.not_equal(array, 0), pa.scalar(None, pa.bool_()))
-    if kind in ("number", "decimal") and (pa.types.is_integer(source)
-                                          or pa.types.is_floating(source)
-                                          or pa.types.is_decimal(source)):
+    if kind == "number" and pa.types.is_decimal(source):
         numbers = pc.cast(array, pa.float64(), safe=False)
         # NaN and infinity have no JSON or LD spelling: reported, not passed on.
         return pc.if_else(pc.is_finite(numbers), numbers, pa.scalar(None, pa.float64()))
@@ -354,7 +410,7 @@ def _from_typed(array: pa.Array, kind: str, timezone: str) -> pa.Array:
             if source.tz is None:
                 return pc.cast(pc.floor_temporal(array, unit="day"), pa.date32())
             return _local_date(pc.cast(array, UTC_MICROS), timezone)
-    if kind in ("integer", "number", "decimal", "boolean", "date", "datetime"):
+    if kind in ("integer", "number", "boolean", "date", "datetime"):
         # Anything else (an Excel number for a date...) goes through its text form, so
         # what converts is kept and what does not is reported.
         return _from_text(to_text(array), kind, (), timezone)

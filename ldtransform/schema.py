@@ -32,9 +32,13 @@ LENGTH_TYPES = ("string", "enumeration", "array")
 RANGE_TYPES = ("integer", "number", "decimal", "date", "datetime")
 #: ``/Root/name[value]/child[value]``; empty brackets mean no value at that level.
 DIMENSION_PATH = re.compile(r"^/[A-Za-z_][\w]*(/[A-Za-z_][\w]*\[[^\[\]/]*\])+$")
+#: A ``decimal`` without ``precision``/``scale``: 38 significant digits (the most Arrow's
+#: decimal128 holds), 18 of them after the point, so 20 before it.
+DECIMAL_PRECISION, DECIMAL_SCALE = 38, 18
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
-    "decimal": pa.float64(), "boolean": pa.bool_(), "date": pa.date32(),
+    "decimal": pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE), "boolean": pa.bool_(),
+    "date": pa.date32(),
     "datetime": pa.timestamp("us", tz="UTC"), "enumeration": pa.string(),
 }
 
@@ -50,6 +54,9 @@ class FieldSpec:
     fields: tuple[FieldSpec, ...] = ()
     items: str | None = None
     description: str = ""
+    #: A ``decimal``'s significant digits and how many of them follow the point.
+    precision: int = DECIMAL_PRECISION
+    scale: int = DECIMAL_SCALE
 
     @property
     def required(self) -> bool:
@@ -63,6 +70,8 @@ class FieldSpec:
             inner = (pa.struct([pa.field(f.name, f.to_arrow()) for f in self.fields])
                      if self.fields else ARROW_TYPES[self.items or "string"])
             return pa.list_(inner)
+        if self.type == "decimal":
+            return pa.decimal128(self.precision, self.scale)
         return ARROW_TYPES[self.type]
 
 
@@ -223,8 +232,24 @@ class _SchemaParser:
         if items is not None and (kind != "array" or items not in ARROW_TYPES):
             raise self.fail(f"{path}.items", "items names the type of an array's plain "
                             f"values, one of {', '.join(ARROW_TYPES)}")
+        precision, scale = self.digits(kind, raw, path)
         return FieldSpec(raw["name"], kind, raw.get("format"), dict(constraints), children,
-                         items, str(raw.get("description", "")))
+                         items, str(raw.get("description", "")), precision, scale)
+
+    def digits(self, kind: str, raw: dict[str, Any], path: str) -> tuple[int, int]:
+        """A decimal field's ``precision`` (1 to 38) and ``scale`` (0 to the precision);
+        a precision without a scale means whole numbers, as SQL's ``DECIMAL(p)`` does."""
+        precision = raw.get("precision", DECIMAL_PRECISION)
+        scale = raw.get("scale", 0 if "precision" in raw else DECIMAL_SCALE)
+        for name, value, low, high in (("precision", precision, 1, DECIMAL_PRECISION),
+                                       ("scale", scale, 0, precision)):
+            if name in raw and kind != "decimal":
+                raise self.fail(f"{path}.{name}", f"{name} applies to decimal fields, not "
+                                f"{kind}")
+            if type(value) is not int or not low <= value <= high:
+                raise self.fail(f"{path}.{name}", f"{name} is a whole number from {low} to "
+                                f"{high}" + (" (the precision)" if name == "scale" else ""))
+        return precision, scale
 
     def check_constraints(self, kind: str, constraints: dict[str, Any], path: str) -> None:
         for name, value in constraints.items():

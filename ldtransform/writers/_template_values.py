@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ldtransform.errors import UnwritableValueError
-from ldtransform.writers._values import json_literal, ld_text, not_finite_message
+from ldtransform.writers._values import decimal_text, json_literal, ld_text, not_finite_message
 
 __all__ = [
     "Quoted",
@@ -132,6 +133,8 @@ def value_text(value: Any, timezone: str) -> str | None:
         return str(value)
     if isinstance(value, float):
         return number_text(value)
+    if isinstance(value, Decimal):
+        return decimal_text(value)
     if isinstance(value, date):
         return ld_datetime_text(value, timezone)
     if isinstance(value, list | dict):
@@ -140,9 +143,11 @@ def value_text(value: Any, timezone: str) -> str | None:
     return str(value)
 
 
-def _json_default(value: Any, timezone: str) -> str:
+def _json_default(value: Any, timezone: str) -> str | orjson.Fragment:
     if isinstance(value, date):
         return ld_datetime_text(value, timezone)
+    if isinstance(value, Decimal):  # a JSON number of the exact digits, as columns write
+        return orjson.Fragment(decimal_text(value))
     raise TypeError(f"cannot write a {type(value).__name__} as JSON")
 
 

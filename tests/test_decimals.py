@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from decimal import Decimal
+from decimal import Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ def schema(**price: Any) -> ItemSchema:
 
 
 DEFAULT = schema()
+FLOAT_SUM = Decimal("0.30000000000000004")  # 0.1 + 0.2 in binary floating point
 
 
 def validated(tmp_path: Path, prices: list[str], item: ItemSchema = DEFAULT
@@ -85,6 +86,15 @@ def test_decimal_text_reaches_items_json_exactly(tmp_path: Path, texts: list[str
     for written in json.loads(text, parse_float=str, parse_int=str):
         price = written["data"]["price"]
         assert "." in price and "e" not in price.lower(), price
+    # ldtransform's own JSON reader reads numbers as float64, whose shortest text keeps
+    # every value of up to 15 significant digits (and 0.30000000000000004) exactly.
+    path = tmp_path / "invoices.items.json"
+    path.write_text(text, encoding="utf-8")
+    again = ldtransform.validate(path, DEFAULT).valid_table.to_pylist()
+    read = {row["code"]: row["price"] for row in again}
+    for code, value in enumerate(Decimal(t) for t in texts):
+        if len(value.normalize(Context(prec=60)).as_tuple().digits) <= 15 or value == FLOAT_SUM:
+            assert read[str(code)] == value
 
 
 def test_decimals_are_typed_with_the_schema_precision_and_scale() -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -233,6 +234,8 @@ class _SchemaParser:
             raise self.fail(f"{path}.items", "items names the type of an array's plain "
                             f"values, one of {', '.join(ARROW_TYPES)}")
         precision, scale = self.digits(kind, raw, path)
+        if kind == "decimal":
+            self.check_decimal_bounds(constraints, precision, scale, f"{path}.constraints")
         return FieldSpec(raw["name"], kind, raw.get("format"), dict(constraints), children,
                          items, str(raw.get("description", "")), precision, scale)
 
@@ -250,6 +253,27 @@ class _SchemaParser:
                 raise self.fail(f"{path}.{name}", f"{name} is a whole number from {low} to "
                                 f"{high}" + (" (the precision)" if name == "scale" else ""))
         return precision, scale
+
+    def check_decimal_bounds(self, constraints: dict[str, Any], precision: int, scale: int,
+                             path: str) -> None:
+        """A decimal's minimum and maximum are numbers its precision and scale hold."""
+        for name in ("minimum", "maximum"):
+            bound = constraints.get(name)
+            if name not in constraints:
+                continue
+            try:
+                value = Decimal(str(bound)) if type(bound) in (int, float, str) else None
+            except InvalidOperation:
+                value = None
+            if value is None or not value.is_finite():
+                raise self.fail(f"{path}.{name}", f"{name} of a decimal field is a number, "
+                                f"not {bound!r}")
+            exponent = value.normalize(Context(prec=100)).as_tuple().exponent
+            assert isinstance(exponent, int)  # finite
+            if not value.is_zero() and (value.adjusted() >= precision - scale
+                                        or -exponent > scale):
+                raise self.fail(f"{path}.{name}", f"{name} {bound} does not fit the field's "
+                                f"precision {precision} and scale {scale}")
 
     def check_constraints(self, kind: str, constraints: dict[str, Any], path: str) -> None:
         for name, value in constraints.items():

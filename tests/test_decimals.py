@@ -187,6 +187,10 @@ def test_template_csv_spells_decimals_alike_in_both_modes(tmp_path: Path) -> Non
     ({"type": "decimal", "scale": -1}, "scale"),
     ({"type": "decimal", "scale": 1.5}, "scale"),
     ({"type": "number", "scale": 2}, "scale"),
+    ({"type": "decimal", "scale": 2, "constraints": {"minimum": 0.005}}, r"constraints\.minimum"),
+    ({"type": "decimal", "precision": 4, "constraints": {"maximum": 10**5}},
+     r"constraints\.maximum"),
+    ({"type": "decimal", "constraints": {"maximum": "lots"}}, r"constraints\.maximum"),
 ])
 def test_precision_and_scale_are_checked_in_the_schema(field: dict[str, Any],
                                                        where: str) -> None:

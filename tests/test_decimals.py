@@ -11,11 +11,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ldtransform
 from ldtransform import Frames, ItemSchema
+from ldtransform.cli import main
 from ldtransform.errors import SchemaError
 from ldtransform.writers.csv_template import TemplateCsvWriter
 from ldtransform.writers.items_json import ItemsJsonWriter
@@ -196,3 +198,13 @@ def test_precision_and_scale_are_checked_in_the_schema(field: dict[str, Any],
                                                        where: str) -> None:
     with pytest.raises(SchemaError, match=rf"\$\.fields\[0\]\.{where}"):
         ItemSchema.from_dict({"itemType": "T", "fields": [{"name": "x", **field}]})
+
+
+def test_schema_show_gives_a_decimal_its_precision_and_scale(tmp_path: Path) -> None:
+    path = tmp_path / "invoice.json"
+    path.write_text(json.dumps({"itemType": "Invoice", "fields": [
+        {"name": "price", "type": "decimal", "precision": 12, "scale": 2},
+        {"name": "rate", "type": "decimal"}]}), encoding="utf-8")
+    result = CliRunner().invoke(main, ["schema", "show", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "decimal(12,2)" in result.output and "decimal(38,18)" in result.output

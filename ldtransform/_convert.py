@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Context, Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -23,9 +24,15 @@ __all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "once_per
 
 TRUE_WORDS = ("true", "yes", "y", "t", "1", "on")
 FALSE_WORDS = ("false", "no", "n", "f", "0", "off")
-INTEGER_TEXT = r"^[+-]?\d{1,18}$"  # 19+ digits may not fit an int64: reported, not wrapped
+INTEGER_TEXT = r"^[+-]?\d+$"
 NUMBER_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: A number whose digits are all zero: the only text that may become 0.0.
+ZERO_TEXT = r"^[+-]?(0+\.?0*|\.0+)([eE][+-]?\d+)?$"
+#: The digits of int64's extremes, without sign or leading zeros: (positive, negative).
+INT64_DIGITS = ("9223372036854775807", "9223372036854775808")
 LARGEST_EXACT_FLOAT = 2.0**53
+#: Below this magnitude a float64 keeps fewer digits (subnormal) or none (0.0).
+SMALLEST_NORMAL_FLOAT = 2.2250738585072014e-308
 #: Text forms tried in order; a form without an offset is local time in the schema's zone.
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
                     "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
@@ -43,6 +50,13 @@ EXPECTED = {
     "string": "text",
     "enumeration": "text",
 }
+#: Why a value that looks right still cannot be kept, for the message of a ``type-error``.
+OUT_OF_RANGE = ("{value} is out of range for a whole number (-9223372036854775808 to "
+                "9223372036854775807)")
+TOO_LARGE = "{value} is too large for a number (beyond ±1.8e308)"
+TOO_SMALL = ("{value} is too small for a number to keep (nearer zero than ±2.2e-308); "
+             "write 0 if it means zero")
+NOT_FINITE = "{value} is not a finite number"
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,8 @@ class Converted:
 
     values: pa.Array
     failed: pa.Array  # boolean, no nulls
+    #: Failed values with a more precise reason than "not a <type>": (mask, message).
+    reasons: tuple[tuple[pa.Array, str], ...] = ()
 
 
 def to_text(array: pa.Array) -> pa.Array:
@@ -90,18 +106,145 @@ def _failed(before: pa.Array, after: pa.Array) -> pa.Array:
 
 
 def convert_scalar(array: pa.Array, kind: str, *, missing: tuple[str, ...] = ("",),
-                   formats: tuple[str, ...] = (), timezone: str = "UTC") -> Converted:
-    """Convert ``array`` to the Arrow type of schema type ``kind``."""
-    target = ARROW_TYPES[kind]
+                   formats: tuple[str, ...] = (), timezone: str = "UTC",
+                   arrow_type: pa.DataType | None = None) -> Converted:
+    """Convert ``array`` to the Arrow type of schema type ``kind`` (``arrow_type`` when
+    given: a decimal's precision and scale)."""
+    target = arrow_type or ARROW_TYPES[kind]
+    if kind == "decimal":
+        return _decimals(array, target, missing)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) \
             or pa.types.is_dictionary(array.type):
         text = _blank_to_null(to_text(array), missing)
+        if kind in _NUMERIC_TEXT:
+            return _NUMERIC_TEXT[kind](text)
         values = _from_text(text, kind, formats, timezone)
         return Converted(values, _failed(text, values))
     if pa.types.is_null(array.type):
         return Converted(pa.nulls(len(array), target), pa.nulls(len(array), pa.bool_())
                          .fill_null(False))
+    if kind in ("integer", "number") and (pa.types.is_integer(array.type)
+                                          or pa.types.is_floating(array.type)):
+        return _typed_numbers(array, kind)
     values = _from_typed(array, kind, timezone)
+    return Converted(values, _failed(array, values))
+
+
+def _null_where(mask: pa.Array, values: pa.Array) -> pa.Array:
+    return pc.if_else(mask, pa.scalar(None, values.type), values)
+
+
+def _integers_from_text(text: pa.Array) -> Converted:
+    """Whole numbers, the whole int64 range; beyond it an out-of-range error, not a wrap."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    whole = pc.fill_null(pc.match_substring_regex(trimmed, pattern=INTEGER_TEXT), False)
+    unsigned = pc.utf8_ltrim(trimmed, characters="+")  # Arrow's parser refuses "+5"
+    digits = pc.utf8_ltrim(pc.utf8_ltrim(unsigned, characters="-"), characters="0")
+    limit = pc.if_else(pc.starts_with(unsigned, "-"), INT64_DIGITS[1], INT64_DIGITS[0])
+    length = pc.utf8_length(digits)
+    fits = pc.or_(pc.less(length, 19), pc.and_(pc.equal(length, 19),
+                                                pc.less_equal(digits, limit)))
+    outside = pc.and_(whole, pc.invert(pc.fill_null(fits, False)))
+    keep = pc.and_(whole, pc.invert(outside))
+    values = pc.cast(pc.if_else(keep, unsigned, pa.scalar(None, pa.string())), pa.int64())
+    return Converted(values, _failed(text, values), ((outside, OUT_OF_RANGE),))
+
+
+def _numbers_from_text(text: pa.Array) -> Converted:
+    """Floats; text beyond float64's range, or so near zero that digits are lost, is an
+    error rather than inf or 0.0."""
+    trimmed = pc.utf8_trim_whitespace(text)
+    looks = pc.fill_null(pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT), False)
+    parsed = pc.cast(pc.if_else(looks, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    too_large = pc.fill_null(pc.invert(pc.is_finite(parsed)), False)
+    magnitude = pc.abs(parsed)
+    zero_text = pc.match_substring_regex(trimmed, pattern=ZERO_TEXT)
+    too_small = pc.fill_null(pc.and_(pc.less(magnitude, SMALLEST_NORMAL_FLOAT),
+                                     pc.invert(zero_text)), False)
+    values = _null_where(pc.or_(too_large, too_small), parsed)
+    return Converted(values, _failed(text, values),
+                     ((too_large, TOO_LARGE), (too_small, TOO_SMALL)))
+
+
+_NUMERIC_TEXT: dict[str, Callable[[pa.Array], Converted]] = {
+    "integer": _integers_from_text, "number": _numbers_from_text}
+
+
+def _decimals(array: pa.Array, target: pa.Decimal128Type,
+              missing: tuple[str, ...]) -> Converted:
+    """Exact decimals of ``target``'s precision and scale, from text or any typed number
+    (a float by its shortest text, so 0.1 is 0.1). A value with more digits than the field
+    holds is an error, never rounded."""
+    if pa.types.is_null(array.type):
+        return Converted(pa.nulls(len(array), target),
+                         pa.array([False] * len(array), pa.bool_()))
+    text = to_text(array)
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) \
+            or pa.types.is_dictionary(array.type):
+        text = _blank_to_null(text, missing)
+    trimmed = pc.utf8_trim_whitespace(text)
+    looks = pc.fill_null(pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT), False)
+    candidates = pc.if_else(looks, trimmed, pa.scalar(None, pa.string()))
+    try:  # Arrow refuses the whole column if one value does not fit; usually all do
+        values = pc.cast(candidates, target)
+        return Converted(values, _failed(text, values))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    fitted = [None if value is None else _fit_decimal(value, target.precision, target.scale)
+              for value in candidates.to_pylist()]
+    values = pa.array([v if isinstance(v, Decimal) else None for v in fitted], target)
+    reasons = []
+    for problem, message in (("scale", "{value} has more digits after the decimal point "
+                              f"than the field's scale of {target.scale}; it is not rounded"),
+                             ("precision", "{value} has more digits before the decimal "
+                              f"point than the field holds ({target.precision - target.scale}"
+                              f": precision {target.precision}, scale {target.scale})")):
+        reasons.append((pa.array([v == problem for v in fitted], pa.bool_()), message))
+    return Converted(values, _failed(text, values), tuple(reasons))
+
+
+def _fit_decimal(text: str, precision: int, scale: int) -> Decimal | str:
+    """``text`` as a Decimal of ``scale`` places, or which limit it exceeds: "scale" (more
+    places) or "precision" (more digits before the point)."""
+    mantissa, _, power = text.lower().partition("e")
+    # An exponent past 10**18 is past any decimal128 alike (and past int()'s digit limit).
+    exponent = int(power or 0) if len(power) < 20 else int(power[0] + "1" + "0" * 18)
+    value = Decimal(mantissa)  # the exponent apart: Decimal refuses ones past 10**18
+    if value.is_zero():
+        return Decimal(0)
+    if value.adjusted() + exponent >= precision - scale:
+        return "precision"
+    _, digits, own = value.as_tuple()
+    assert isinstance(own, int)  # finite: the text matched NUMBER_TEXT
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if -(own + exponent + trailing) > scale:
+        return "scale"
+    return value.scaleb(exponent, context=_EXACT).quantize(Decimal(1).scaleb(-scale),
+                                                           context=_EXACT)
+
+
+#: Enough digits for any value of a decimal128 (at most 38, and 38 places).
+_EXACT = Context(prec=80)
+
+
+def _typed_numbers(array: pa.Array, kind: str) -> Converted:
+    """Integers and floats of typed sources (Excel, Parquet, JSON) as integers or numbers:
+    nan, inf and integers beyond int64 are reported, never passed on or wrapped."""
+    source = array.type
+    if kind == "number":
+        numbers = pc.cast(array, pa.float64(), safe=False)  # large integers: the nearest
+        finite = pc.is_finite(numbers)
+        values = _null_where(pc.invert(finite), numbers)
+        return Converted(values, _failed(array, values),
+                         ((pc.fill_null(pc.invert(finite), False), NOT_FINITE),))
+    if pa.types.is_integer(source):
+        outside = pc.fill_null(pc.greater(array, pa.scalar(2**63 - 1, pa.uint64())), False) \
+            if source == pa.uint64() else pa.array([False] * len(array), pa.bool_())
+        values = pc.cast(_null_where(outside, array), pa.int64())
+        return Converted(values, _failed(array, values), ((outside, OUT_OF_RANGE),))
+    whole = pc.and_(pc.equal(pc.floor(array), array),
+                    pc.less_equal(pc.abs(array), LARGEST_EXACT_FLOAT))
+    values = pc.cast(pc.if_else(whole, array, pa.scalar(None, source)), pa.int64())
     return Converted(values, _failed(array, values))
 
 
@@ -109,14 +252,8 @@ def _from_text(text: pa.Array, kind: str, formats: tuple[str, ...],
                timezone: str) -> pa.Array:
     if kind in ("string", "enumeration"):
         return text
-    if kind == "integer":
-        trimmed = pc.utf8_trim_whitespace(text)
-        ok = pc.match_substring_regex(trimmed, pattern=INTEGER_TEXT)
-        return pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.int64())
-    if kind in ("number", "decimal"):
-        trimmed = pc.utf8_trim_whitespace(text)
-        ok = pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT)
-        return pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    if kind in _NUMERIC_TEXT:
+        return _NUMERIC_TEXT[kind](text).values
     if kind == "boolean":
         word = pc.utf8_lower(pc.utf8_trim_whitespace(text))
         is_true = pc.is_in(word, value_set=pa.array(TRUE_WORDS))
@@ -257,17 +394,8 @@ def _from_typed(array: pa.Array, kind: str, timezone: str) -> pa.Array:
         if pa.types.is_integer(source) or pa.types.is_floating(source):
             known = pc.is_in(array, value_set=pa.array([0, 1], source))
             return pc.if_else(known, pc.not_equal(array, 0), pa.scalar(None, pa.bool_()))
-    if kind == "integer":
-        if pa.types.is_integer(source):
-            return pc.cast(array, pa.int64())
-        if pa.types.is_floating(source):
-            whole = pc.and_(pc.equal(pc.floor(array), array),
-                            pc.less_equal(pc.abs(array), LARGEST_EXACT_FLOAT))
-            return pc.cast(pc.if_else(whole, array, pa.scalar(None, source)), pa.int64())
-    if kind in ("number", "decimal") and (pa.types.is_integer(source)
-                                          or pa.types.is_floating(source)
-                                          or pa.types.is_decimal(source)):
-        numbers = pc.cast(array, pa.float64())
+    if kind == "number" and pa.types.is_decimal(source):
+        numbers = pc.cast(array, pa.float64(), safe=False)
         # NaN and infinity have no JSON or LD spelling: reported, not passed on.
         return pc.if_else(pc.is_finite(numbers), numbers, pa.scalar(None, pa.float64()))
     if kind == "datetime":
@@ -282,7 +410,7 @@ def _from_typed(array: pa.Array, kind: str, timezone: str) -> pa.Array:
             if source.tz is None:
                 return pc.cast(pc.floor_temporal(array, unit="day"), pa.date32())
             return _local_date(pc.cast(array, UTC_MICROS), timezone)
-    if kind in ("integer", "number", "decimal", "boolean", "date", "datetime"):
+    if kind in ("integer", "number", "boolean", "date", "datetime"):
         # Anything else (an Excel number for a date...) goes through its text form, so
         # what converts is kept and what does not is reported.
         return _from_text(to_text(array), kind, (), timezone)

@@ -131,10 +131,15 @@ def _check_scalar(array: pa.Array, spec: FieldSpec, context: Context,
         return _not_a(array, spec, path, "a single value, not a list or record")
     formats = (spec.format,) if spec.format and "%" in spec.format else ()
     converted = convert_scalar(array, spec.type, missing=context.missing, formats=formats,
-                               timezone=context.timezone)
+                               timezone=context.timezone, arrow_type=spec.to_arrow())
     values = converted.values
-    findings = _findings_where(converted.failed, array, "type-error", path,
-                               "{value} is not " + EXPECTED[spec.type])
+    unexplained = converted.failed
+    findings = []
+    for mask, message in converted.reasons:
+        findings += _findings_where(mask, array, "type-error", path, message)
+        unexplained = pc.and_(unexplained, pc.invert(mask))
+    findings += _findings_where(unexplained, array, "type-error", path,
+                                "{value} is not " + EXPECTED[spec.type])
     if spec.required:
         absent = pc.and_(pc.is_null(values), pc.invert(converted.failed))
         findings += _findings_where(absent, array, "missing-value", path,
@@ -208,7 +213,8 @@ def _range_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, context: C
         if name not in spec.constraints:
             continue
         bound = spec.constraints[name]
-        limit = convert_scalar(pa.array([str(bound)]), spec.type, timezone=context.timezone)
+        limit = convert_scalar(pa.array([str(bound)]), spec.type, timezone=context.timezone,
+                               arrow_type=spec.to_arrow())
         found += _findings_where(compare(values, limit.values[0]), raw, code, path,
                                  "{value} is " + f"{word} the {name} {bound}")
     return found

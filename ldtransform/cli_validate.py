@@ -199,6 +199,8 @@ def schema_show(path: str) -> None:
 
     def add(spec: FieldSpec, prefix: str) -> None:
         kind = spec.type + (f"<{spec.items}>" if spec.items else "")
+        if spec.type == "decimal":  # the digits it holds
+            kind += f"({spec.precision},{spec.scale})"
         rules = ", ".join(f"{k}={_rule(v)}" for k, v in spec.constraints.items()
                           if k != "required")
         table.add_row(Text(prefix + spec.name), kind, "yes" if spec.required else "",

@@ -17,6 +17,7 @@ wrong, where (file, line/row, sheet, column) and what to do next::
     ├── MissingDependencyError      an optional extra is not installed
     ├── StreamConsumedError         a one-shot Frames was iterated twice
     ├── ValidationFailed            on_error="fail": rows were rejected
+    ├── UnwritableValueError        a value the output format has no spelling for (inf)
     └── ReadError                   a source cannot be read as the format says
         ├── EncodingError           bytes invalid for the encoding
         └── WorkbookError           a workbook is protected, corrupt or lacks a sheet
@@ -41,6 +42,7 @@ __all__ = [
     "TemplateError",
     "UnknownFormatError",
     "UnknownOptionError",
+    "UnwritableValueError",
     "ValidationFailed",
     "WorkbookError",
 ]
@@ -149,6 +151,10 @@ class ValidationFailed(LdTransformError):
         self.row = row
         self.source = source
         super().__init__(message)
+
+
+class UnwritableValueError(LdTransformError, ValueError):
+    """A value has no spelling in the output format (nan or inf in LD items or CSV)."""
 
 
 class ReadError(LdTransformError):

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,9 +33,13 @@ LENGTH_TYPES = ("string", "enumeration", "array")
 RANGE_TYPES = ("integer", "number", "decimal", "date", "datetime")
 #: ``/Root/name[value]/child[value]``; empty brackets mean no value at that level.
 DIMENSION_PATH = re.compile(r"^/[A-Za-z_][\w]*(/[A-Za-z_][\w]*\[[^\[\]/]*\])+$")
+#: A ``decimal`` without ``precision``/``scale``: 38 significant digits (the most Arrow's
+#: decimal128 holds), 18 of them after the point, so 20 before it.
+DECIMAL_PRECISION, DECIMAL_SCALE = 38, 18
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
-    "decimal": pa.float64(), "boolean": pa.bool_(), "date": pa.date32(),
+    "decimal": pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE), "boolean": pa.bool_(),
+    "date": pa.date32(),
     "datetime": pa.timestamp("us", tz="UTC"), "enumeration": pa.string(),
 }
 
@@ -50,6 +55,9 @@ class FieldSpec:
     fields: tuple[FieldSpec, ...] = ()
     items: str | None = None
     description: str = ""
+    #: A ``decimal``'s significant digits and how many of them follow the point.
+    precision: int = DECIMAL_PRECISION
+    scale: int = DECIMAL_SCALE
 
     @property
     def required(self) -> bool:
@@ -63,6 +71,8 @@ class FieldSpec:
             inner = (pa.struct([pa.field(f.name, f.to_arrow()) for f in self.fields])
                      if self.fields else ARROW_TYPES[self.items or "string"])
             return pa.list_(inner)
+        if self.type == "decimal":
+            return pa.decimal128(self.precision, self.scale)
         return ARROW_TYPES[self.type]
 
 
@@ -223,8 +233,47 @@ class _SchemaParser:
         if items is not None and (kind != "array" or items not in ARROW_TYPES):
             raise self.fail(f"{path}.items", "items names the type of an array's plain "
                             f"values, one of {', '.join(ARROW_TYPES)}")
+        precision, scale = self.digits(kind, raw, path)
+        if kind == "decimal":
+            self.check_decimal_bounds(constraints, precision, scale, f"{path}.constraints")
         return FieldSpec(raw["name"], kind, raw.get("format"), dict(constraints), children,
-                         items, str(raw.get("description", "")))
+                         items, str(raw.get("description", "")), precision, scale)
+
+    def digits(self, kind: str, raw: dict[str, Any], path: str) -> tuple[int, int]:
+        """A decimal field's ``precision`` (1 to 38) and ``scale`` (0 to the precision);
+        a precision without a scale means whole numbers, as SQL's ``DECIMAL(p)`` does."""
+        precision = raw.get("precision", DECIMAL_PRECISION)
+        scale = raw.get("scale", 0 if "precision" in raw else DECIMAL_SCALE)
+        for name, value, low, high in (("precision", precision, 1, DECIMAL_PRECISION),
+                                       ("scale", scale, 0, precision)):
+            if name in raw and kind != "decimal":
+                raise self.fail(f"{path}.{name}", f"{name} applies to decimal fields, not "
+                                f"{kind}")
+            if type(value) is not int or not low <= value <= high:
+                raise self.fail(f"{path}.{name}", f"{name} is a whole number from {low} to "
+                                f"{high}" + (" (the precision)" if name == "scale" else ""))
+        return precision, scale
+
+    def check_decimal_bounds(self, constraints: dict[str, Any], precision: int, scale: int,
+                             path: str) -> None:
+        """A decimal's minimum and maximum are numbers its precision and scale hold."""
+        for name in ("minimum", "maximum"):
+            bound = constraints.get(name)
+            if name not in constraints:
+                continue
+            try:
+                value = Decimal(str(bound)) if type(bound) in (int, float, str) else None
+            except InvalidOperation:
+                value = None
+            if value is None or not value.is_finite():
+                raise self.fail(f"{path}.{name}", f"{name} of a decimal field is a number, "
+                                f"not {bound!r}")
+            exponent = value.normalize(Context(prec=100)).as_tuple().exponent
+            assert isinstance(exponent, int)  # finite
+            if not value.is_zero() and (value.adjusted() >= precision - scale
+                                        or -exponent > scale):
+                raise self.fail(f"{path}.{name}", f"{name} {bound} does not fit the field's "
+                                f"precision {precision} and scale {scale}")
 
     def check_constraints(self, kind: str, constraints: dict[str, Any], path: str) -> None:
         for name, value in constraints.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from math import isfinite
 from typing import Any
 
 from ldtransform.schema import DIMENSION_PATH, FieldSpec, ItemSchema
@@ -25,6 +26,8 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
                        r"(Z|[+-]\d{2}:?\d{2})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SEEN_DATETIMES: dict[str, bool] = {}
+#: An integer field holds int64 values (a JSON parser may give larger ints, or floats).
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _is_missing(value: Any) -> bool:
@@ -36,9 +39,10 @@ def _type_check(kind: str) -> Callable[[Any], bool]:
     if kind in ("string", "enumeration", "date", "datetime"):
         return lambda v: type(v) is str
     if kind == "integer":
-        return lambda v: type(v) is int or (type(v) is float and v.is_integer())
+        return lambda v: (type(v) is int or (type(v) is float and v.is_integer())) \
+            and _INT64_MIN <= v <= _INT64_MAX
     if kind in ("number", "decimal"):
-        return lambda v: type(v) is int or type(v) is float
+        return lambda v: type(v) is int or (type(v) is float and isfinite(v))
     if kind == "boolean":
         return lambda v: type(v) is bool
     if kind == "object":
@@ -127,7 +131,9 @@ def _compile_field(spec: FieldSpec) -> Check:
     elif spec.type == "array":
         nested = _compile_array(spec)
     expected = {"enumeration": "a dimension path (string)", "date": "a date string",
-                "datetime": "a date-time string", "decimal": "a number",
+                "datetime": "a date-time string", "decimal": "a finite number",
+                "number": "a finite number",
+                "integer": f"a whole number from {_INT64_MIN} to {_INT64_MAX}",
                 "object": "an object", "array": "an array"}.get(spec.type, f"a {spec.type}")
 
     def check(value: Any, path: str, out: list[Problem]) -> None:
@@ -198,7 +204,7 @@ class _Generator:
         self.lines: list[str] = []
         self.functions: list[str] = []
         self.names: dict[str, Any] = {"_vdt": _valid_datetime, "_vd": _valid_date,
-                                      "_dim": DIMENSION_PATH.match}
+                                      "_dim": DIMENSION_PATH.match, "_fin": isfinite}
         self.count = 0
 
     def constant(self, value: Any) -> str:
@@ -208,10 +214,10 @@ class _Generator:
 
     def value_tests(self, kind: str, c: dict[str, Any], v: str) -> list[str]:
         """Conditions under which a present value ``v`` is wrong."""
-        tests = [{"integer": f"not (type({v}) is int or (type({v}) is float and "
-                             f"{v}.is_integer()))",
-                  "number": f"(type({v}) is not int and type({v}) is not float)",
-                  "decimal": f"(type({v}) is not int and type({v}) is not float)",
+        number = f"(type({v}) is not int and not (type({v}) is float and _fin({v})))"
+        tests = [{"integer": f"not ((type({v}) is int or (type({v}) is float and "
+                             f"{v}.is_integer())) and {_INT64_MIN} <= {v} <= {_INT64_MAX})",
+                  "number": number, "decimal": number,
                   "boolean": f"type({v}) is not bool", "object": f"type({v}) is not dict",
                   "array": f"type({v}) is not list"}.get(kind, f"type({v}) is not str")]
         if kind == "enumeration" and "enum" not in c:  # enum values are checked paths

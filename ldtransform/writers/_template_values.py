@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ldtransform.writers._values import json_literal, ld_text
+from ldtransform.errors import UnwritableValueError
+from ldtransform.writers._values import decimal_text, json_literal, ld_text, not_finite_message
 
 __all__ = [
     "Quoted",
@@ -48,14 +50,15 @@ class Quoted(str):
 
 # -- single values (row mode) ---------------------------------------------------------
 
-def number_text(value: float) -> str | None:
-    """A float as Arrow spells it, plus LD's ``.0`` on whole numbers; None for nan/inf.
+def number_text(value: float) -> str:
+    """A float as Arrow spells it, plus LD's ``.0`` on whole numbers; nan and inf raise
+    :class:`~ldtransform.errors.UnwritableValueError`, as the column writers do.
 
     Arrow prints the shortest round-trip digits (as ``repr`` does) but switches to an
     exponent outside 1e-6 <= |x| < 1e10, with no zero padding in the exponent.
     """
     if not math.isfinite(value):
-        return None
+        raise UnwritableValueError(not_finite_message(value))
     sign = "-" if math.copysign(1.0, value) < 0 else ""
     digits, exponent = _shortest_digits(abs(value))
     if digits == "0":
@@ -130,6 +133,8 @@ def value_text(value: Any, timezone: str) -> str | None:
         return str(value)
     if isinstance(value, float):
         return number_text(value)
+    if isinstance(value, Decimal):
+        return decimal_text(value)
     if isinstance(value, date):
         return ld_datetime_text(value, timezone)
     if isinstance(value, list | dict):
@@ -138,9 +143,11 @@ def value_text(value: Any, timezone: str) -> str | None:
     return str(value)
 
 
-def _json_default(value: Any, timezone: str) -> str:
+def _json_default(value: Any, timezone: str) -> str | orjson.Fragment:
     if isinstance(value, date):
         return ld_datetime_text(value, timezone)
+    if isinstance(value, Decimal):  # a JSON number of the exact digits, as columns write
+        return orjson.Fragment(decimal_text(value))
     raise TypeError(f"cannot write a {type(value).__name__} as JSON")
 
 

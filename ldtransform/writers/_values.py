@@ -10,6 +10,7 @@ unset text as the schema says (an empty string unless ``unsetText`` is null).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 import numpy as np
 import orjson
@@ -17,10 +18,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ldtransform._convert import once_per_distinct
+from ldtransform.errors import UnwritableValueError
 from ldtransform.writers import value_offsets
 
-__all__ = ["LD_DATETIME", "format_nested", "join_pieces", "json_literal", "json_pieces",
-           "ld_text", "member_pieces"]
+__all__ = [
+    "LD_DATETIME",
+    "decimal_text",
+    "format_nested",
+    "join_pieces",
+    "json_literal",
+    "json_pieces",
+    "ld_text",
+    "member_pieces",
+    "not_finite_message",
+]
 
 LD_DATETIME = "%Y-%m-%dT%H:%M:%S%z"
 _UTC_SECONDS = pa.timestamp("s", tz="UTC")
@@ -56,14 +67,52 @@ def _format_datetimes(array: pa.Array, timezone: str) -> pa.Array:
 
 
 def _numbers(array: pa.Array) -> pa.Array:
-    """Floats as text that stays a float when read back: 0 -> 0.0, no nan or inf."""
+    """Floats as text that stays a float when read back: 0 -> 0.0. Nan and inf have no
+    spelling in LD items or CSV: an error, never a silent null."""
     finite = pc.is_finite(array)
+    if pc.any(pc.invert(finite)).as_py():
+        first = array.filter(pc.invert(finite))[0].as_py()
+        raise UnwritableValueError(not_finite_message(first))
     text = pc.cast(array, pa.string())
     # Arrow spells whole numbers below 1e10 without a point (and switches to an
     # exponent above), so exactly those need ".0"; arithmetic beats a regex on the text.
     whole = pc.and_(pc.equal(pc.floor(array), array), pc.less(pc.abs(array), 1e10))
     text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
-    return pc.if_else(finite, text, pa.scalar(None, pa.string()))
+    return text
+
+
+def _decimals(array: pa.Array) -> pa.Array:
+    """Exact decimals as plain text with a point, never through float: the digits less
+    trailing zeros (``2.50`` -> ``2.5``, ``100`` -> ``100.0``), as :func:`decimal_text`."""
+    text = pc.cast(array, pa.string())
+    # Arrow writes small values and zero with an exponent (1E-9, 0E-18): those few by hand.
+    exponent = pc.fill_null(pc.match_substring(text, "E"), False)
+    if pc.any(exponent).as_py():
+        fixed = pa.array([decimal_text(v) for v in array.filter(exponent).to_pylist()],
+                         pa.string())
+        text = pc.replace_with_mask(text, exponent, fixed)
+    text = pc.replace_substring_regex(text, pattern=r"^(-?\d+\.\d*?)0+$",
+                                      replacement=r"\1")
+    pointless = pc.invert(pc.match_substring(text, "."))
+    text = pc.if_else(pointless, pc.binary_join_element_wise(text, ".0", ""), text)
+    return pc.if_else(pc.ends_with(text, "."), pc.binary_join_element_wise(text, "0", ""),
+                      text)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A Decimal as LD items and CSV cells spell it: plain digits with a point, no
+    trailing zeros past the first place (``0.0``, ``2.5``, ``100.0``)."""
+    text = format(value, "f")
+    whole, _, places = text.partition(".")
+    whole = "0" if whole in ("-0", "") and not places.strip("0") else whole
+    return f"{whole}.{places.rstrip('0') or '0'}"
+
+
+def not_finite_message(value: float) -> str:
+    """Why ``value`` (nan or inf) cannot be written."""
+    return (f"{value} is not a finite number, and LD items and CSV have no spelling for "
+            "nan or inf; validate the data against its schema to have such values "
+            "reported by row")
 
 
 def format_nested(array: pa.Array, timezone: str, unset: str | None = "") -> pa.Array:
@@ -98,7 +147,9 @@ def ld_text(array: pa.Array, *, timezone: str = "UTC", unset: str | None = "") -
         return pc.if_else(array, "true", "false")
     if pa.types.is_floating(kind):
         return _numbers(array)
-    if pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+    if pa.types.is_decimal(kind):
+        return _decimals(array)
+    if pa.types.is_integer(kind):
         return pc.cast(array, pa.string())
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return _ld_datetimes(array, timezone)

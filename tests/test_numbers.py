@@ -1,0 +1,122 @@
+"""Numbers are what they say: out of range is an error, never inf, null or a rounded value."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import ldtransform
+from ldtransform import Frames, ItemSchema
+from ldtransform.errors import LdTransformError, TemplateError
+from ldtransform.writers.csv_template import TemplateCsvWriter
+from ldtransform.writers.items_json import ItemsJsonWriter
+
+SCHEMA = ItemSchema.from_dict({
+    "itemType": "Thing", "primaryKey": ["code"],
+    "fields": [{"name": "code", "constraints": {"required": True}},
+               {"name": "count", "type": "integer"},
+               {"name": "amount", "type": "number"}],
+})
+INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
+
+
+def validated(tmp_path: Path, rows: list[tuple[str, str, str]]) -> ldtransform.Result:
+    path = tmp_path / "things.csv"
+    lines = ["code,count,amount", *(",".join(r) for r in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ldtransform.validate(path, SCHEMA)
+
+
+def problems(result: ldtransform.Result) -> dict[tuple[int | None, str | None], str]:
+    return {(i.row, i.field): i.message for i in result.report.issues
+            if i.code == "type-error"}
+
+
+def test_the_whole_int64_range_is_a_whole_number(tmp_path: Path) -> None:
+    result = validated(tmp_path, [("a", str(INT64_MAX), ""), ("b", str(INT64_MIN), ""),
+                                  ("c", "+0009223372036854775807", ""), ("d", "-0", "")])
+    assert result.report.ok, result.report.issues
+    assert result.valid_table.column("count").to_pylist() == [INT64_MAX, INT64_MIN,
+                                                              INT64_MAX, 0]
+
+
+@pytest.mark.parametrize("text", [str(INT64_MAX + 1), str(INT64_MIN - 1),
+                                  "99999999999999999999", "1" * 40])
+def test_a_whole_number_outside_int64_is_out_of_range(tmp_path: Path, text: str) -> None:
+    result = validated(tmp_path, [("a", "1", ""), ("b", text, "")])
+    assert result.report.rows_rejected == 1
+    message = problems(result)[(3, "count")]
+    assert "out of range" in message and str(INT64_MAX) in message, message
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("1e309", "too large"), ("-1e309", "too large"), ("1.8e308", "too large"),
+    ("1e-400", "too small"), ("-2.5e-330", "too small"), ("0.0000001e-320", "too small"),
+])
+def test_a_number_float64_cannot_hold_is_a_type_error(tmp_path: Path, text: str,
+                                                      words: str) -> None:
+    result = validated(tmp_path, [("a", "", "1.5"), ("b", "", text)])
+    assert result.report.rows_rejected == 1 and result.valid_table.num_rows == 1
+    message = problems(result)[(3, "amount")]
+    assert words in message and repr(text) in message, message
+
+
+def test_zero_in_any_spelling_and_the_extremes_that_fit_are_valid(tmp_path: Path) -> None:
+    texts = ["0", "-0.0", "0e-999", "000.000e5", "1.7976931348623157e308",
+             "2.2250738585072014e-308", "-1e-300"]
+    result = validated(tmp_path, [(str(i), "", t) for i, t in enumerate(texts)])
+    assert result.report.ok, result.report.issues
+    assert result.valid_table.column("amount").to_pylist() == [float(t) for t in texts]
+
+
+def test_typed_sources_out_of_range_are_type_errors_not_crashes(tmp_path: Path) -> None:
+    path = tmp_path / "things.parquet"
+    pq.write_table(pa.table({
+        "code": ["a", "b", "c", "d"],
+        "count": pa.array([1, INT64_MAX, INT64_MAX + 1, 2**64 - 1], pa.uint64()),
+        "amount": [1.5, float("inf"), float("nan"), -float("inf")],
+    }), path)
+    result = ldtransform.validate(path, SCHEMA)
+    assert result.valid_table.column("count").to_pylist() == [1]
+    found = problems(result)
+    # Rows of a Parquet file count from 1.
+    assert {key for key in found if key[1] == "count"} == {(3, "count"), (4, "count")}
+    assert {key for key in found if key[1] == "amount"} == {(2, "amount"), (3, "amount"),
+                                                            (4, "amount")}
+    assert "out of range" in found[(3, "count")]
+    assert "finite" in found[(2, "amount")]
+
+
+UNWRITABLE = pa.table({"code": ["a", "b", "c"], "count": [1, 2, 3],
+                       "amount": [1.0, float("inf"), float("nan")]})
+
+
+def test_items_json_refuses_inf_and_nan_rather_than_write_null() -> None:
+    sink = io.BytesIO()
+    with pytest.raises(LdTransformError, match="not a finite number") as caught:
+        ItemsJsonWriter(schema=SCHEMA).write(Frames.from_table(UNWRITABLE), sink)
+    assert isinstance(caught.value, ValueError)
+    assert b"null" not in sink.getvalue()
+
+
+@pytest.mark.parametrize("template", ["{% block row %}{{ item.amount }}{% endblock %}",
+                                      "{% block row %}{{ item.amount * 1 }}{% endblock %}"])
+def test_template_csv_refuses_inf_and_nan_in_both_modes(template: str) -> None:
+    writer = TemplateCsvWriter(template_text=template)
+    with pytest.raises((LdTransformError, TemplateError), match="not a finite number"):
+        writer.write(Frames.from_table(UNWRITABLE), io.BytesIO())
+
+
+def test_items_carry_the_int64_extremes_exactly(tmp_path: Path) -> None:
+    result = validated(tmp_path, [("a", str(INT64_MAX), "1e308"), ("b", str(INT64_MIN), "")])
+    sink = io.BytesIO()
+    ItemsJsonWriter(schema=SCHEMA).write(Frames.from_table(result.valid_table), sink)
+    data: list[dict[str, Any]] = [item["data"] for item in json.loads(sink.getvalue())]
+    assert [d["count"] for d in data] == [INT64_MAX, INT64_MIN]
+    assert data[0]["amount"] == 1e308

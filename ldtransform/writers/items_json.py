@@ -71,35 +71,43 @@ class ItemsJsonWriter(JsonArrayFile, RecordWriter):
         return effective_empty(action, self.empty,
                                mapping_empty(schema) if schema is not None else None)
 
-    def _fields(self, batch: pa.RecordBatch, names: list[str],
-                action: str) -> list[pa.Array | str]:
-        """The pieces of the ``"name":value,...`` text of each row of an ``action`` item."""
+    def _plan(self, batch: pa.RecordBatch, action: str) -> tuple[tuple[str, ...], bool]:
+        """The fields an ``action`` item may hold, and whether empty values are left out."""
         if action == "Delete":
-            names = list(self.item_schema.primary_key)
+            return tuple(self.item_schema.primary_key), False
         omit = self.empty_rule(action, batch.schema) == "omit"
+        names = [name for name in self.item_schema.field_names if name in batch.schema.names]
         if action in PARTIAL_ACTIONS or omit:  # fields without a column stay out
             absent = set(absent_fields(batch.schema))
             names = [name for name in names if name not in absent]
+        return tuple(names), omit
+
+    def _fields(self, batch: pa.RecordBatch,
+                plan: tuple[tuple[str, ...], bool]) -> list[pa.Array | str]:
+        """The pieces of the ``"name":value,...`` text of each row, as ``plan`` says."""
+        names, omit = plan
         present = [(name, batch.column(name)) for name in names if name in batch.schema.names]
-        if omit and action != "Delete":
+        if omit:
             return _members_omitting_empty(present, batch.num_rows, self.timezone, self.unset)
         return member_pieces(present, timezone=self.timezone, unset=self.unset)
 
     def encode(self, batch: pa.RecordBatch) -> pa.Array:
-        fields = self.item_schema.field_names
         ending = "}}" + self.terminator
         actions = self._actions(batch)
         if actions is None:  # whole envelopes in one join: headers, data fields, ``}}``
-            return join_pieces([self._headers(self.action),
-                                *self._fields(batch, fields, self.action), ending],
-                               batch.num_rows)
+            plan = self._plan(batch, self.action)
+            return join_pieces([self._headers(self.action), *self._fields(batch, plan),
+                                ending], batch.num_rows)
         result = pa.nulls(batch.num_rows, pa.string())
+        data: dict[tuple[tuple[str, ...], bool], pa.Array] = {}  # actions sharing a plan
         for action in ACTIONS:
             rows = pc.equal(actions, action)
             if not pc.any(rows).as_py():
                 continue
-            text = join_pieces([self._headers(action), *self._fields(batch, fields, action),
-                                ending], batch.num_rows)
+            plan = self._plan(batch, action)
+            if plan not in data:
+                data[plan] = join_pieces(self._fields(batch, plan), batch.num_rows)
+            text = pc.binary_join_element_wise(self._headers(action), data[plan], ending, "")
             result = pc.if_else(rows, text, result)
         return result
 

@@ -32,23 +32,41 @@ EXIT_INVALID = 5  # the data is invalid: rows rejected
 
 @contextmanager
 def errors_reported() -> Iterator[None]:
-    """Turn ldtransform exceptions into a one-line message and a documented exit code."""
+    """Turn ldtransform exceptions into a one-line message and a documented exit code;
+    with ``ldtransform --debug``, the traceback first."""
     from ldtransform import errors
 
     try:
         yield
-    except errors.ReadError as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_READ)
-    except errors.ValidationFailed as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_INVALID)
-    except (errors.PluginError, errors.ConfigError, errors.MissingDependencyError) as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_CONFIG)
     except errors.LdTransformError as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_ERROR)
+        message = f"error: {cli_phrasing(str(exc))}"
+        if _debugging():
+            import traceback
+
+            click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+        elif isinstance(exc, errors.PluginError) and exc.__cause__ is not None:
+            message += " (ldtransform --debug ... shows where in the plugin it failed)"
+        click.echo(message, err=True)
+        sys.exit(_exit_code(exc))
+
+
+def _exit_code(error: Exception) -> int:
+    from ldtransform import errors
+
+    if isinstance(error, errors.ReadError):
+        return EXIT_READ
+    if isinstance(error, errors.ValidationFailed):
+        return EXIT_INVALID
+    if isinstance(error, errors.PluginError | errors.ConfigError
+                  | errors.MissingDependencyError):
+        return EXIT_CONFIG
+    return EXIT_ERROR
+
+
+def _debugging() -> bool:
+    """Whether ``ldtransform --debug`` was given: errors come with their traceback."""
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("debug"))
 
 
 def _sheet(value: str | None) -> str | int | None:
@@ -286,6 +304,7 @@ def _declared(reader_class: type | None, name: str) -> tuple[set[str], Any]:
     and its default."""
     if reader_class is None:
         return set(), inspect.Parameter.empty
+    reader_class = inspect.unwrap(reader_class)  # a plugin's class, not its guard
     parameter = inspect.signature(reader_class).parameters.get(name)
     if parameter is None:
         return set(), inspect.Parameter.empty  # the read names it as unknown

@@ -29,7 +29,8 @@ __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_READ", "EXIT_USAGE", "main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ldtransform")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+def main(debug: bool) -> None:
     """Turn messy CSV, Excel, Parquet and JSON into clean, validated Liquid Decisions data."""
 
 

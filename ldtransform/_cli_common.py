@@ -10,6 +10,7 @@ import contextlib
 import functools
 import inspect
 import json
+import logging
 import re
 import sys
 import typing
@@ -20,7 +21,7 @@ from typing import Any
 import click
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
-           "cli_phrasing", "collect_reader_options", "errors_reported", "examples",
+           "cli_phrasing", "collect_reader_options", "errors_reported", "examples", "log_to_stderr",
            "parse_option_value", "reader_options", "reporting_options", "write_report"]
 
 EXIT_ERROR = 1
@@ -48,6 +49,21 @@ def errors_reported() -> Iterator[None]:
             message += " (ldtransform --debug ... shows where in the plugin it failed)"
         click.echo(message, err=True)
         sys.exit(_exit_code(exc))
+
+
+class _StderrHandler(logging.Handler):
+    """The library's warnings, printed as the command line speaks."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {cli_phrasing(record.getMessage())}", err=True)
+
+
+def log_to_stderr() -> None:
+    """Show the library's warnings (``logging.getLogger("ldtransform")``) on stderr."""
+    logger = logging.getLogger("ldtransform")
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        handler = _StderrHandler(logging.WARNING)
+        logger.addHandler(handler)
 
 
 def _exit_code(error: Exception) -> int:

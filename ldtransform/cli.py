@@ -21,6 +21,7 @@ from ldtransform._cli_common import (
     collect_reader_options,
     errors_reported,
     examples,
+    log_to_stderr,
     reader_options,
 )
 
@@ -32,6 +33,7 @@ __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_READ", "EXIT_USAGE", "main"]
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 def main(debug: bool) -> None:
     """Turn messy CSV, Excel, Parquet and JSON into clean, validated Liquid Decisions data."""
+    log_to_stderr()
 
 
 @main.command(short_help="Show what a file holds: format, columns, rows.", epilog=examples(

@@ -5,7 +5,8 @@ The file holds the source's own columns, then ``_row`` (the row in the source) a
 JSON Lines for a ``.jsonl`` name. Values are written as a person would type them: text as
 is (always quoted in CSV), ``true``/``false``, ISO dates, child records as JSON. The file
 is written atomically and only when a row was rejected; validation ignores ``_row`` and
-``_errors`` on the way back in.
+``_errors`` on the way back in. Beside it, ``<file>.json`` says how it was written, so it
+reads back without the options its source needed (see :mod:`ldtransform._quarantine_file`).
 """
 
 from __future__ import annotations
@@ -20,20 +21,22 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ldtransform._atomic import atomic_writer
+from ldtransform._quarantine_file import rejected_name, sidecar_path, sidecar_text
 from ldtransform.writers._values import json_literal
 
-__all__ = ["QuarantineFile"]
+__all__ = ["QuarantineFile", "rejected_name"]
 
 
 class QuarantineFile:
     """Takes rejected batches (a :data:`~ldtransform.validation.RejectedSink`).
 
     Use as a context manager; the file exists under ``path`` only after a clean exit and
-    only if at least one row was rejected.
+    only if at least one row was rejected. ``source`` names the original in the sidecar.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, source: str | None = None) -> None:
         self.path = Path(path)
+        self.source = source
         self.rows = 0
         self._stack = ExitStack()
         self._file: BinaryIO | None = None
@@ -44,6 +47,10 @@ class QuarantineFile:
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         self._stack.__exit__(kind, error, trace)  # type: ignore[arg-type]
+        if kind is None and self.rows:
+            suffix = "jsonl" if self._jsonl else self.path.suffix.lower().lstrip(".")
+            with atomic_writer(sidecar_path(self.path)) as file:
+                file.write(sidecar_text(self.path, suffix, self.source, self.rows))
 
     def __call__(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from ldtransform import registry
+from ldtransform._quarantine_file import apply_sidecar
 from ldtransform.errors import UnknownOptionError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
@@ -37,11 +38,13 @@ def read(
 
     The format comes from ``format`` or the file's suffix. Reader options include
     ``encoding`` (a codec or ``"auto"``), ``delimiter``, ``sheet``, ``header_row``;
-    an option the chosen reader does not take raises :class:`UnknownOptionError`.
+    an option the chosen reader does not take raises :class:`UnknownOptionError`. A
+    quarantine file ldtransform wrote is read with the options of its sidecar.
     """
     in_memory = _in_memory(source, batch_size)
     if in_memory is not None:
         return in_memory
+    format, options, sidecar = apply_sidecar(source, format, options)
     reader_class = registry.reader_for_source(source, format)
     valid = reader_options(reader_class)
     unknown = sorted(set(options) - set(valid))
@@ -52,6 +55,8 @@ def read(
         )
     reader = reader_class(**options)
     frames: Frames = reader.read(source, batch_size=batch_size)
+    if sidecar is not None:
+        frames.info["quarantine_of"] = sidecar.get("source")
     return frames
 
 
@@ -76,7 +81,10 @@ def read_for_validation(source: Source, **options: Any) -> Frames:
     stop, so a validation run lists them with everything else."""
     if is_in_memory(source):
         return read(source, **options)
-    reader_class = registry.reader_for_source(source, options.get("format"))
+    # A quarantine file is read as it was written (one warning if options are dropped).
+    format, options, _ = apply_sidecar(source, options.pop("format", None), options)
+    options["format"] = format
+    reader_class = registry.reader_for_source(source, format)
     if "on_bad_row" in reader_options(reader_class):
         options.setdefault("on_bad_row", "report")
     return read(source, **options)

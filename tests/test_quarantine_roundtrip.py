@@ -1,0 +1,108 @@
+"""A quarantine file a person can fix and feed back, whatever its source needed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ldtransform.cli import main
+from ldtransform.quarantine import rejected_name
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SCHEMA = SAMPLES / "schemas" / "Account.json"
+FLAT_MAPPING = SAMPLES / "mappings" / "accounts-flat.toml"
+ORIGINAL_OPTIONS = ["--encoding", "cp1252", "--delimiter", ";", "--header-row", "2"]
+
+
+def cp1252_export(tmp_path: Path) -> Path:
+    """samples/accounts.csv as an ERP exports it: cp1252, ';', a title row; two rows bad."""
+    with (SAMPLES / "accounts.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rows[2]["accountClass"] = "Wholesale"  # row 5 of the file: no such class
+    rows[5]["exposure"] = "12,5"           # row 8: not a number
+    path = tmp_path / "export.csv"
+    with path.open("w", newline="", encoding="cp1252") as f:
+        f.write("Accounts export – Zoë's ERP\r\n")
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def validate(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it, in a process of its own."""
+    return subprocess.run([sys.executable, "-m", "ldtransform", "validate",
+                           *map(str, args), "--schema", str(SCHEMA), "--mapping",
+                           str(FLAT_MAPPING)], capture_output=True, text=True, timeout=120)
+
+
+def validate_here(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The same command in this process (faster)."""
+    result = CliRunner().invoke(main, ["validate", *map(str, args), "--schema", str(SCHEMA),
+                                       "--mapping", str(FLAT_MAPPING)])
+    return subprocess.CompletedProcess([], result.exit_code, result.stdout, result.stderr)
+
+
+def test_the_rejected_file_of_a_cp1252_title_row_file_round_trips(tmp_path: Path) -> None:
+    source = cp1252_export(tmp_path)
+    fix = tmp_path / "fix"
+    first = validate(source, *ORIGINAL_OPTIONS, "--rejected-dir", fix)
+    assert first.returncode == 5, first.stdout + first.stderr
+    rejected = fix / "export.rejected.csv"
+    sidecar = json.loads((fix / "export.rejected.csv.json").read_text(encoding="utf-8"))
+    assert sidecar["source"] == str(source) and sidecar["rows"] == 2
+    assert sidecar["options"] == {"encoding": "utf-8", "delimiter": ",", "header_row": 1}
+
+    # Validated again as it is, with the original's options: the same two rows, under the
+    # same name (read to its end before it is replaced).
+    again = validate_here(rejected, *ORIGINAL_OPTIONS, "--rejected-dir", fix)
+    assert again.returncode == 5, again.stdout + again.stderr
+    assert "2 rows read = 0 valid + 2 rejected" in again.stdout
+    assert "note:" in again.stderr and "--encoding cp1252" in again.stderr
+    assert sorted(p.name for p in fix.iterdir()) == ["export.rejected.csv",
+                                                     "export.rejected.csv.json"]
+    assert json.loads((fix / "export.rejected.csv.json").read_text())["source"] == str(source)
+
+    with rejected.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with (SAMPLES / "accounts.csv").open(newline="", encoding="utf-8") as f:
+        originals = list(csv.DictReader(f))
+    assert [row["name"] for row in rows] == [originals[2]["name"], originals[5]["name"]]
+    assert [row["_errors"].split(":")[0] for row in rows] == ["accountClass", "exposure"]
+    rows[0]["accountClass"], rows[1]["exposure"] = "Invoiced", "12.5"
+    with rejected.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    fixed = validate_here(rejected, *ORIGINAL_OPTIONS, "--rejected-dir", fix)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "2 rows read = 2 valid + 0 rejected" in fixed.stdout
+
+
+def test_convert_names_never_stack(tmp_path: Path) -> None:
+    source = cp1252_export(tmp_path)
+    first = CliRunner().invoke(main, ["convert", str(source), *ORIGINAL_OPTIONS, "--schema",
+                                      str(SCHEMA), "--mapping", str(FLAT_MAPPING),
+                                      "--out", str(tmp_path / "one")])
+    assert first.exit_code == 5, first.output
+    rejected = tmp_path / "one" / "export.rejected.csv"
+    second = CliRunner().invoke(main, ["convert", str(rejected), *ORIGINAL_OPTIONS,
+                                       "--schema", str(SCHEMA), "--mapping",
+                                       str(FLAT_MAPPING), "--out", str(tmp_path / "two")])
+    assert second.exit_code == 5, second.output
+    assert sorted(p.name for p in (tmp_path / "two").glob("*.rejected.*")) == [
+        "export.rejected.csv", "export.rejected.csv.json"]
+
+
+def test_rejected_names() -> None:
+    assert rejected_name("in/accounts.csv") == "accounts.rejected.csv"
+    assert rejected_name("accounts.rejected.csv") == "accounts.rejected.csv"
+    assert rejected_name("accounts.rejected.xlsx", "xlsx") == "accounts.rejected.xlsx"
+    assert rejected_name("accounts.jsonl.gz", "jsonl") == "accounts.rejected.jsonl"
+    assert rejected_name("README") == "README.rejected.csv"

@@ -168,7 +168,7 @@ def reporting_options(rejected_dir_default: str | None,
     return decorate
 
 
-REJECTED_FORMATS = ["csv", "jsonl"]
+REJECTED_FORMATS = ["csv", "jsonl", "xlsx"]
 
 
 def write_report(report: Any, path: str) -> None:

@@ -2,11 +2,12 @@
 
 The file holds the source's own columns, then ``_row`` (the row in the source) and
 ``_errors`` (every reason, ``field: message [code]`` joined by ``; ``). CSV by default,
-JSON Lines for a ``.jsonl`` name. Values are written as a person would type them: text as
-is (always quoted in CSV), ``true``/``false``, ISO dates, child records as JSON. The file
-is written atomically and only when a row was rejected; validation ignores ``_row`` and
-``_errors`` on the way back in. Beside it, ``<file>.json`` says how it was written, so it
-reads back without the options its source needed (see :mod:`ldtransform._quarantine_file`).
+JSON Lines for a ``.jsonl`` name, a workbook with the bad cells marked for ``.xlsx``.
+Values are written as a person would type them: text as is (always quoted in CSV),
+``true``/``false``, ISO dates, child records as JSON. The file is written atomically and
+only when a row was rejected; validation ignores ``_row`` and ``_errors`` on the way back
+in. Beside it, ``<file>.json`` says how it was written, so it reads back without the
+options its source needed (see :mod:`ldtransform._quarantine_file`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from ldtransform._atomic import atomic_writer
 from ldtransform._quarantine_file import rejected_name, sidecar_path, sidecar_text
+from ldtransform._quarantine_xlsx import RejectedWorkbook
 from ldtransform.writers._values import json_literal
 
 __all__ = ["QuarantineFile", "rejected_name"]
@@ -41,11 +43,14 @@ class QuarantineFile:
         self._stack = ExitStack()
         self._file: BinaryIO | None = None
         self._jsonl = self.path.suffix.lower() in (".jsonl", ".ndjson")
+        self._workbook: RejectedWorkbook | None = None
 
     def __enter__(self) -> QuarantineFile:
         return self
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if kind is None and self._workbook is not None:
+            self._workbook.close()  # the workbook is complete only once closed
         self._stack.__exit__(kind, error, trace)  # type: ignore[arg-type]
         if kind is None and self.rows:
             suffix = "jsonl" if self._jsonl else self.path.suffix.lower().lstrip(".")
@@ -58,7 +63,9 @@ class QuarantineFile:
         if self._file is None:
             self._open(batch.schema)
         assert self._file is not None
-        if self._jsonl:
+        if self._workbook is not None:
+            self._workbook.add(batch)
+        elif self._jsonl:
             for record in batch.to_pylist():
                 self._file.write(orjson.dumps(record, default=str) + b"\n")
         else:
@@ -76,6 +83,8 @@ class QuarantineFile:
 
     def _open(self, schema: pa.Schema) -> None:
         self._file = self._stack.enter_context(atomic_writer(self.path))
+        if self.path.suffix.lower() == ".xlsx":
+            self._workbook = RejectedWorkbook(self._file, schema.names)
 
 
 def _flat(column: pa.Array) -> pa.Array:

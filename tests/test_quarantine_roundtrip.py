@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from ldtransform.cli import main
@@ -106,3 +108,53 @@ def test_rejected_names() -> None:
     assert rejected_name("accounts.rejected.xlsx", "xlsx") == "accounts.rejected.xlsx"
     assert rejected_name("accounts.jsonl.gz", "jsonl") == "accounts.rejected.jsonl"
     assert rejected_name("README") == "README.rejected.csv"
+
+
+def test_a_rejected_workbook_marks_bad_cells_and_round_trips(tmp_path: Path) -> None:
+    source = cp1252_export(tmp_path)
+    fix = tmp_path / "fix"
+    first = validate_here(source, *ORIGINAL_OPTIONS, "--rejected-dir", fix,
+                          "--rejected-format", "xlsx")
+    assert first.returncode == 5, first.stdout + first.stderr
+    path = fix / "export.rejected.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header[0] == "_row" and header[-1] == "_errors"
+    assert header[1:-1] == list(csv_header())
+    marked = {(cell.row, header[cell.column - 1]): cell.comment.text
+              for row in sheet.iter_rows(min_row=2) for cell in row if cell.comment}
+    assert set(marked) == {(2, "accountClass"), (3, "exposure")}
+    assert "[not-in-enum]" in marked[(2, "accountClass")]
+    assert "[type-error]" in marked[(3, "exposure")]
+    for row, column in marked:
+        cell = sheet.cell(row, header.index(column) + 1)
+        assert cell.fill.fgColor.rgb.endswith("FFC7CE")  # highlighted
+        assert cell.value in ("Wholesale", "12,5")
+    assert not sheet.cell(2, header.index("name") + 1).comment
+    assert [sheet.cell(r, 1).value for r in (2, 3)] == [5, 8]  # rows of the source file
+    assert "accountClass:" in sheet.cell(2, len(header)).value
+
+    sheet.cell(2, header.index("accountClass") + 1).value = "Invoiced"
+    sheet.cell(3, header.index("exposure") + 1).value = 12.5
+    book.save(path)
+    fixed = validate_here(path, *ORIGINAL_OPTIONS, "--rejected-dir", fix)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "2 rows read = 2 valid + 0 rejected" in fixed.stdout
+
+
+def csv_header() -> list[str]:
+    with (SAMPLES / "accounts.csv").open(newline="", encoding="utf-8") as f:
+        return next(csv.reader(f))
+
+
+def test_a_missing_excel_extra_names_the_install(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "xlsxwriter", None)
+    result = CliRunner().invoke(main, ["validate", str(cp1252_export(tmp_path)),
+                                       *ORIGINAL_OPTIONS, "--schema", str(SCHEMA),
+                                       "--mapping", str(FLAT_MAPPING), "--rejected-dir",
+                                       str(tmp_path / "fix"), "--rejected-format", "xlsx"])
+    assert result.exit_code == 4
+    assert "pip install 'ldtransform[excel]'" in result.output
+    assert not (tmp_path / "fix" / "export.rejected.xlsx").exists()

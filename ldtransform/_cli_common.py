@@ -1,28 +1,26 @@
-"""What every ldtransform command shares: exit codes, error reporting, reader options.
+"""What every ldtransform command shares: exit codes, error reporting, reader and
+reporting options, help examples.
 
-Messages of the library speak Python (``header_row=2``); :func:`cli_phrasing` is the one
-place that turns them into flags (``--header-row 2``) for a user at the command line.
+Messages of the library speak Python (``header_row=2``); errors are printed through
+:func:`~ldtransform._cli_words.cli_phrasing`, which says ``--header-row 2`` instead.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import inspect
-import json
-import re
-import shlex
+import logging
 import sys
-import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
+from ldtransform._cli_words import cli_phrasing, flag, parse_option_value, reader_class_for
+
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
-           "cli_phrasing", "collect_reader_options", "errors_reported", "examples",
-           "parse_option_value", "reader_options", "reporting_options", "write_report"]
+           "collect_reader_options", "errors_reported", "examples", "log_to_stderr",
+           "reader_options", "reporting_options", "write_report"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -33,23 +31,56 @@ EXIT_INVALID = 5  # the data is invalid: rows rejected
 
 @contextmanager
 def errors_reported() -> Iterator[None]:
-    """Turn ldtransform exceptions into a one-line message and a documented exit code."""
+    """Turn ldtransform exceptions into a one-line message and a documented exit code;
+    with ``ldtransform --debug``, the traceback first."""
     from ldtransform import errors
 
     try:
         yield
-    except errors.ReadError as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_READ)
-    except errors.ValidationFailed as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_INVALID)
-    except (errors.PluginError, errors.ConfigError, errors.MissingDependencyError) as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_CONFIG)
     except errors.LdTransformError as exc:
-        click.echo(f"error: {cli_phrasing(str(exc))}", err=True)
-        sys.exit(EXIT_ERROR)
+        message = f"error: {cli_phrasing(str(exc))}"
+        if _debugging():
+            import traceback
+
+            click.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+        elif isinstance(exc, errors.PluginError) and exc.__cause__ is not None:
+            message += " (ldtransform --debug ... shows where in the plugin it failed)"
+        click.echo(message, err=True)
+        sys.exit(_exit_code(exc))
+
+
+class _StderrHandler(logging.Handler):
+    """The library's warnings, printed as the command line speaks."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {cli_phrasing(record.getMessage())}", err=True)
+
+
+def log_to_stderr() -> None:
+    """Show the library's warnings (``logging.getLogger("ldtransform")``) on stderr."""
+    logger = logging.getLogger("ldtransform")
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        handler = _StderrHandler(logging.WARNING)
+        logger.addHandler(handler)
+
+
+def _exit_code(error: Exception) -> int:
+    from ldtransform import errors
+
+    if isinstance(error, errors.ReadError):
+        return EXIT_READ
+    if isinstance(error, errors.ValidationFailed):
+        return EXIT_INVALID
+    if isinstance(error, errors.PluginError | errors.ConfigError
+                  | errors.MissingDependencyError):
+        return EXIT_CONFIG
+    return EXIT_ERROR
+
+
+def _debugging() -> bool:
+    """Whether ``ldtransform --debug`` was given: errors come with their traceback."""
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("debug"))
 
 
 def _sheet(value: str | None) -> str | int | None:
@@ -135,7 +166,7 @@ def reporting_options(rejected_dir_default: str | None,
     return decorate
 
 
-REJECTED_FORMATS = ["csv", "jsonl"]
+REJECTED_FORMATS = ["csv", "jsonl", "xlsx"]
 
 
 def write_report(report: Any, path: str) -> None:
@@ -190,7 +221,7 @@ def collect_reader_options(encoding: str | None, delimiter: str | None, sheet: s
 
 def _set_once(options: dict[str, Any], name: str, value: Any) -> None:
     if name in options:
-        raise click.UsageError(f"{_flag(name)} and -o {name}=... both given; give it once")
+        raise click.UsageError(f"{flag(name)} and -o {name}=... both given; give it once")
     options[name] = value
 
 
@@ -202,7 +233,7 @@ def _columns(text: str | None) -> list[str] | None:
 
 def _parse_extra_options(pairs: tuple[str, ...], source: str | None,
                          format: str | None) -> dict[str, Any]:
-    reader_class = _reader_class(source, format)
+    reader_class = reader_class_for(source, format)
     options: dict[str, Any] = {}
     for pair in pairs:
         name, equals, text = pair.partition("=")
@@ -219,151 +250,3 @@ def _parse_extra_options(pairs: tuple[str, ...], source: str | None,
             raise click.BadParameter(f"{pair!r}: {exc}", param_hint="-o/--option") from None
         _set_once(options, name, value)
     return options
-
-
-def _reader_class(source: str | None, format: str | None) -> type | None:
-    """The reader that will read ``source``, to learn its options' types; None when it
-    cannot be told (the read itself then names the problem)."""
-    from ldtransform import registry
-    from ldtransform.errors import LdTransformError
-
-    if source is None and format is None:
-        return None
-    try:
-        found: type = registry.reader_for_source(source, format)
-    except LdTransformError:
-        return None
-    return found
-
-
-_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
-_CONTAINERS = {"list", "List", "Sequence", "tuple", "Tuple", "Iterable", "Collection",
-               "dict", "Dict", "Mapping", "set", "frozenset"}
-
-
-def parse_option_value(reader_class: type | None, name: str, text: str) -> Any:
-    """``text`` as the value of the reader option ``name``, by the option's declared type:
-    a whole number, true/false, a list (JSON or comma-separated), JSON for other typed
-    options, ``none`` where None is allowed; text otherwise."""
-    words, default = _declared(reader_class, name)
-    stripped = text.strip()
-    if stripped.lower() == "none" and ("None" in words or (default is None and bool(words))):
-        return None
-    if not words or "Literal" in words:
-        return text
-    if "bool" in words:
-        if stripped.lower() in _TRUE + _FALSE:
-            return stripped.lower() in _TRUE
-        raise ValueError(f"{name} is true or false")
-    if words & _CONTAINERS:
-        if stripped[:1] in ("[", "{"):
-            return _json(stripped, name)
-        return [item.strip() for item in stripped.split(",") if item.strip()]
-    for kind, parse in (("int", int), ("float", float)):
-        if kind in words:
-            try:
-                return parse(stripped)
-            except ValueError:
-                if "str" in words:
-                    return text
-                raise ValueError(f"{name} takes a number, not {text!r}") from None
-    if "str" in words:
-        return text
-    try:
-        return json.loads(stripped)
-    except ValueError:
-        return text
-
-
-def _json(text: str, name: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"{name} takes JSON here: {exc}") from None
-
-
-def _declared(reader_class: type | None, name: str) -> tuple[set[str], Any]:
-    """The type names in the annotation of option ``name`` (or of its default's type),
-    and its default."""
-    if reader_class is None:
-        return set(), inspect.Parameter.empty
-    parameter = inspect.signature(reader_class).parameters.get(name)
-    if parameter is None:
-        return set(), inspect.Parameter.empty  # the read names it as unknown
-    annotation: Any = parameter.annotation
-    # Resolve aliases such as BadRowPolicy = Literal[...]; an unresolvable annotation is
-    # read as written.
-    owner: Any = reader_class
-    with contextlib.suppress(Exception):
-        annotation = typing.get_type_hints(owner.__init__).get(name, annotation)
-    if annotation is inspect.Parameter.empty:
-        default = parameter.default
-        if default is inspect.Parameter.empty or default is None:
-            return set(), default
-        return {type(default).__name__}, default
-    text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
-    return set(re.findall(r"[A-Za-z_]\w*", text)), parameter.default
-
-
-#: Options that have a flag of their own; any other reader option is ``-o name=value``.
-FLAGS = {"format": "--format", "encoding": "--encoding", "delimiter": "--delimiter",
-         "sheet": "--sheet", "header_row": "--header-row", "on_bad_row": "--on-bad-row",
-         "columns": "--columns", "batch_size": "--batch-size", "max_issues": "--max-issues",
-         "extra_columns": "--extra-columns", "on_error": "--on-error",
-         "overwrite": "--overwrite", "max_records": "--max-records",
-         "max_bytes": "--max-bytes", "rejected_format": "--rejected-format"}
-_SWITCHES = {"overwrite"}
-_VALUE = r"(?:'[^']*'|\"[^\"]*\"|[\w.+\-]+)"
-_QUOTED = r"(?:'[^']*'|\"[^\"]*\")"
-_ASSIGNMENT = re.compile(rf"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)*)=({_VALUE})((?:,?\s+or\s+{_QUOTED})*)")
-_CLI_ASIDE = re.compile(r"\s*\(CLI: [^)]*\)")
-
-
-def _flag(name: str) -> str:
-    return FLAGS.get(name, f"-o {name}=...")
-
-
-def _cli_value(value: str) -> str:
-    if value[:1] in ("'", '"'):
-        value = value[1:-1]
-    if value == "None":
-        return "none"
-    return shlex.quote(value)  # as typed in a shell: ';' or 'a b' need quotes
-
-
-def cli_phrasing(text: str) -> str:
-    """A library message as a command-line user reads it: ``header_row=2`` becomes
-    ``--header-row 2``, ``on_bad_row='report'`` ``--on-bad-row report``, and a reader
-    option without a flag of its own ``-o name=value``."""
-    if "=" not in text:
-        return text
-
-    def flag(match: re.Match[str]) -> str:
-        name, value, alternatives = match.group(1), match.group(2), match.group(3)
-        if name not in FLAGS and name not in _reader_option_names():
-            return match.group(0)
-        values = [_cli_value(value)]
-        values += [_cli_value(v) for v in re.findall(_QUOTED, alternatives)]
-        if name in _SWITCHES and values == ["True"]:
-            return FLAGS[name]
-        if name in FLAGS:
-            return " or ".join(f"{FLAGS[name]} {v}" for v in values)
-        return " or ".join(f"-o {name}={v}" for v in values)
-
-    return _ASSIGNMENT.sub(flag, _CLI_ASIDE.sub("", text))
-
-
-@functools.cache
-def _reader_option_names() -> frozenset[str]:
-    """Every option any installed reader takes (a reader that fails to load is skipped)."""
-    from ldtransform import registry
-    from ldtransform.errors import LdTransformError
-    from ldtransform.readers import reader_options as options_of
-
-    names: set[str] = set()
-    for name in registry.names("reader"):
-        try:
-            names.update(options_of(registry.load("reader", name)))
-        except LdTransformError:
-            continue
-    return frozenset(names)

@@ -21,6 +21,7 @@ from ldtransform._cli_common import (
     collect_reader_options,
     errors_reported,
     examples,
+    log_to_stderr,
     reader_options,
 )
 
@@ -29,8 +30,10 @@ __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_READ", "EXIT_USAGE", "main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ldtransform")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+def main(debug: bool) -> None:
     """Turn messy CSV, Excel, Parquet and JSON into clean, validated Liquid Decisions data."""
+    log_to_stderr()
 
 
 @main.command(short_help="Show what a file holds: format, columns, rows.", epilog=examples(

@@ -62,7 +62,7 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
     columns plus _row and _errors, to fix and validate again. Exit code 0 when every row
     is valid, 5 when rows were rejected or errors found.
     """
-    from ldtransform.quarantine import QuarantineFile
+    from ldtransform.quarantine import QuarantineFile, rejected_name
     from ldtransform.readers import read_for_validation
     from ldtransform.validation import Validation
 
@@ -76,10 +76,11 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
         run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
                          max_issues=max_issues)
         for source in sources:
-            stem = "stdin" if source == "-" else Path(source).stem
-            target = Path(rejected_dir) / f"{stem}.rejected.{rejected_format}"
+            target = Path(rejected_dir) / rejected_name(source, rejected_format)
             frames = read_for_validation(source, **options)
-            with QuarantineFile(target) as quarantine:
+            original = frames.info.get("quarantine_of") or source
+            # Written under its final name only once the source is read to its end.
+            with QuarantineFile(target, source=original, reading=source) as quarantine:
                 _drain(run.run(frames, on_rejected=quarantine), frames, console)
             if quarantine.rows:
                 quarantined.append((target, quarantine.rows))

@@ -10,7 +10,7 @@ wrong, where (file, line/row, sheet, column) and what to do next::
     │   ├── SchemaError             an itemType schema file is itself wrong
     │   ├── MappingError            a mapping names unknown columns or is malformed
     │   └── TemplateError           a CSV template is malformed, unsafe or names no field
-    ├── PluginError                 a plugin cannot be loaded or used
+    ├── PluginError                 a plugin cannot be loaded or used, or failed
     │   ├── UnknownFormatError      no reader/writer of that name or suffix
     │   ├── PluginConflictError     two distributions claim one name
     │   └── PluginLoadError         a plugin failed to import
@@ -107,7 +107,18 @@ class TemplateError(ConfigError):
 
 
 class PluginError(LdTransformError):
-    """A plugin (built-in or third-party) cannot be found, loaded or used."""
+    """A plugin (built-in or third-party) cannot be found, loaded or used.
+
+    When a third-party plugin's own code failed, ``plugin``, ``distribution`` and
+    ``version`` name it and ``__cause__`` is the exception it raised.
+    """
+
+    def __init__(self, message: str, *, plugin: str | None = None,
+                 distribution: str | None = None, version: str | None = None) -> None:
+        self.plugin = plugin
+        self.distribution = distribution
+        self.version = version
+        super().__init__(message)
 
 
 class UnknownFormatError(PluginError):

@@ -25,10 +25,11 @@ import orjson
 from ldtransform import registry
 from ldtransform._atomic import atomic_writer
 from ldtransform._parts import PartInfo, PartSink
+from ldtransform._quarantine_file import sidecar_path
 from ldtransform._threads import POOL
 from ldtransform.errors import ConfigError, ValidationFailed
 from ldtransform.frames import Frames
-from ldtransform.quarantine import QuarantineFile
+from ldtransform.quarantine import QuarantineFile, rejected_name
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema, load_schema
 from ldtransform.validation import Validation
@@ -178,8 +179,10 @@ def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Va
         for source in listed:
             frames = _frames(source, read_options)
             folder, suffix = quarantine_to
-            target = folder / _unique(f"{_stem(frames)}.rejected.{suffix}", names)
-            quarantine = QuarantineFile(target) if not dry_run and on_error != "fail" else None
+            target = folder / _unique(rejected_name(frames.source, suffix), names)
+            original = frames.info.get("quarantine_of") or frames.source
+            quarantine = (QuarantineFile(target, source=original, reading=frames.source)
+                          if not dry_run and on_error != "fail" else None)
             with quarantine or _NoQuarantine(on_error, validation) as keep:
                 for batch in validation.run(frames, on_rejected=keep):
                     for records in encode_in_halves(writer, batch):
@@ -338,6 +341,8 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> None:
     old = orjson.loads(manifest.read_bytes())
     for entry in [*old.get("parts", []), *old.get("rejected", [])]:
         (folder / Path(entry["file"]).name).unlink(missing_ok=True)
+    for entry in old.get("rejected", []):  # and what says how each was written
+        sidecar_path(folder / Path(entry["file"]).name).unlink(missing_ok=True)
     manifest.unlink()
 
 

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import PurePath
 from typing import Any, Literal
 
+from ldtransform._plugin_guard import guarded
 from ldtransform.errors import PluginConflictError, PluginLoadError, UnknownFormatError
 
 __all__ = ["GROUPS", "PluginSpec", "describe", "find", "load", "names", "reader_for_source"]
@@ -66,7 +67,8 @@ class PluginSpec:
         return self.distribution == "ldtransform" and self.target.startswith("ldtransform.")
 
     def load(self) -> Any:
-        """Import and return the plugin object (usually a class)."""
+        """Import and return the plugin object (usually a class); a third-party one comes
+        wrapped so that an exception its code raises is a PluginError naming it."""
         return _load_target(self)
 
 
@@ -83,7 +85,8 @@ def _load_target(spec: PluginSpec) -> Any:
             f"{spec.distribution} {spec.version} failed to load: {type(exc).__name__}: {exc}. "
             f"Reinstall or upgrade {spec.distribution}, or uninstall it if unused"
         ) from exc
-    return obj
+    # A third-party plugin's failures are named as its own; built-ins raise their own errors.
+    return obj if spec.builtin else guarded(spec, obj)
 
 
 def _own_version() -> str:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import ldtransform
 from ldtransform import registry
-from ldtransform._cli_common import _reader_option_names, cli_phrasing
+from ldtransform._cli_words import _reader_option_names, cli_phrasing
 from ldtransform.cli import EXIT_CONFIG, EXIT_READ, EXIT_USAGE, main
 from ldtransform.errors import ReadError
 

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from ldtransform import registry
+from ldtransform._quarantine_file import apply_sidecar
 from ldtransform.errors import UnknownOptionError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Source
@@ -40,11 +41,13 @@ def read(
     ``encoding`` (a codec or ``"auto"``), ``delimiter``, ``sheet``, ``header_row``;
     an option the chosen reader does not take raises :class:`UnknownOptionError`.
     ``"-"`` reads standard input (with ``format``). A path that is not a regular file
-    (a directory, a pipe, a device) or an empty file raises :class:`ReadError`.
+    (a directory, a pipe, a device) or an empty file raises :class:`ReadError`. A
+    quarantine file ldtransform wrote is read with the options of its sidecar.
     """
     in_memory = _in_memory(source, batch_size)
     if in_memory is not None:
         return in_memory
+    format, options, sidecar = apply_sidecar(source, format, options)
     source = resolve_source(source, format)
     reader_class = registry.reader_for_source(source, format)
     valid = reader_options(reader_class)
@@ -56,6 +59,8 @@ def read(
         )
     reader = reader_class(**options)
     frames: Frames = reader.read(source, batch_size=batch_size)
+    if sidecar is not None:
+        frames.info["quarantine_of"] = sidecar.get("source")
     return frames
 
 
@@ -80,8 +85,11 @@ def read_for_validation(source: Source, **options: Any) -> Frames:
     stop, so a validation run lists them with everything else."""
     if is_in_memory(source):
         return read(source, **options)
-    source = resolve_source(source, options.get("format"))
-    reader_class = registry.reader_for_source(source, options.get("format"))
+    # A quarantine file is read as it was written (one warning if options are dropped).
+    format, options, _ = apply_sidecar(source, options.pop("format", None), options)
+    options["format"] = format
+    source = resolve_source(source, format)
+    reader_class = registry.reader_for_source(source, format)
     if "on_bad_row" in reader_options(reader_class):
         options.setdefault("on_bad_row", "report")
     return read(source, **options)

@@ -257,8 +257,6 @@ class Worker:
         self.store.set_status(job["job_id"], status, reason, finished=time.time())
         if job["kind"] == "import":  # the job is over: its upload is no longer needed
             (self.store.data_dir / "uploads" / job["job_id"] / "data").unlink(missing_ok=True)
-        if status == "Completed" and job["kind"] == "export":
-            self.store.expire_files(job["job_id"], time.time() + self.config.limits.link_ttl)
         self.notify_finished(job["job_id"])
 
     def notify_finished(self, job_id: str) -> None:
@@ -405,14 +403,15 @@ class Worker:
                                schemas=self.schemas, tick=tick)
         finally:
             reader.close()
-        for part in parts:
-            self.store.add_file(job_id=job["job_id"], community=job["community"],
-                                kind="result", name=part.path.name,
-                                path=str(part.path.relative_to(self.store.data_dir)),
-                                records=part.records, size=part.size)
         files = "file" if len(parts) == 1 else "files"
-        self._finish(job, "Completed", f"Exported {run.processed} records in {len(parts)} "
-                     f"{files}; download them from the links")
+        finished = time.time()
+        self.store.complete_export(
+            job["job_id"], job["community"],
+            [(part.path.name, str(part.path.relative_to(self.store.data_dir)), part.records,
+              part.size) for part in parts],
+            f"Exported {run.processed} records in {len(parts)} {files}; download them from "
+            "the links", finished=finished, expires=finished + self.config.limits.link_ttl)
+        self.notify_finished(job["job_id"])
 
 
 def _append_rejections(path: Path, rejected: list[Rejection]) -> int:

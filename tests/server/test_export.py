@@ -6,8 +6,10 @@ import csv
 import email
 import io
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import pytest
 from ldkit import LD, SCHEMAS, account, make_config, outbox
 
 from ldtransform.server import running
+from ldtransform.server.jobview import job_status
+from ldtransform.server.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +132,32 @@ def test_empty_result_still_has_one_file(loaded: LD) -> None:
     status = loaded.run_export(filters=json.dumps({"channel": "30"}))
     assert status["status"] == "Completed" and status["recordsProcessed"] == "0"
     assert loaded.exported_items(status) == []
+
+
+def test_a_completed_export_always_has_its_links_and_their_expiry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # After every commit, look at every completed export as a status poll would then.
+    seen: list[tuple[bool, bool]] = []
+    commit = Store.write
+
+    @contextmanager
+    def write_and_look(store: Store) -> Iterator[sqlite3.Connection]:
+        with commit(store) as conn:
+            yield conn
+        for job in store.conn().execute(
+                "SELECT * FROM jobs WHERE kind = 'export' AND status = 'Completed'"):
+            status = job_status(job, store, "http://ld")
+            seen.append((bool(status.get("links")), "linksExpire" in status))
+
+    monkeypatch.setattr(Store, "write", write_and_look)
+    # Jobs on threads, so that they commit through the patched store.
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=make_config(),
+                 processes=False) as url:
+        ld = LD(url, tmp_path)
+        ld.run_import([account(i) for i in range(3)])
+        for _ in range(2):
+            assert ld.run_export()["status"] == "Completed"
+    assert seen and set(seen) == {(True, True)}
 
 
 def test_export_notification_lists_the_links(loaded: LD) -> None:

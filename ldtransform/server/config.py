@@ -66,6 +66,9 @@ class Limits:
     sql_row_limit: int = 5_000_000
     records_per_file: int = 100_000
     link_ttl: float = float(WEEK)
+    template_time_limit: float = 10.0
+    template_value_chars: int = 10_000_000
+    template_output_chars: int = 10_000_000
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,26 @@ import io
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 from jinja2 import Template
 from jinja2 import TemplateError as JinjaError
-from jinja2.sandbox import SandboxedEnvironment
 
+from ldtransform._template_limits import (
+    LimitedSandbox,
+    TemplateLimitError,
+    TemplateLimits,
+    join_output,
+    template_line,
+)
 from ldtransform.schema import ItemSchema
-from ldtransform.server.outcomes import JobRejected
+from ldtransform.server.outcomes import JobFailed, JobRejected
 from ldtransform.server.sqlguard import GuardedQuery, QueryError
 
-__all__ = ["ExportSpec", "Part", "parse_filters", "run_export", "safe_name"]
+__all__ = ["ExportLimits", "ExportSpec", "Part", "parse_filters", "run_export", "safe_name"]
 
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/plain", "plain/text", "text/csv")
@@ -49,6 +55,16 @@ class ExportSpec:
     template: str | None
     sql_query: str | None
     filters: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ExportLimits:
+    """How far an export may go (the server's ``[limits]``)."""
+
+    per_file: int
+    time_limit: float
+    row_limit: int
+    template: TemplateLimits = field(default_factory=TemplateLimits)
 
 
 @dataclass(frozen=True)
@@ -156,8 +172,14 @@ def _csv_quote(value: Any) -> str:
 class _Formatter:
     """Turns rows into text for one output format."""
 
-    def __init__(self, spec: ExportSpec, columns: list[str]) -> None:
+    def __init__(self, spec: ExportSpec, columns: list[str], limits: TemplateLimits,
+                 interrupt: Callable[[], None] | None = None) -> None:
         self.json = spec.content_type in JSON_TYPES
+        self.env = LimitedSandbox(autoescape=False, keep_trailing_newline=False,
+                                  limits=limits)
+        self.env.interrupt = interrupt
+        self.env.filters["csv"] = _csv_quote
+        self.first_line = 1
         self.columns = [c for c in columns if c != "h_id"] or columns
         self.header: str | None = None
         self.template: Template | None = None
@@ -169,10 +191,9 @@ class _Formatter:
     def _compile(self, text: str, row_header: bool) -> None:
         match = _HEADER_LINE.match(text)
         body = text[match.end():] if match else text
-        env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
-        env.filters["csv"] = _csv_quote
+        self.first_line = 2 if match else 1
         try:
-            self.template = env.from_string(body)
+            self.template = self.env.from_string(body)
         except JinjaError as exc:
             raise JobRejected(f"the export template does not compile: {exc}") from exc
         if row_header:
@@ -191,13 +212,29 @@ class _Formatter:
         if self.json:
             return orjson.dumps({"headers": headers, "data": data}).decode()
         if self.template is not None:
-            try:
-                out = self.template.render(item=data, headers=headers, row=number)
-            except JinjaError as exc:
-                raise JobRejected(f"the export template failed on record {number}: "
-                                  f"{exc}") from exc
+            out = self._render(number, headers, data)
             return out if not out or out.endswith("\n") else out + "\n"
         return self._line([data.get(c) for c in self.columns])
+
+
+    def _render(self, number: int, headers: dict[str, Any], data: dict[str, Any]) -> str:
+        """One record through the template, within the template limits."""
+        assert self.template is not None
+        self.env.begin_record()
+        try:
+            return join_output(self.template.generate(item=data, headers=headers, row=number),
+                               self.env.limits)
+        except (TemplateLimitError, JinjaError, ArithmeticError, LookupError, TypeError,
+                ValueError) as exc:
+            line = template_line(exc, "<template>")
+            where = f"record {number}" + (f", template line {line + self.first_line - 1}"
+                                          if line is not None else "")
+            if isinstance(exc, TemplateLimitError):
+                raise JobFailed(f"the export template went over a limit on {where}: "
+                                f"{exc}") from exc
+            problem = str(exc) if isinstance(exc, JinjaError) else \
+                f"{type(exc).__name__}: {exc}"
+            raise JobRejected(f"the export template failed on {where}: {problem}") from exc
 
 
 class _PartWriter:
@@ -247,19 +284,21 @@ class _PartWriter:
 
 
 def run_export(spec: ExportSpec, *, conn: sqlite3.Connection, db_path: Path, folder: Path,
-               stem: str, per_file: int, time_limit: float, row_limit: int,
-               schemas: dict[str, ItemSchema], tick: Callable[[int], None]) -> list[Part]:
-    """Write the export's files into ``folder``; ``tick(n)`` reports progress."""
+               stem: str, limits: ExportLimits, schemas: dict[str, ItemSchema],
+               tick: Callable[[int], None],
+               interrupt: Callable[[], None] | None = None) -> list[Part]:
+    """Write the export's files into ``folder``; ``tick(n)`` reports progress and
+    ``interrupt()``, called now and then while a template renders, may stop it."""
     query: GuardedQuery | None = None
     try:
         if spec.sql_query:
-            query = GuardedQuery(db_path, spec.community, schemas, time_limit=time_limit,
-                                 row_limit=row_limit)
+            query = GuardedQuery(db_path, spec.community, schemas,
+                                 time_limit=limits.time_limit, row_limit=limits.row_limit)
             columns, rows = _sql_rows(query, spec)
         else:
             columns, rows = spec.schema.field_names, _item_rows(conn, spec)
-        fmt = _Formatter(spec, columns)
-        writer = _PartWriter(folder, stem, fmt, per_file)
+        fmt = _Formatter(spec, columns, limits.template, interrupt)
+        writer = _PartWriter(folder, stem, fmt, limits.per_file)
         count = 0
         for count, row in enumerate(rows, start=1):
             writer.write(fmt.text(count, row))

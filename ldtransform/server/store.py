@@ -179,15 +179,16 @@ class Store:
             return conn.execute(sql, args).rowcount == 1
 
     def claim_next(self) -> sqlite3.Row | None:
-        """Take the oldest job waiting to run (``Accepted`` or ``Canceling``).
+        """Take the oldest job waiting to run (``Accepted``, or ``Canceling`` before it ran:
+        a running job being canceled belongs to its runner, which ends it).
 
         A claimed job gets a new ``runner`` token; progress is only written by the holder
         of the current token, so a runner left over from before a restart cannot write.
         """
         with self.write() as conn:
             row: sqlite3.Row | None = conn.execute(
-                "SELECT * FROM jobs WHERE status IN ('Accepted', 'Canceling') "
-                "ORDER BY seq LIMIT 1").fetchone()
+                "SELECT * FROM jobs WHERE status = 'Accepted' OR (status = 'Canceling' "
+                "AND runner IS NULL) ORDER BY seq LIMIT 1").fetchone()
             if row is None:
                 return None
             if row["status"] == "Canceling":

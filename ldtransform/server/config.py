@@ -69,6 +69,8 @@ class Limits:
     template_time_limit: float = 10.0
     template_value_chars: int = 10_000_000
     template_output_chars: int = 10_000_000
+    export_row_bytes: int = 16 << 20
+    export_max_bytes: int = 10 * GIB
 
 
 @dataclass(frozen=True)

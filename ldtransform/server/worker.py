@@ -463,7 +463,8 @@ def export_limits(limits: Limits) -> ExportLimits:
     """The export limits of the server's ``[limits]``."""
     return ExportLimits(
         per_file=limits.records_per_file, time_limit=limits.sql_time_limit,
-        row_limit=limits.sql_row_limit,
+        row_limit=limits.sql_row_limit, row_bytes=limits.export_row_bytes,
+        max_bytes=limits.export_max_bytes,
         template=TemplateLimits(value_chars=limits.template_value_chars,
                                 output_chars=limits.template_output_chars,
                                 time_limit=limits.template_time_limit))

@@ -160,6 +160,50 @@ def test_a_completed_export_always_has_its_links_and_their_expiry(
     assert seen and set(seen) == {(True, True)}
 
 
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LD]:
+    """A server whose exports may write 20,000 bytes a record and 300,000 in all."""
+    data_dir = tmp_path_factory.mktemp("capped")
+    config = make_config(limits={"records_per_file": 10, "sql_time_limit": 20,
+                                 "export_row_bytes": 20_000, "export_max_bytes": 300_000})
+    with running(data_dir=data_dir, schemas=SCHEMAS, config=config) as url:
+        client = LD(url, data_dir)
+        client.run_import([account(i) for i in range(3)])
+        yield client
+
+
+def assert_failed_without_files(ld: LD, status: dict[str, Any], reason: str) -> None:
+    assert status["status"] == "Failed", status
+    assert reason in status["reason"] and "links" not in status
+    assert not (ld.data_dir / "exports" / status["jobId"]).exists()
+
+
+def test_an_endless_query_stops_at_the_export_size_limit(capped: LD) -> None:
+    status = capped.run_export(sqlQuery="WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT "
+                               "x + 1 FROM n) SELECT x, printf('%.*c', 5000, 'x') AS pad "
+                               "FROM n")
+    assert_failed_without_files(capped, status, "larger than the limit of 300000 bytes")
+
+
+@pytest.mark.parametrize(("columns", "reason"), [
+    ("hex(zeroblob(15000)) AS big", "a value is longer than the limit of 20000 bytes"),
+    ("printf('%.*c', 15000, 'x') AS a, printf('%.*c', 15000, 'y') AS b",
+     "record 1 is 30"),
+], ids=["value", "row"])
+def test_a_row_over_the_row_size_limit_fails_the_export(capped: LD, columns: str,
+                                                         reason: str) -> None:
+    status = capped.run_export(sqlQuery=f"SELECT accountId, {columns} FROM Account",
+                               contentType="text/csv")
+    assert_failed_without_files(capped, status, reason)
+    assert "limit of 20000 bytes" in status["reason"]
+
+
+def test_exports_under_the_size_limits_complete(capped: LD) -> None:
+    status = capped.run_export(sqlQuery="SELECT accountId, printf('%.*c', 15000, 'x') AS a "
+                               "FROM Account")
+    assert status["status"] == "Completed" and len(capped.exported_items(status)) == 3
+
+
 def test_export_notification_lists_the_links(loaded: LD) -> None:
     status = loaded.run_export(notificationEmail="bi@example.com")
     raw = outbox(loaded, status["jobId"])

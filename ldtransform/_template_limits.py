@@ -17,7 +17,8 @@ writing a function's repr. :class:`LimitedSandbox` adds:
   (:func:`join_output`), and a ``{{ ... }}`` must give data (text, numbers, dates, lists,
   mappings), never a function, method, class or module.
 
-Going over a limit raises :class:`TemplateLimitError`.
+Going over a limit raises :class:`TemplateLimitError`; writing a non-data value,
+:class:`NotDataError`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg
 from markupsafe import Markup
 
-__all__ = ["LimitedSandbox", "TemplateLimitError", "TemplateLimits", "join_output",
+__all__ = ["LimitedSandbox", "NotDataError", "TemplateLimitError", "TemplateLimits", "join_output",
            "refuse_non_data", "template_line"]
 
 #: Largest integer a template may compute, in bits (about 20,000 digits).
@@ -70,6 +71,10 @@ class TemplateLimitError(Exception):
     """A template went over one of its limits; the message says which."""
 
 
+class NotDataError(TypeError):
+    """A ``{{ ... }}`` gave something that is not data (a function, a class...)."""
+
+
 def _too_big(what: str, size: int, limit: int) -> TemplateLimitError:
     return TemplateLimitError(f"{what} would hold {size:,} characters or elements, more "
                               f"than the limit of {limit:,} a template may build")
@@ -96,12 +101,12 @@ def measure(value: Any, limit: int) -> int:
 
 
 def refuse_non_data(value: Any) -> Any:
-    """``value`` if it is data a template may write; else a TemplateLimitError."""
+    """``value`` if it is data a template may write; else a :class:`NotDataError`."""
     if value is None or isinstance(value, _DATA):
         return value
     kind = type(value).__name__
     what = "a function or method" if callable(value) else f"a {kind}"
-    raise TemplateLimitError(f"the expression gives {what} ({kind}), not data that can be "
+    raise NotDataError(f"the expression gives {what} ({kind}), not data that can be "
                              "written; call it or write a field instead")
 
 

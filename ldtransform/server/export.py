@@ -25,6 +25,7 @@ from jinja2 import TemplateError as JinjaError
 
 from ldtransform._template_limits import (
     LimitedSandbox,
+    NotDataError,
     TemplateLimitError,
     TemplateLimits,
     join_output,
@@ -244,7 +245,7 @@ class _Formatter:
             if isinstance(exc, TemplateLimitError):
                 raise JobFailed(f"the export template went over a limit on {where}: "
                                 f"{exc}") from exc
-            problem = str(exc) if isinstance(exc, JinjaError) else \
+            problem = str(exc) if isinstance(exc, JinjaError | NotDataError) else \
                 f"{type(exc).__name__}: {exc}"
             raise JobRejected(f"the export template failed on {where}: {problem}") from exc
 

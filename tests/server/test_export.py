@@ -204,6 +204,23 @@ def test_exports_under_the_size_limits_complete(capped: LD) -> None:
     assert status["status"] == "Completed" and len(capped.exported_items(status)) == 3
 
 
+@pytest.mark.parametrize(("template", "status", "reason"), [
+    ("{{ item.accountId }},{{ 'x' * 10**9 }}", "Failed",
+     "went over a limit on record 1, template line 2: the result of '*' would hold "
+     "1,000,000,000 characters"),
+    ("{{ item.accountId }}\n{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}",
+     "Failed", "one record's output is longer than the limit of 10,000,000 characters"),
+    ("{{ item.accountId }},{{ item.name | attr('format') }}", "Rejected",
+     "failed on record 1, template line 2: the expression gives a function or method"),
+], ids=["value", "output", "function"])
+def test_export_templates_share_the_writers_limits(loaded: LD, template: str, status: str,
+                                                   reason: str) -> None:
+    done = loaded.run_export(contentType="text/csv", rowHeader="true",
+                             template="## header: id,x\n" + template)
+    assert done["status"] == status and reason in done["reason"], done
+    assert not (loaded.data_dir / "exports" / done["jobId"]).exists()
+
+
 def test_export_notification_lists_the_links(loaded: LD) -> None:
     status = loaded.run_export(notificationEmail="bi@example.com")
     raw = outbox(loaded, status["jobId"])

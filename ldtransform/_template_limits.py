@@ -51,6 +51,8 @@ _STEPS_FILTER = "_limit_steps"
 _SIZE_FILTER = "_limit_size"
 _PERCENT_WIDTH = re.compile(r"%[-#0 +]*(\d+|\*)?(?:\.(\d+|\*))?")
 _FORMAT_SPEC = re.compile(r"\{[^{}]*:([^{}]*)\}")
+#: Types whose size is their length (text) or nothing to worry about.
+_PLAIN = frozenset({str, float, bool, type(None)})
 _DATA = (str, bytes, int, float, Decimal, date, datetime, time_of_day, timedelta, list,
          tuple, dict, Undefined, Markup)
 
@@ -113,13 +115,13 @@ def refuse_non_data(value: Any) -> Any:
 def join_output(pieces: Iterable[str], limits: TemplateLimits) -> str:
     """The pieces a template rendering yields, joined, within ``limits.output_chars``."""
     out: list[str] = []
-    size = 0
+    append, size, limit = out.append, 0, limits.output_chars
     for piece in pieces:
         size += len(piece)
-        if size > limits.output_chars:
+        if size > limit:
             raise TemplateLimitError(f"one record's output is longer than the limit of "
-                                     f"{limits.output_chars:,} characters")
-        out.append(piece)
+                                     f"{limit:,} characters")
+        append(piece)
     return "".join(out)
 
 
@@ -166,9 +168,12 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 
     def _finalizer(self, inner: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
         def finalize(value: Any) -> Any:
-            refuse_non_data(value)
-            if not isinstance(value, Undefined):
-                self._checked(value, "the written value")
+            if type(value) not in _PLAIN:
+                refuse_non_data(value)
+                if not isinstance(value, Undefined):
+                    self._checked(value, "the written value")
+            elif type(value) is str and len(value) > self.limits.value_chars:
+                raise _too_big("the written value", len(value), self.limits.value_chars)
             return value if inner is None else inner(value)
         return finalize
 
@@ -198,6 +203,10 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 
     def _checked(self, value: Any, what: str = "the value") -> Any:
         limit = self.limits.value_chars
+        if type(value) in _PLAIN:  # the common case, quickly
+            if type(value) is str and len(value) > limit:
+                raise _too_big(what, len(value), limit)
+            return value
         if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
             raise TemplateLimitError(f"{what} is a number of more than {MAX_INT_BITS} bits")
         size = measure(value, limit)
@@ -325,32 +334,25 @@ def _measured(node: nodes.Concat) -> nodes.Filter:
 
 
 class _LimitedFilters(dict[str, Any]):
-    """The filters of a :class:`LimitedSandbox`: each call counts a step and is checked
-    before (arguments) and after (result) it runs."""
+    """The filters of a :class:`LimitedSandbox`: each is wrapped as it is added, so that
+    every call counts a step and is checked before (arguments) and after (result)."""
 
     def __init__(self, env: LimitedSandbox, filters: dict[str, Any]) -> None:
-        super().__init__(filters)
+        super().__init__()
         self._env = env
-        self._wrapped: dict[tuple[str, int], Callable[..., Any]] = {}
+        self.update(filters)
 
-    def __getitem__(self, name: str) -> Any:
-        function = super().__getitem__(name)
-        if name in (_STEPS_FILTER, _SIZE_FILTER):
-            return function
-        key = (name, id(function))
-        wrapped = self._wrapped.get(key)
-        if wrapped is None:
-            wrapped = self._wrapped[key] = self._wrap(name, function)
-        return wrapped
+    def __setitem__(self, name: str, function: Any) -> None:
+        super().__setitem__(name, self._wrap(name, function))
 
-    def get(self, name: str, default: Any = None) -> Any:
-        """As ``self[name]``: Jinja2's own ``map``/``select`` get filters this way."""
-        if name not in self:
-            return default
-        return self[name]
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, function in dict(*args, **kwargs).items():
+            self[name] = function
 
     def _wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         env = self._env
+        if name in (_STEPS_FILTER, _SIZE_FILTER):
+            return function
         passes = _PassArg.from_obj(function) is not None
 
         def limited(*args: Any, **kwargs: Any) -> Any:

@@ -197,6 +197,14 @@ ENDLESS_QUERY = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n
                  "SELECT count(*) AS c FROM n")
 
 
+def started(data_dir: Path, job: str, timeout: float = 30) -> None:
+    """Wait until the export job's process has begun writing (its folder exists)."""
+    deadline = time.monotonic() + timeout
+    while not (data_dir / "exports" / job).exists():
+        assert time.monotonic() < deadline, "the export did not start"
+        time.sleep(0.05)
+
+
 def test_template_over_its_time_limit_fails_and_is_not_resumed(tmp_path: Path) -> None:
     config = make_config(limits={"template_time_limit": 0.3})
     with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
@@ -220,8 +228,7 @@ def test_cancel_interrupts_a_template_that_is_rendering(tmp_path: Path) -> None:
         ld = LD(url, tmp_path)
         ld.run_import([account(1)])
         job = ld.export(contentType="text/csv", template=ENDLESS_TEMPLATE)["jobId"]
-        wait_for(ld, job, lambda s: s["status"] == "Processing")
-        time.sleep(0.3)  # let the job process reach the template
+        started(tmp_path, job)
         ld.post("/ls/api/batch/cancel", data={"jobId": job})
         done = ld.wait(job, timeout=10)
         assert done["status"] == "Canceled" and "links" not in done
@@ -238,9 +245,8 @@ def test_sigterm_ends_the_server_whatever_its_jobs_do(tmp_path: Path) -> None:
         jobs = [ld.export(contentType="text/csv", template=ENDLESS_TEMPLATE)["jobId"],
                 ld.export(sqlQuery=ENDLESS_QUERY)["jobId"]]
         for job in jobs:
-            wait_for(ld, job, lambda s: s["status"] == "Processing")
-        time.sleep(0.5)  # into the template and the query
-        started = descendants(proc.pid)
+            started(tmp_path / "data", job)
+        processes = descendants(proc.pid)
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(10)
     finally:
@@ -248,6 +254,6 @@ def test_sigterm_ends_the_server_whatever_its_jobs_do(tmp_path: Path) -> None:
     assert code == 0
     assert proc.stdout is not None and "stopped" in proc.stdout.read()
     deadline = time.monotonic() + 5
-    while any(Path(f"/proc/{pid}").exists() for pid in started):
+    while any(Path(f"/proc/{pid}").exists() for pid in processes):
         assert time.monotonic() < deadline, "job processes outlive the server"
         time.sleep(0.1)

@@ -229,7 +229,6 @@ class _Formatter:
             return out if not out or out.endswith("\n") else out + "\n"
         return self._line([data.get(c) for c in self.columns])
 
-
     def _render(self, number: int, headers: dict[str, Any], data: dict[str, Any]) -> str:
         """One record through the template, within the template limits."""
         assert self.template is not None
@@ -238,7 +237,7 @@ class _Formatter:
             return join_output(self.template.generate(item=data, headers=headers, row=number),
                                self.env.limits)
         except (TemplateLimitError, JinjaError, ArithmeticError, LookupError, TypeError,
-                ValueError) as exc:
+                ValueError, RecursionError) as exc:
             line = template_line(exc, "<template>")
             where = f"record {number}" + (f", template line {line + self.first_line - 1}"
                                           if line is not None else "")

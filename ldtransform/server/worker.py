@@ -18,7 +18,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -317,7 +317,7 @@ class Worker:
         if self._stop.is_set() or (_PARENT_PID and os.getppid() != _PARENT_PID):
             raise JobInterrupted("server stopping")
 
-    def _interrupter(self, run: _Run) -> Any:
+    def _interrupter(self, run: _Run) -> Callable[[], None]:
         """A check of cancel and stop requests cheap enough to call in a render loop."""
         next_look = [0.0]
 

@@ -66,6 +66,11 @@ class Limits:
     sql_row_limit: int = 5_000_000
     records_per_file: int = 100_000
     link_ttl: float = float(WEEK)
+    template_time_limit: float = 10.0
+    template_value_chars: int = 10_000_000
+    template_output_chars: int = 10_000_000
+    export_row_bytes: int = 16 << 20
+    export_max_bytes: int = 10 * GIB
 
 
 @dataclass(frozen=True)

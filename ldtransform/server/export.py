@@ -15,20 +15,27 @@ import io
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import orjson
 from jinja2 import Template
 from jinja2 import TemplateError as JinjaError
-from jinja2.sandbox import SandboxedEnvironment
 
+from ldtransform._template_limits import (
+    LimitedSandbox,
+    NotDataError,
+    TemplateLimitError,
+    TemplateLimits,
+    join_output,
+    template_line,
+)
 from ldtransform.schema import ItemSchema
-from ldtransform.server.outcomes import JobRejected
+from ldtransform.server.outcomes import JobEnded, JobFailed, JobRejected
 from ldtransform.server.sqlguard import GuardedQuery, QueryError
 
-__all__ = ["ExportSpec", "Part", "parse_filters", "run_export", "safe_name"]
+__all__ = ["ExportLimits", "ExportSpec", "Part", "parse_filters", "run_export", "safe_name"]
 
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/plain", "plain/text", "text/csv")
@@ -49,6 +56,20 @@ class ExportSpec:
     template: str | None
     sql_query: str | None
     filters: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ExportLimits:
+    """How far an export may go (the server's ``[limits]``)."""
+
+    per_file: int
+    time_limit: float
+    row_limit: int
+    #: Most bytes of one written record (and of any text or blob a query makes).
+    row_bytes: int = 16 << 20
+    #: Most bytes of all the export's files together.
+    max_bytes: int = 10 << 30
+    template: TemplateLimits = field(default_factory=TemplateLimits)
 
 
 @dataclass(frozen=True)
@@ -115,11 +136,19 @@ def _item_rows(conn: sqlite3.Connection, spec: ExportSpec) -> Iterator[Row]:
         yield ({**headers, "id": str(h_id), "revisionId": str(revision)}, orjson.loads(data))
 
 
-def _sql_rows(query: GuardedQuery, spec: ExportSpec) -> tuple[list[str], Iterator[Row]]:
+def _query_error(exc: QueryError, row_bytes: int) -> JobEnded:
+    if "too big" in str(exc):  # SQLite's length limit, set to the row limit
+        return JobFailed(f"sqlQuery: a value is longer than the limit of {row_bytes} "
+                         "bytes a row may have")
+    return JobRejected(f"sqlQuery: {exc}")
+
+
+def _sql_rows(query: GuardedQuery, spec: ExportSpec, row_bytes: int
+              ) -> tuple[list[str], Iterator[Row]]:
     try:
         columns, rows = query.rows(spec.sql_query or "")
     except QueryError as exc:
-        raise JobRejected(f"sqlQuery: {exc}") from exc
+        raise _query_error(exc, row_bytes) from exc
     nested = {f.name for f in spec.schema.fields if f.type in ("object", "array")}
     headers = {"category": spec.schema.category, "type": spec.schema.item_type}
 
@@ -133,7 +162,7 @@ def _sql_rows(query: GuardedQuery, spec: ExportSpec) -> tuple[list[str], Iterato
                 h_id = data.pop("h_id", None)
                 yield ({**headers, "id": str(h_id)} if h_id is not None else headers, data)
         except QueryError as exc:
-            raise JobRejected(f"sqlQuery: {exc}") from exc
+            raise _query_error(exc, row_bytes) from exc
     return columns, generate()
 
 
@@ -156,8 +185,14 @@ def _csv_quote(value: Any) -> str:
 class _Formatter:
     """Turns rows into text for one output format."""
 
-    def __init__(self, spec: ExportSpec, columns: list[str]) -> None:
+    def __init__(self, spec: ExportSpec, columns: list[str], limits: TemplateLimits,
+                 interrupt: Callable[[], None] | None = None) -> None:
         self.json = spec.content_type in JSON_TYPES
+        self.env = LimitedSandbox(autoescape=False, keep_trailing_newline=False,
+                                  limits=limits)
+        self.env.interrupt = interrupt
+        self.env.filters["csv"] = _csv_quote
+        self.first_line = 1
         self.columns = [c for c in columns if c != "h_id"] or columns
         self.header: str | None = None
         self.template: Template | None = None
@@ -169,10 +204,9 @@ class _Formatter:
     def _compile(self, text: str, row_header: bool) -> None:
         match = _HEADER_LINE.match(text)
         body = text[match.end():] if match else text
-        env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
-        env.filters["csv"] = _csv_quote
+        self.first_line = 2 if match else 1
         try:
-            self.template = env.from_string(body)
+            self.template = self.env.from_string(body)
         except JinjaError as exc:
             raise JobRejected(f"the export template does not compile: {exc}") from exc
         if row_header:
@@ -191,53 +225,90 @@ class _Formatter:
         if self.json:
             return orjson.dumps({"headers": headers, "data": data}).decode()
         if self.template is not None:
-            try:
-                out = self.template.render(item=data, headers=headers, row=number)
-            except JinjaError as exc:
-                raise JobRejected(f"the export template failed on record {number}: "
-                                  f"{exc}") from exc
+            out = self._render(number, headers, data)
             return out if not out or out.endswith("\n") else out + "\n"
         return self._line([data.get(c) for c in self.columns])
 
+    def _render(self, number: int, headers: dict[str, Any], data: dict[str, Any]) -> str:
+        """One record through the template, within the template limits."""
+        assert self.template is not None
+        self.env.begin_record()
+        try:
+            return join_output(self.template.generate(item=data, headers=headers, row=number),
+                               self.env.limits)
+        except (TemplateLimitError, JinjaError, ArithmeticError, LookupError, TypeError,
+                ValueError, RecursionError) as exc:
+            line = template_line(exc, "<template>")
+            where = f"record {number}" + (f", template line {line + self.first_line - 1}"
+                                          if line is not None else "")
+            if isinstance(exc, TemplateLimitError):
+                raise JobFailed(f"the export template went over a limit on {where}: "
+                                f"{exc}") from exc
+            problem = str(exc) if isinstance(exc, JinjaError | NotDataError) else \
+                f"{type(exc).__name__}: {exc}"
+            raise JobRejected(f"the export template failed on {where}: {problem}") from exc
+
 
 class _PartWriter:
-    """Writes records into numbered files of at most ``per_file`` records."""
+    """Writes records into numbered files of at most ``per_file`` records, within the
+    limits of bytes per record and per export."""
 
-    def __init__(self, folder: Path, stem: str, fmt: _Formatter, per_file: int) -> None:
-        self.folder, self.stem, self.fmt, self.per_file = folder, stem, fmt, per_file
+    def __init__(self, folder: Path, stem: str, fmt: _Formatter, limits: ExportLimits) -> None:
+        self.folder, self.stem, self.fmt, self.limits = folder, stem, fmt, limits
         self.suffix = ".json" if fmt.json else ".csv"
         self.parts: list[Part] = []
-        self._handle: TextIO | None = None
+        self._handle: BinaryIO | None = None
         self._count = 0
+        self._total = 0  # bytes written so far, all files
 
-    def _open(self) -> TextIO:
+    def _open(self) -> BinaryIO:
         path = self.folder / f"{self.stem}-part{len(self.parts) + 1:04d}{self.suffix}"
-        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        handle.write("[" if self.fmt.json else self.fmt.header or "")
+        handle = open(path, "wb")  # noqa: SIM115
+        self._put(handle, "[" if self.fmt.json else self.fmt.header or "")
         self._count = 0
         self._handle = handle
         return handle
 
-    def write(self, text: str) -> None:
+    def _put(self, handle: BinaryIO, text: str) -> None:
+        data = text.encode("utf-8")
+        self._total += len(data)
+        if self._total > self.limits.max_bytes:
+            raise JobFailed(f"the export is larger than the limit of "
+                            f"{self.limits.max_bytes} bytes; narrow it with filters or a "
+                            "sqlQuery")
+        handle.write(data)
+
+    def write(self, number: int, text: str) -> None:
         if not text:
             return
+        size = len(text.encode("utf-8")) if len(text) * 4 > self.limits.row_bytes \
+            else len(text)
+        if size > self.limits.row_bytes:
+            raise JobFailed(f"record {number} is {size} bytes long, more than the limit of "
+                            f"{self.limits.row_bytes} bytes a record may have")
         handle = self._handle or self._open()
         if self.fmt.json:
-            handle.write(",\n" if self._count else "\n")
-        handle.write(text)
+            self._put(handle, ",\n" if self._count else "\n")
+        self._put(handle, text)
         self._count += 1
-        if self._count >= self.per_file:
+        if self._count >= self.limits.per_file:
             self.close()
 
     def close(self) -> None:
         if self._handle is None:
             return
         if self.fmt.json:
-            self._handle.write("\n]\n" if self._count else "]\n")
+            self._put(self._handle, "\n]\n" if self._count else "]\n")
         path = Path(self._handle.name)
         self._handle.close()
         self._handle = None
         self.parts.append(Part(path, self._count, path.stat().st_size))
+
+    def abandon(self) -> None:
+        """Close the open file of an export that stops here (the caller deletes it)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
     def finish(self) -> list[Part]:
         if self._handle is None and not self.parts:
@@ -247,24 +318,31 @@ class _PartWriter:
 
 
 def run_export(spec: ExportSpec, *, conn: sqlite3.Connection, db_path: Path, folder: Path,
-               stem: str, per_file: int, time_limit: float, row_limit: int,
-               schemas: dict[str, ItemSchema], tick: Callable[[int], None]) -> list[Part]:
-    """Write the export's files into ``folder``; ``tick(n)`` reports progress."""
+               stem: str, limits: ExportLimits, schemas: dict[str, ItemSchema],
+               tick: Callable[[int], None],
+               interrupt: Callable[[], None] | None = None) -> list[Part]:
+    """Write the export's files into ``folder``; ``tick(n)`` reports progress and
+    ``interrupt()``, called now and then while a template renders, may stop it."""
     query: GuardedQuery | None = None
     try:
         if spec.sql_query:
-            query = GuardedQuery(db_path, spec.community, schemas, time_limit=time_limit,
-                                 row_limit=row_limit)
-            columns, rows = _sql_rows(query, spec)
+            query = GuardedQuery(db_path, spec.community, schemas,
+                                 time_limit=limits.time_limit, row_limit=limits.row_limit,
+                                 value_bytes=limits.row_bytes)
+            columns, rows = _sql_rows(query, spec, limits.row_bytes)
         else:
             columns, rows = spec.schema.field_names, _item_rows(conn, spec)
-        fmt = _Formatter(spec, columns)
-        writer = _PartWriter(folder, stem, fmt, per_file)
+        fmt = _Formatter(spec, columns, limits.template, interrupt)
+        writer = _PartWriter(folder, stem, fmt, limits)
         count = 0
-        for count, row in enumerate(rows, start=1):
-            writer.write(fmt.text(count, row))
-            if count % 2000 == 0:
-                tick(count)
+        try:
+            for count, row in enumerate(rows, start=1):
+                writer.write(count, fmt.text(count, row))
+                if count % 2000 == 0:
+                    tick(count)
+        except BaseException:
+            writer.abandon()
+            raise
         parts = writer.finish()
         tick(count)
         return parts

@@ -59,11 +59,13 @@ class GuardedQuery:
     """A read-only, authorizer-guarded connection for one community's queries."""
 
     def __init__(self, db_path: Path, community: str, schemas: dict[str, ItemSchema], *,
-                 time_limit: float, row_limit: int) -> None:
+                 time_limit: float, row_limit: int, value_bytes: int | None = None) -> None:
         self.time_limit = time_limit
         self.row_limit = row_limit
         self._deadline = float("inf")
         self._conn = connect(db_path, readonly=True)
+        if value_bytes is not None:  # no text or blob longer, even inside the query
+            self._conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, value_bytes)
         self._conn.row_factory = None
         self._views: set[str] = set()
         for schema in schemas.values():
@@ -104,17 +106,13 @@ class GuardedQuery:
         return columns, self._fetch(cursor)
 
     def _fetch(self, cursor: sqlite3.Cursor) -> Iterator[tuple[Any, ...]]:
-        count = 0
+        # One row at a time: memory holds one row, however large the rows are.
         try:
-            while True:
-                batch = cursor.fetchmany(2000)
-                if not batch:
-                    return
-                count += len(batch)
+            for count, row in enumerate(cursor, start=1):
                 if count > self.row_limit:
                     raise QueryError(f"the query yields more than the limit of "
                                      f"{self.row_limit} rows")
-                yield from batch
+                yield row
         except sqlite3.Error as exc:
             raise self._explain(exc) from exc
 

@@ -179,15 +179,16 @@ class Store:
             return conn.execute(sql, args).rowcount == 1
 
     def claim_next(self) -> sqlite3.Row | None:
-        """Take the oldest job waiting to run (``Accepted`` or ``Canceling``).
+        """Take the oldest job waiting to run (``Accepted``, or ``Canceling`` before it ran:
+        a running job being canceled belongs to its runner, which ends it).
 
         A claimed job gets a new ``runner`` token; progress is only written by the holder
         of the current token, so a runner left over from before a restart cannot write.
         """
         with self.write() as conn:
             row: sqlite3.Row | None = conn.execute(
-                "SELECT * FROM jobs WHERE status IN ('Accepted', 'Canceling') "
-                "ORDER BY seq LIMIT 1").fetchone()
+                "SELECT * FROM jobs WHERE status = 'Accepted' OR (status = 'Canceling' "
+                "AND runner IS NULL) ORDER BY seq LIMIT 1").fetchone()
             if row is None:
                 return None
             if row["status"] == "Canceling":
@@ -237,8 +238,14 @@ class Store:
         with self.write() as conn:
             conn.execute("DELETE FROM files WHERE job_id = ? AND kind = ?", (job_id, kind))
 
-    def expire_files(self, job_id: str, expires: float) -> None:
-        """Set when the links of a finished job stop working."""
+    def complete_export(self, job_id: str, community: str, parts: list[tuple[str, str, int, int]],
+                        reason: str, *, finished: float, expires: float) -> None:
+        """Register an export's result files (name, path, records, bytes) with the links'
+        expiry and mark the job ``Completed``, in one transaction: a poll never sees a
+        completed export without its links and their expiry."""
         with self.write() as conn:
-            conn.execute("UPDATE files SET expires = ? WHERE job_id = ? AND kind = 'result'",
-                         (expires, job_id))
+            conn.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?)", [
+                (uuid.uuid4().hex, job_id, community, "result", name, path, records, size,
+                 expires) for name, path, records, size in parts])
+            conn.execute("UPDATE jobs SET status = 'Completed', reason = ?, finished = ? "
+                         "WHERE job_id = ?", (reason, finished, job_id))

@@ -18,7 +18,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -27,9 +27,16 @@ from typing import Any, Protocol
 
 import orjson
 
+from ldtransform._template_limits import TemplateLimits
 from ldtransform.schema import ItemSchema
-from ldtransform.server.config import ServerConfig
-from ldtransform.server.export import ExportSpec, parse_filters, run_export, safe_name
+from ldtransform.server.config import Limits, ServerConfig
+from ldtransform.server.export import (
+    ExportLimits,
+    ExportSpec,
+    parse_filters,
+    run_export,
+    safe_name,
+)
 from ldtransform.server.items import Plan, Rejection, TypeContext, apply_plan, load_types
 from ldtransform.server.notify import notify
 from ldtransform.server.outcomes import (
@@ -73,6 +80,10 @@ class _StopSignal(Protocol):
 _PROCESS_RUNNER: Worker | None = None
 _JOB_NICENESS = 5
 _PARENT_PID = 0
+#: Seconds a stopping server waits for its jobs before it kills their processes.
+STOP_GRACE = 4.0
+#: Seconds between two looks at the job's status while an export template renders.
+_INTERRUPT_EVERY = 0.25
 
 
 def _process_init(config: ServerConfig, stop: _StopSignal, parent: int) -> None:
@@ -172,16 +183,26 @@ class Worker:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the current chunk; a running job stays ``Processing``."""
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop after the current chunk; a running job stays ``Processing``.
+
+        Jobs get ``grace`` seconds to stop; the processes of those that have not (a query
+        or a template still running) are then killed, so the server always ends.
+        """
         assert isinstance(self._stop, threading.Event)
         self._stop.set()
         if self._process_stop is not None:
             self._process_stop.set()
         self._wake.set()
+        deadline = time.monotonic() + grace
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self._pool is not None:
+            if any(thread.is_alive() for thread in self._threads):
+                for process in list(self._pool._processes.values()):
+                    log.warning("job process %s did not stop in %g s: killed", process.pid,
+                                grace)
+                    process.kill()
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def wake(self) -> None:
@@ -193,6 +214,11 @@ class Worker:
         for job in self.store.jobs_in("Initialized"):
             self._finish(job, "Failed", "The server stopped while the upload was being "
                          "accepted; submit the job again")
+        for job in self.store.jobs_in("Canceling"):
+            if job["runner"] is not None:  # it was running when the server stopped
+                self._finish(job, "Canceled", f"Canceled at the user's request after "
+                             f"{job['records_processed']} records; the records processed "
+                             "before remain")
         for job in self.store.jobs_in("Processing"):
             if self.config.recovery == "resume":
                 self.store.set_status(job["job_id"], "Accepted", "The server restarted; "
@@ -252,13 +278,15 @@ class Worker:
             self._finish(job, "Failed", f"Internal error while processing: {exc}")
 
     def _finish(self, job: sqlite3.Row, status: str, reason: str) -> None:
+        """End a job that did not complete (and an import that did)."""
         if job["kind"] == "import":
             self._register_rejections(job["job_id"])
+        else:  # an export that does not complete leaves no files behind
+            self.store.drop_files(job["job_id"], "result")
+            shutil.rmtree(self.store.data_dir / "exports" / job["job_id"], ignore_errors=True)
         self.store.set_status(job["job_id"], status, reason, finished=time.time())
         if job["kind"] == "import":  # the job is over: its upload is no longer needed
             (self.store.data_dir / "uploads" / job["job_id"] / "data").unlink(missing_ok=True)
-        if status == "Completed" and job["kind"] == "export":
-            self.store.expire_files(job["job_id"], time.time() + self.config.limits.link_ttl)
         self.notify_finished(job["job_id"])
 
     def notify_finished(self, job_id: str) -> None:
@@ -278,12 +306,27 @@ class Worker:
             wait = done / rps - (time.monotonic() - chunk_started)
             if wait > 0:
                 self._stop.wait(wait)
+        self._check_interruptions(run)
+
+    def _check_interruptions(self, run: _Run) -> None:
+        """Raise if the job was canceled or the server is stopping."""
         row = self.store.job(run.job["job_id"])
         if row is not None and row["status"] == "Canceling":
             raise JobCanceled(f"Canceled at the user's request after {run.processed} "
                               f"records; the records processed before remain")
         if self._stop.is_set() or (_PARENT_PID and os.getppid() != _PARENT_PID):
             raise JobInterrupted("server stopping")
+
+    def _interrupter(self, run: _Run) -> Callable[[], None]:
+        """A check of cancel and stop requests cheap enough to call in a render loop."""
+        next_look = [0.0]
+
+        def interrupt() -> None:
+            now = time.monotonic()
+            if now >= next_look[0]:
+                next_look[0] = now + _INTERRUPT_EVERY
+                self._check_interruptions(run)
+        return interrupt
 
     def _chunk_size(self) -> int:
         rps = self.config.records_per_second
@@ -384,7 +427,6 @@ class Worker:
         spec = ExportSpec(job["community"], schema, job["content_type"],
                           params["rowHeader"], params.get("template"),
                           params.get("sqlQuery"), parse_filters(params.get("filters")))
-        limits = self.config.limits
         reader = connect(self.store.path)
         last = [0.0, time.monotonic()]
 
@@ -400,19 +442,32 @@ class Worker:
 
         try:
             parts = run_export(spec, conn=reader, db_path=self.store.path, folder=folder,
-                               stem=safe_name(job["job_name"]), per_file=limits.records_per_file,
-                               time_limit=limits.sql_time_limit, row_limit=limits.sql_row_limit,
-                               schemas=self.schemas, tick=tick)
+                               stem=safe_name(job["job_name"]),
+                               limits=export_limits(self.config.limits),
+                               schemas=self.schemas, tick=tick,
+                               interrupt=self._interrupter(run))
         finally:
             reader.close()
-        for part in parts:
-            self.store.add_file(job_id=job["job_id"], community=job["community"],
-                                kind="result", name=part.path.name,
-                                path=str(part.path.relative_to(self.store.data_dir)),
-                                records=part.records, size=part.size)
         files = "file" if len(parts) == 1 else "files"
-        self._finish(job, "Completed", f"Exported {run.processed} records in {len(parts)} "
-                     f"{files}; download them from the links")
+        finished = time.time()
+        self.store.complete_export(
+            job["job_id"], job["community"],
+            [(part.path.name, str(part.path.relative_to(self.store.data_dir)), part.records,
+              part.size) for part in parts],
+            f"Exported {run.processed} records in {len(parts)} {files}; download them from "
+            "the links", finished=finished, expires=finished + self.config.limits.link_ttl)
+        self.notify_finished(job["job_id"])
+
+
+def export_limits(limits: Limits) -> ExportLimits:
+    """The export limits of the server's ``[limits]``."""
+    return ExportLimits(
+        per_file=limits.records_per_file, time_limit=limits.sql_time_limit,
+        row_limit=limits.sql_row_limit, row_bytes=limits.export_row_bytes,
+        max_bytes=limits.export_max_bytes,
+        template=TemplateLimits(value_chars=limits.template_value_chars,
+                                output_chars=limits.template_output_chars,
+                                time_limit=limits.template_time_limit))
 
 
 def _append_rejections(path: Path, rejected: list[Rejection]) -> int:

@@ -8,8 +8,11 @@ a record means its field (never a ``dict`` method, so a field called ``items`` w
 a name starting with ``_`` is refused outright, and an absent record (``addresses[0]``
 of an item without addresses) has empty fields rather than failing.
 
-Every failure becomes a :class:`~ldtransform.errors.TemplateError` naming the template
-file and line, found by walking the traceback to the compiled template's frames.
+The sandbox is :class:`~ldtransform._template_limits.LimitedSandbox`, the one the local
+server's export templates run in: no value a template builds may outgrow its limits, a
+record renders within a time and output limit, and a ``{{ ... }}`` must give data, never a
+function. Every failure becomes a :class:`~ldtransform.errors.TemplateError` naming the
+template file and line, found by walking the traceback to the compiled template's frames.
 """
 
 from __future__ import annotations
@@ -23,8 +26,14 @@ from typing import Any, NoReturn
 import jinja2
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ldtransform._template_limits import (
+    LimitedSandbox,
+    NotDataError,
+    TemplateLimitError,
+    TemplateLimits,
+    join_output,
+)
 from ldtransform.errors import TemplateError
 from ldtransform.writers._template_filters import FilterContext, python_filters
 from ldtransform.writers._template_values import Quoted, guard_text, quote_text, value_text
@@ -70,7 +79,7 @@ def no_field(owner: str, name: str, fields: Iterable[str]) -> str:
     return f"{owner} has no field {name!r} (its fields: {', '.join(known)}){hint}"
 
 
-class _CsvSandbox(ImmutableSandboxedEnvironment):
+class _CsvSandbox(LimitedSandbox):
     """The sandbox, with records read as records (see the module docstring)."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -123,6 +132,8 @@ class CompiledTemplate:
                 f"templates cannot reach Python internals: {exc}")
         elif isinstance(exc, UndefinedError):
             problem = exc.message or "undefined"
+        elif isinstance(exc, TemplateLimitError | NotDataError):
+            problem = str(exc)
         else:
             problem = f"{type(exc).__name__}: {exc}"
         return TemplateError(f"{problem} ({what})", template=self.name, line=line,
@@ -132,18 +143,23 @@ class CompiledTemplate:
         """The rendered header block ('' when the template has none)."""
         if self.header is None:
             return ""
+        env = self.template.environment
+        assert isinstance(env, LimitedSandbox)
+        env.begin_record()
         try:
-            return "".join(self.template.blocks["header"](self.template.new_context({})))
+            return join_output(self.template.blocks["header"](self.template.new_context({})),
+                               env.limits)
         except TemplateError:
             raise
         except Exception as exc:
             raise self.lines_error(exc, "while writing the header") from exc
 
 
-def compile_template(source: str, name: str, options: CsvOptions) -> CompiledTemplate:
+def compile_template(source: str, name: str, options: CsvOptions,
+                     limits: TemplateLimits | None = None) -> CompiledTemplate:
     """Parse, check and compile ``source`` (called ``name`` in messages)."""
     env = _CsvSandbox(undefined=jinja2.StrictUndefined, autoescape=False,
-                      keep_trailing_newline=True, finalize=options.cell)
+                      keep_trailing_newline=True, finalize=options.cell, limits=limits)
     filters = python_filters(options.filters)
     filters["csv"] = lambda value: Quoted(options.cell(value))
     env.filters.update(filters)
@@ -198,6 +214,8 @@ def render_rows(compiled: CompiledTemplate, items: list[dict[str, Any]],
                 line_ending: str) -> list[str]:
     """Row mode: the ``row`` block once per item, reusing one context (no ``render()``)."""
     template = compiled.template
+    env = template.environment
+    assert isinstance(env, LimitedSandbox)
     block: Callable[[Any], Iterable[str]] = template.blocks["row"]
     context = template.new_context({"item": None})
     lines: list[str] = []
@@ -205,7 +223,8 @@ def render_rows(compiled: CompiledTemplate, items: list[dict[str, Any]],
     try:
         for item in items:
             context.vars["item"] = item
-            append("".join(block(context)) + line_ending)
+            env.begin_record()
+            append(join_output(block(context), env.limits) + line_ending)
     except TemplateError:
         raise
     except Exception as exc:

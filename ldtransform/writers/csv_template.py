@@ -43,6 +43,7 @@ from typing import BinaryIO, ClassVar, Literal
 
 import pyarrow as pa
 
+from ldtransform._template_limits import TemplateLimits
 from ldtransform.errors import ConfigError, TemplateError
 from ldtransform.frames import Frames
 from ldtransform.schema import FieldSpec, ItemSchema
@@ -63,6 +64,8 @@ class TemplateCsvWriter(RecordWriter):
 
     ``template`` is a template file; ``template_text`` the template itself. ``mode``
     forces ``"column"`` (an error when the template needs row mode) or ``"row"``.
+    ``limits`` bounds what the template may build, write and spend per record (the
+    defaults of :class:`~ldtransform._template_limits.TemplateLimits` otherwise).
     """
 
     format: ClassVar[str] = "csv"
@@ -72,7 +75,7 @@ class TemplateCsvWriter(RecordWriter):
                  template: str | os.PathLike[str] | None = None,
                  template_text: str | None = None, delimiter: str = ",",
                  line_ending: str = "\r\n", spreadsheet_safe: bool = False,
-                 mode: Mode = "auto") -> None:
+                 mode: Mode = "auto", limits: TemplateLimits | None = None) -> None:
         super().__init__(schema=schema)
         if not delimiter or any(c in delimiter for c in '"\r\n'):
             raise ConfigError(f"the CSV delimiter cannot be {delimiter!r}: it must be "
@@ -84,8 +87,8 @@ class TemplateCsvWriter(RecordWriter):
         self._names = schema.field_names if schema else None
         self._plan: tuple[pa.Schema, ColumnPlan | None] | None = None
         source, name = _template_source(template, template_text)
-        self._compiled = None if source is None else compile_template(source, name,
-                                                                      self.options)
+        self._compiled = None if source is None else compile_template(
+            source, name, self.options, limits)
         self._pieces: list[str | Cell] | str | None = None
         if self._compiled is not None:
             self._pieces = ("row mode was asked for" if mode == "row" else

@@ -6,8 +6,10 @@ import csv
 import email
 import io
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import pytest
 from ldkit import LD, SCHEMAS, account, make_config, outbox
 
 from ldtransform.server import running
+from ldtransform.server.jobview import job_status
+from ldtransform.server.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +132,93 @@ def test_empty_result_still_has_one_file(loaded: LD) -> None:
     status = loaded.run_export(filters=json.dumps({"channel": "30"}))
     assert status["status"] == "Completed" and status["recordsProcessed"] == "0"
     assert loaded.exported_items(status) == []
+
+
+def test_a_completed_export_always_has_its_links_and_their_expiry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # After every commit, look at every completed export as a status poll would then.
+    seen: list[tuple[bool, bool]] = []
+    commit = Store.write
+
+    @contextmanager
+    def write_and_look(store: Store) -> Iterator[sqlite3.Connection]:
+        with commit(store) as conn:
+            yield conn
+        for job in store.conn().execute(
+                "SELECT * FROM jobs WHERE kind = 'export' AND status = 'Completed'"):
+            status = job_status(job, store, "http://ld")
+            seen.append((bool(status.get("links")), "linksExpire" in status))
+
+    monkeypatch.setattr(Store, "write", write_and_look)
+    # Jobs on threads, so that they commit through the patched store.
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=make_config(),
+                 processes=False) as url:
+        ld = LD(url, tmp_path)
+        ld.run_import([account(i) for i in range(3)])
+        for _ in range(2):
+            assert ld.run_export()["status"] == "Completed"
+    assert seen and set(seen) == {(True, True)}
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LD]:
+    """A server whose exports may write 20,000 bytes a record and 300,000 in all."""
+    data_dir = tmp_path_factory.mktemp("capped")
+    config = make_config(limits={"records_per_file": 10, "sql_time_limit": 20,
+                                 "export_row_bytes": 20_000, "export_max_bytes": 300_000})
+    with running(data_dir=data_dir, schemas=SCHEMAS, config=config) as url:
+        client = LD(url, data_dir)
+        client.run_import([account(i) for i in range(3)])
+        yield client
+
+
+def assert_failed_without_files(ld: LD, status: dict[str, Any], reason: str) -> None:
+    assert status["status"] == "Failed", status
+    assert reason in status["reason"] and "links" not in status
+    assert not (ld.data_dir / "exports" / status["jobId"]).exists()
+
+
+def test_an_endless_query_stops_at_the_export_size_limit(capped: LD) -> None:
+    status = capped.run_export(sqlQuery="WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT "
+                               "x + 1 FROM n) SELECT x, printf('%.*c', 5000, 'x') AS pad "
+                               "FROM n")
+    assert_failed_without_files(capped, status, "larger than the limit of 300000 bytes")
+
+
+@pytest.mark.parametrize(("columns", "reason"), [
+    ("hex(zeroblob(15000)) AS big", "a value is longer than the limit of 20000 bytes"),
+    ("printf('%.*c', 15000, 'x') AS a, printf('%.*c', 15000, 'y') AS b",
+     "record 1 is 30"),
+], ids=["value", "row"])
+def test_a_row_over_the_row_size_limit_fails_the_export(capped: LD, columns: str,
+                                                         reason: str) -> None:
+    status = capped.run_export(sqlQuery=f"SELECT accountId, {columns} FROM Account",
+                               contentType="text/csv")
+    assert_failed_without_files(capped, status, reason)
+    assert "limit of 20000 bytes" in status["reason"]
+
+
+def test_exports_under_the_size_limits_complete(capped: LD) -> None:
+    status = capped.run_export(sqlQuery="SELECT accountId, printf('%.*c', 15000, 'x') AS a "
+                               "FROM Account")
+    assert status["status"] == "Completed" and len(capped.exported_items(status)) == 3
+
+
+@pytest.mark.parametrize(("template", "status", "reason"), [
+    ("{{ item.accountId }},{{ 'x' * 10**9 }}", "Failed",
+     "went over a limit on record 1, template line 2: the result of '*' would hold "
+     "1,000,000,000 characters"),
+    ("{{ item.accountId }}\n{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}",
+     "Failed", "one record's output is longer than the limit of 10,000,000 characters"),
+    ("{{ item.accountId }},{{ item.name | attr('format') }}", "Rejected",
+     "failed on record 1, template line 2: the expression gives a function or method"),
+], ids=["value", "output", "function"])
+def test_export_templates_share_the_writers_limits(loaded: LD, template: str, status: str,
+                                                   reason: str) -> None:
+    done = loaded.run_export(contentType="text/csv", rowHeader="true",
+                             template="## header: id,x\n" + template)
+    assert done["status"] == status and reason in done["reason"], done
+    assert not (loaded.data_dir / "exports" / done["jobId"]).exists()
 
 
 def test_export_notification_lists_the_links(loaded: LD) -> None:

@@ -187,3 +187,73 @@ def test_crash_mid_job_applies_no_record_twice(tmp_path: Path, one_per_line: boo
         code = fast.wait(30)
     assert code == 0
     assert fast.stdout is not None and "stopped" in fast.stdout.read()
+
+
+#: An export template that would render for days: 10^10 loop iterations per record.
+ENDLESS_TEMPLATE = ("{% for i in range(100000) %}{% for j in range(100000) %}"
+                    "{% endfor %}{% endfor %}{{ item.accountId }}")
+#: A query that yields nothing until it has counted for ever.
+ENDLESS_QUERY = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
+                 "SELECT count(*) AS c FROM n")
+
+
+def started(data_dir: Path, job: str, timeout: float = 30) -> None:
+    """Wait until the export job's process has begun writing (its folder exists)."""
+    deadline = time.monotonic() + timeout
+    while not (data_dir / "exports" / job).exists():
+        assert time.monotonic() < deadline, "the export did not start"
+        time.sleep(0.05)
+
+
+def test_template_over_its_time_limit_fails_and_is_not_resumed(tmp_path: Path) -> None:
+    config = make_config(limits={"template_time_limit": 0.3})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        ld = LD(url, tmp_path)
+        ld.run_import([account(1), account(2)])
+        started = time.monotonic()
+        done = ld.run_export(contentType="text/csv", template=ENDLESS_TEMPLATE)
+        assert time.monotonic() - started < 10
+        assert done["status"] == "Failed", done
+        assert "record 1" in done["reason"] and "limit of 0.3 s" in done["reason"]
+        assert "links" not in done
+        assert not (tmp_path / "exports" / done["jobId"]).exists()
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        again = LD(url, tmp_path).status(done["jobId"])
+        assert (again["status"], again["reason"]) == ("Failed", done["reason"])
+
+
+def test_cancel_interrupts_a_template_that_is_rendering(tmp_path: Path) -> None:
+    config = make_config(limits={"template_time_limit": 300})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        ld = LD(url, tmp_path)
+        ld.run_import([account(1)])
+        job = ld.export(contentType="text/csv", template=ENDLESS_TEMPLATE)["jobId"]
+        started(tmp_path, job)
+        ld.post("/ls/api/batch/cancel", data={"jobId": job})
+        done = ld.wait(job, timeout=10)
+        assert done["status"] == "Canceled" and "links" not in done
+        assert not (tmp_path / "exports" / job).exists()
+
+
+def test_sigterm_ends_the_server_whatever_its_jobs_do(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start(tmp_path, port, "[limits]\nsql_time_limit = 300\ntemplate_time_limit = 300\n"
+                 + toml_auth())
+    try:
+        ld = LD(f"http://127.0.0.1:{port}", tmp_path / "data")
+        ld.run_import([account(1)])
+        jobs = [ld.export(contentType="text/csv", template=ENDLESS_TEMPLATE)["jobId"],
+                ld.export(sqlQuery=ENDLESS_QUERY)["jobId"]]
+        for job in jobs:
+            started(tmp_path / "data", job)
+        processes = descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(10)
+    finally:
+        proc.kill()
+    assert code == 0
+    assert proc.stdout is not None and "stopped" in proc.stdout.read()
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in processes):
+        assert time.monotonic() < deadline, "job processes outlive the server"
+        time.sleep(0.1)

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ldtransform import registry
+from ldtransform._template_limits import TemplateLimits
 from ldtransform.errors import ConfigError, TemplateError
 from ldtransform.frames import Frames
 from ldtransform.schema import ItemSchema, load_schema
@@ -316,6 +317,67 @@ def test_filter_misuse_is_a_template_error_with_its_line() -> None:
     for mode in ("column", "row"):
         with pytest.raises(TemplateError, match=r"<template>:2: .*date"):
             lines(writer(template, mode=mode), [{"name": "x"}])
+
+
+# -- limits -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("expression", [
+    "'x' * 10**9", "[1, 2] * 10**9", "10**9 * 'x'", "'x' ~ 'y' * 10**9", "'x' | center(10**9)",
+    "'x'.ljust(10**9)", "'%*d' % (10**9, 1)", "'{:>1000000000}'.format(1)",
+    "'%01000000000d' | format(1)", "('a' * 1000) | replace('a', 'x' * 100000)",
+    "(range(10000) | list) | join('x' * 10000)", "10 ** 1000000",
+    "range(3) | map('center', 10**9) | list",
+])
+def test_a_value_over_the_size_limit_is_refused_before_it_is_built(expression: str) -> None:
+    template = "{% block row %}{{ item.id }},\n{{ " + expression + " }}{% endblock %}"
+    with pytest.raises(TemplateError, match=r"^<template>:2: .*(limit|bits)"):
+        lines(writer(template), [{"id": "1"}])
+
+
+def test_doubling_with_tilde_stops_at_the_size_limit() -> None:
+    template = ("{% block row %}{% set ns = namespace(s='x' * 1000) %}"
+                "{% for i in range(30) %}\n{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+                "{{ ns.s | length }}{% endblock %}")
+    with pytest.raises(TemplateError, match=r"^<template>:2: the result of '~'.*limit"):
+        lines(writer(template, limits=TemplateLimits(value_chars=100_000)), [{"id": "1"}])
+
+
+def test_a_record_over_the_time_or_output_limit_is_an_error() -> None:
+    endless = ("{% block row %}{% for i in range(100000) %}{% for j in range(100000) %}"
+               "{% endfor %}{% endfor %}{% endblock %}")
+    with pytest.raises(TemplateError, match=r"longer than the limit of 0.2 s"):
+        lines(writer(endless, limits=TemplateLimits(time_limit=0.2)), [{"id": "1"}])
+    wordy = "{% block row %}{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}{% endblock %}"
+    with pytest.raises(TemplateError, match=r"output is longer than the limit of 10,000,000"):
+        lines(writer(wordy), [{"id": "1"}])
+
+
+@pytest.mark.parametrize("expression", [
+    "'x' | attr('format')", "item.tags | map('upper')", "range", "range(3)",
+    "lipsum",
+])
+def test_a_function_or_other_object_is_not_written(expression: str) -> None:
+    template = "{% block header %}h{% endblock %}{% block row %}\n\n{{ " + expression + \
+        " }}{% endblock %}"
+    with pytest.raises(TemplateError, match=r"^<template>:3: the expression gives .*not data"):
+        lines(writer(template), [{"name": "x", "tags": ["a"]}])
+
+
+def test_convert_refuses_a_template_that_builds_too_much(tmp_path: Path) -> None:
+    from ldtransform.cli import main
+
+    template = tmp_path / "big.csv.j2"
+    template.write_text("{% block header %}id{% endblock %}\n{% block row %}\n"
+                        "{{ item.accountId }},{{ 'x' * 10**9 }}\n{% endblock %}\n",
+                        encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [
+        "convert", str(ROOT / "samples" / "accounts.xlsx"), "--schema", str(ACCOUNT),
+        "--mapping", str(ROOT / "samples" / "mappings" / "accounts.toml"), "--to", "csv",
+        "--template", str(template), "--out", str(out)])
+    assert result.exit_code == 4, result.output
+    assert f"{template}:3: the result of '*'" in result.output
+    assert not out.exists() or not any(out.iterdir())
 
 
 # -- samples and `template init` ------------------------------------------------------

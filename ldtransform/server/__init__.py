@@ -43,7 +43,7 @@ def build_config(*, data_dir: str | os.PathLike[str] | None = None,
 
 
 def _require_stack() -> None:
-    for module in ("fastapi", "uvicorn", "python_multipart"):
+    for module in ("fastapi", "uvicorn", "python_multipart", "swagger_ui_bundle"):
         try:
             __import__(module)
         except ImportError as exc:

@@ -12,7 +12,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from ldtransform.server import batch, itemsapi
 from ldtransform.server.auth import Authenticator, AuthError
@@ -64,9 +67,35 @@ def _install_handlers(app: FastAPI) -> None:
         kind = "too_large" if exc.status == 413 else "invalid_request"
         return _error(exc.status, kind, str(exc))
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        # Routing's own answers (no such route, wrong method) in the shape of the others.
+        code = _HTTP_CODES.get(exc.status_code, "invalid_request")
+        return _error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(400, "invalid_request", str(exc.errors()[:3]))
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+#: Where /docs takes Swagger UI's script and style from.
+DOCS_ASSETS = "/docs-assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the installed package's files, so it works offline."""
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} - API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
 
 
 def _client_from_basic(request: Request) -> tuple[str | None, str | None]:
@@ -154,9 +183,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(title="ldtransform local LD server", version="1.0",
                   description="Liquid Decisions Batch and Items API on loopback. "
                   "Get a token at /ls/api/oauth2/token, then send it as a bearer token.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ld = state
     _install_handlers(app)
+    _install_docs(app)
     _install_oauth(app)
     app.include_router(batch.router)
     app.include_router(itemsapi.router)

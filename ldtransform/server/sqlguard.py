@@ -5,8 +5,9 @@ caller's community: one per itemType, named after it (``Account``) and in LD's
 ``<community>_<category>_<Type>`` form (``Demo_entity_Account``), with ``h_id`` and the
 top-level fields as columns (lists and objects as JSON text). An authorizer allows a
 plain SELECT over those views (and SQLite's ``json_each``/``json_tree`` to take the JSON
-apart) and nothing else: no other table, no writes, no ATTACH, PRAGMA or extension loading. A progress handler stops a query that runs longer than
-the time limit, and the caller stops reading after the row limit.
+apart) and nothing else: no other table, no writes, no ATTACH, PRAGMA or extension loading.
+A progress handler stops a query that runs longer than the time limit, and the caller stops
+reading after the row limit.
 """
 
 from __future__ import annotations

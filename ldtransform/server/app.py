@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from ldtransform.server import batch, itemsapi
 from ldtransform.server.auth import Authenticator, AuthError
+from ldtransform.server.clock import Clock
 from ldtransform.server.config import ServerConfig
 from ldtransform.server.faults import FaultInjector
 from ldtransform.server.items import load_types
@@ -60,7 +60,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AuthError)
     async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
-        return _error(exc.status, exc.error, exc.description)
+        return _error(exc.status, exc.error, exc.description, exc.headers)
 
     @app.exception_handler(BodyError)
     async def body_error(_: Request, exc: BodyError) -> JSONResponse:
@@ -130,7 +130,8 @@ def _install_oauth(app: FastAPI) -> None:
                 username=fields.get("username"), password=fields.get("password"),
                 client_id=fields.get("client_id") or basic_id,
                 client_secret=fields.get("client_secret") or basic_secret,
-                scope=fields.get("scope")))
+                scope=fields.get("scope"),
+                address=request.client.host if request.client else None))
         log.info("token issued to %s for community %s", who.user, who.community)
         return JSONResponse({"access_token": issued, "token_type": "bearer",
                              "expires_in": int(state.auth.ttl),
@@ -138,16 +139,16 @@ def _install_oauth(app: FastAPI) -> None:
                             headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @app.get("/ls/api/oauth2/validate", tags=["oauth2"])
-    def validate(who: Caller) -> dict[str, Any]:
+    def validate(request: Request, who: Caller) -> dict[str, Any]:
         """200 when the bearer token is valid, 401 when it is not."""
-        return {"valid": True, "expiresIn": int(who.expires - time.time())}
+        return {"valid": True, "expiresIn": int(who.expires - state_of(request).clock.now())}
 
     @app.post("/ls/api/oauth2/tokenInfo", tags=["oauth2"])
-    def token_info(who: Caller) -> dict[str, Any]:
+    def token_info(request: Request, who: Caller) -> dict[str, Any]:
         """Who the token belongs to and its community."""
         return {"userId": who.user, "authenticatedUserId": who.user,
                 "community": who.community, "clientId": who.client_id,
-                "expiresIn": int(who.expires - time.time())}
+                "expiresIn": int(who.expires - state_of(request).clock.now())}
 
     @app.post("/ls/api/oauth2/setCommunity", tags=["oauth2"],
               openapi_extra=form_doc({"community": "A community of the token's user."},
@@ -165,12 +166,17 @@ def _install_oauth(app: FastAPI) -> None:
         return {"community": changed.community, "userId": changed.user}
 
 
-def create_app(config: ServerConfig) -> FastAPI:
-    """The LD server application for ``config`` (the worker runs while the app does)."""
+def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
+    """The LD server application for ``config`` (the worker runs while the app does).
+
+    ``clock`` is the time that token lifetimes, link expiry and login throttling follow
+    (tests move it forward).
+    """
     types = load_types(config.schemas_dir)
     store = Store(config.data_dir)
-    state = ServerState(config, store, Authenticator(config.auth, store),
-                        Worker(config, store, types), types)
+    clock = clock or Clock()
+    state = ServerState(config, store, Authenticator(config.auth, store, clock),
+                        Worker(config, store, types), types, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

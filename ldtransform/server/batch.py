@@ -292,7 +292,7 @@ def batch_download(link_id: str, name: str, request: Request,
     row = state.store.file(link_id)
     if row is None or row["community"] != who.community or row["name"] != name:
         raise ApiError(404, "not_found", "no such file")
-    if row["expires"] is not None and row["expires"] < time.time():
+    if row["expires"] is not None and row["expires"] < state.clock.now():
         raise ApiError(410, "expired", "the link has expired; export again")
     root = state.store.data_dir.resolve()
     path = (root / row["path"]).resolve()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ldtransform.errors import LdTransformError, MissingDependencyError
 
 if TYPE_CHECKING:
+    from ldtransform.server.clock import Clock
     from ldtransform.server.config import ServerConfig
 
 __all__ = ["build_config", "running"]
@@ -43,7 +44,7 @@ def build_config(*, data_dir: str | os.PathLike[str] | None = None,
 
 
 def _require_stack() -> None:
-    for module in ("fastapi", "uvicorn", "python_multipart"):
+    for module in ("fastapi", "uvicorn", "python_multipart", "swagger_ui_bundle"):
         try:
             __import__(module)
         except ImportError as exc:
@@ -54,11 +55,13 @@ def _require_stack() -> None:
 def running(*, data_dir: str | os.PathLike[str] | None = None,
             schemas: str | os.PathLike[str] | None = None,
             config: str | os.PathLike[str] | ServerConfig | None = None,
-            host: str = "127.0.0.1", port: int = 0, **overrides: Any) -> Iterator[str]:
+            host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None,
+            **overrides: Any) -> Iterator[str]:
     """Run a server in a background thread; yields its base URL (a free port by default).
 
     Keyword ``overrides`` replace :class:`ServerConfig` fields (e.g.
-    ``records_per_second=50``). The server stops when the block ends.
+    ``records_per_second=50``). ``clock`` (a :class:`~ldtransform.server.clock.Clock`)
+    lets a test move the server's time forward. The server stops when the block ends.
     """
     _require_stack()
     import uvicorn
@@ -66,7 +69,7 @@ def running(*, data_dir: str | os.PathLike[str] | None = None,
     from ldtransform.server.app import create_app
 
     settings = build_config(data_dir=data_dir, schemas=schemas, config=config, **overrides)
-    app = create_app(settings)
+    app = create_app(settings, clock)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,10 +11,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from ldtransform.server import batch, itemsapi
 from ldtransform.server.auth import Authenticator, AuthError
+from ldtransform.server.clock import Clock
 from ldtransform.server.config import ServerConfig
 from ldtransform.server.faults import FaultInjector
 from ldtransform.server.items import load_types
@@ -57,16 +60,42 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AuthError)
     async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
-        return _error(exc.status, exc.error, exc.description)
+        return _error(exc.status, exc.error, exc.description, exc.headers)
 
     @app.exception_handler(BodyError)
     async def body_error(_: Request, exc: BodyError) -> JSONResponse:
         kind = "too_large" if exc.status == 413 else "invalid_request"
         return _error(exc.status, kind, str(exc))
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        # Routing's own answers (no such route, wrong method) in the shape of the others.
+        code = _HTTP_CODES.get(exc.status_code, "invalid_request")
+        return _error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(400, "invalid_request", str(exc.errors()[:3]))
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+#: Where /docs takes Swagger UI's script and style from.
+DOCS_ASSETS = "/docs-assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the installed package's files, so it works offline."""
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} - API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
 
 
 def _client_from_basic(request: Request) -> tuple[str | None, str | None]:
@@ -101,7 +130,8 @@ def _install_oauth(app: FastAPI) -> None:
                 username=fields.get("username"), password=fields.get("password"),
                 client_id=fields.get("client_id") or basic_id,
                 client_secret=fields.get("client_secret") or basic_secret,
-                scope=fields.get("scope")))
+                scope=fields.get("scope"),
+                address=request.client.host if request.client else None))
         log.info("token issued to %s for community %s", who.user, who.community)
         return JSONResponse({"access_token": issued, "token_type": "bearer",
                              "expires_in": int(state.auth.ttl),
@@ -109,16 +139,16 @@ def _install_oauth(app: FastAPI) -> None:
                             headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @app.get("/ls/api/oauth2/validate", tags=["oauth2"])
-    def validate(who: Caller) -> dict[str, Any]:
+    def validate(request: Request, who: Caller) -> dict[str, Any]:
         """200 when the bearer token is valid, 401 when it is not."""
-        return {"valid": True, "expiresIn": int(who.expires - time.time())}
+        return {"valid": True, "expiresIn": int(who.expires - state_of(request).clock.now())}
 
     @app.post("/ls/api/oauth2/tokenInfo", tags=["oauth2"])
-    def token_info(who: Caller) -> dict[str, Any]:
+    def token_info(request: Request, who: Caller) -> dict[str, Any]:
         """Who the token belongs to and its community."""
         return {"userId": who.user, "authenticatedUserId": who.user,
                 "community": who.community, "clientId": who.client_id,
-                "expiresIn": int(who.expires - time.time())}
+                "expiresIn": int(who.expires - state_of(request).clock.now())}
 
     @app.post("/ls/api/oauth2/setCommunity", tags=["oauth2"],
               openapi_extra=form_doc({"community": "A community of the token's user."},
@@ -136,12 +166,17 @@ def _install_oauth(app: FastAPI) -> None:
         return {"community": changed.community, "userId": changed.user}
 
 
-def create_app(config: ServerConfig) -> FastAPI:
-    """The LD server application for ``config`` (the worker runs while the app does)."""
+def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
+    """The LD server application for ``config`` (the worker runs while the app does).
+
+    ``clock`` is the time that token lifetimes, link expiry and login throttling follow
+    (tests move it forward).
+    """
     types = load_types(config.schemas_dir)
     store = Store(config.data_dir)
-    state = ServerState(config, store, Authenticator(config.auth, store),
-                        Worker(config, store, types), types)
+    clock = clock or Clock()
+    state = ServerState(config, store, Authenticator(config.auth, store, clock),
+                        Worker(config, store, types), types, clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -154,9 +189,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(title="ldtransform local LD server", version="1.0",
                   description="Liquid Decisions Batch and Items API on loopback. "
                   "Get a token at /ls/api/oauth2/token, then send it as a bearer token.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ld = state
     _install_handlers(app)
+    _install_docs(app)
     _install_oauth(app)
     app.include_router(batch.router)
     app.include_router(itemsapi.router)

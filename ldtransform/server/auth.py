@@ -3,6 +3,12 @@
 Passwords are kept only as scrypt hashes (a config file may hold either the plain text or
 an ``scrypt$...`` hash made with :func:`hash_password`). Tokens are random and stored only
 as their SHA-256, so neither the database nor a log holds a usable secret.
+
+Guessing is slowed down: after ``max_failures`` wrong passwords for one user name (or
+``max_failures_per_address`` from one client address) within ``failure_window`` seconds,
+logins for it answer 429 with ``Retry-After`` until the oldest failure leaves the window.
+An unknown user costs the same scrypt work as a known one, so timing does not tell them
+apart.
 """
 
 from __future__ import annotations
@@ -10,16 +16,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import threading
-import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
+from ldtransform.server.clock import Clock
 from ldtransform.server.config import AuthConfig
 from ldtransform.server.store import Store
 
-__all__ = ["AuthError", "Authenticator", "Principal", "hash_password", "verify_password"]
+__all__ = ["AuthError", "Authenticator", "LoginThrottle", "Principal", "hash_password",
+           "verify_password"]
 
 _N, _R, _P = 1 << 14, 8, 1
 
@@ -37,11 +46,13 @@ class Principal:
 class AuthError(Exception):
     """An RFC 6749 error: ``error`` code, description and HTTP status."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.headers = headers or {}
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -80,16 +91,81 @@ def parse_scope(scope: str | None) -> dict[str, str]:
     return values
 
 
+class LoginThrottle:
+    """Recent login failures per key (a user name, a client address) in a sliding window.
+
+    An attempt counts as a failure from the moment it is let through, so parallel guesses
+    cannot all slip in before the first is found wrong; a success takes its count back.
+    """
+
+    #: Keys kept before those with no failure left in the window are dropped.
+    _PRUNE_AT = 10_000
+
+    def __init__(self, window: float, clock: Clock) -> None:
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def attempt(self, limits: dict[str, int]) -> tuple[float, float]:
+        """Let an attempt through unless a key is at its limit (0: no limit).
+
+        Returns the seconds to wait (0 when let through, and then counted for every key)
+        and the attempt's time, for :meth:`succeeded`.
+        """
+        with self._lock:
+            now = self._clock.now()
+            limited = {key: limit for key, limit in limits.items() if limit > 0}
+            wait = 0.0
+            for key, limit in limited.items():
+                times = self._recent(key, now)
+                if len(times) >= limit:
+                    wait = max(wait, times[0] + self.window - now)
+            if wait > 0:
+                return wait, now
+            if len(self._failures) >= self._PRUNE_AT:
+                for stale in [k for k in self._failures if not self._recent(k, now)]:
+                    del self._failures[stale]
+            for key in limited:
+                self._failures.setdefault(key, deque()).append(now)
+            return 0.0, now
+
+    def succeeded(self, user_key: str, other_keys: tuple[str, ...], at: float) -> None:
+        """A right password: the user's failures are forgotten, the attempt uncounted.
+
+        The other keys (the address) keep their earlier failures, so one known password
+        does not reset the count of guesses at other users' passwords.
+        """
+        with self._lock:
+            self._failures.pop(user_key, None)
+            for key in other_keys:
+                times = self._failures.get(key)
+                if times is not None and at in times:
+                    times.remove(at)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.get(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+
 class Authenticator:
     """Checks credentials, issues tokens and resolves bearer tokens to principals."""
 
-    def __init__(self, config: AuthConfig, store: Store) -> None:
+    def __init__(self, config: AuthConfig, store: Store, clock: Clock | None = None) -> None:
         self.ttl = config.token_ttl
         self.require_client = config.require_client
+        self.clock = clock or Clock()
         self._store = store
         self._users = {u.name: (u.password if u.password.startswith("scrypt$")
                                 else hash_password(u.password), u.communities)
                        for u in config.users}
+        # What an unknown user's password is checked against: the same work as a known one.
+        self._nobody = hash_password(secrets.token_urlsafe())
+        self._max_failures = config.max_failures
+        self._max_per_address = config.max_failures_per_address
+        self._throttle = LoginThrottle(config.failure_window, self.clock)
         self._clients = {c.client_id: c.client_secret for c in config.clients}
         self._cache: dict[str, Principal] = {}
         self._lock = threading.Lock()
@@ -107,16 +183,29 @@ class Authenticator:
 
     def password_grant(self, *, username: str | None, password: str | None,
                        client_id: str | None, client_secret: str | None,
-                       scope: str | None) -> tuple[str, Principal]:
-        """Check a password grant; returns the new token and its principal."""
+                       scope: str | None, address: str | None = None) -> tuple[str, Principal]:
+        """Check a password grant; returns the new token and its principal.
+
+        ``address`` is the client's address, for throttling failures per address.
+        """
         if not username or password is None:
             raise AuthError("invalid_request", "username and password are required")
         self._check_client(client_id, client_secret)
+        user_key, address_key = "user:" + username, f"address:{address}"
+        limits = {user_key: self._max_failures}
+        if address:
+            limits[address_key] = self._max_per_address
+        wait, at = self._throttle.attempt(limits)
+        if wait > 0:
+            seconds = str(math.ceil(wait))
+            raise AuthError("too_many_requests", "too many failed logins; try again in "
+                            f"{seconds} s", 429, {"Retry-After": seconds})
         user = self._users.get(username)
-        # Hash even for an unknown user, so timing does not reveal which users exist.
-        stored = user[0] if user else hash_password("x", salt=b"0" * 16)
-        if not verify_password(password, stored) or user is None:
+        # An unknown user's password is checked too, so timing does not tell who exists.
+        right = verify_password(password, user[0] if user else self._nobody)
+        if not right or user is None:
             raise AuthError("invalid_grant", "wrong username or password")
+        self._throttle.succeeded(user_key, (address_key,), at)
         community = parse_scope(scope).get("community") or user[1][0]
         if community not in user[1]:
             raise AuthError("invalid_scope", f"user {username!r} is not a member of "
@@ -126,11 +215,11 @@ class Authenticator:
     def _issue(self, user: str, client_id: str | None,
                community: str) -> tuple[str, Principal]:
         token = str(uuid.uuid4())
-        principal = Principal(user, community, client_id, time.time() + self.ttl)
+        principal = Principal(user, community, client_id, self.clock.now() + self.ttl)
         with self._store.write() as conn:
             conn.execute("INSERT INTO tokens VALUES (?,?,?,?,?)",
                          (_token_hash(token), user, client_id, community, principal.expires))
-            conn.execute("DELETE FROM tokens WHERE expires < ?", (time.time() - 86400,))
+            conn.execute("DELETE FROM tokens WHERE expires < ?", (self.clock.now() - 86400,))
         with self._lock:
             self._cache[_token_hash(token)] = principal
         return token, principal
@@ -149,7 +238,7 @@ class Authenticator:
             principal = Principal(row[0], row[1], row[2], row[3])
             with self._lock:
                 self._cache[key] = principal
-        return principal if principal.expires > time.time() else None
+        return principal if principal.expires > self.clock.now() else None
 
     def set_community(self, token: str, principal: Principal, community: str) -> Principal:
         """Switch a token to another community of its user."""

@@ -134,6 +134,12 @@ def _submit(state: ServerState, who: Principal, kind: str, fields: dict[str, str
         state.store.set_status(job_id, "Rejected", str(exc), finished=time.time())
         state.worker.notify_finished(job_id)
         return _job(state, job_id)
+    except Exception:
+        # A fault of the server, not of the job: end the job rather than leave it waiting.
+        state.store.set_status(job_id, "Failed", "The server could not check the job",
+                               finished=time.time())
+        state.worker.notify_finished(job_id)
+        raise
     state.store.set_status(job_id, "Accepted", "The file has been stored and the job is "
                            "ready for processing" if kind == "import" else
                            "The job is ready for processing",
@@ -286,7 +292,7 @@ def batch_download(link_id: str, name: str, request: Request,
     row = state.store.file(link_id)
     if row is None or row["community"] != who.community or row["name"] != name:
         raise ApiError(404, "not_found", "no such file")
-    if row["expires"] is not None and row["expires"] < time.time():
+    if row["expires"] is not None and row["expires"] < state.clock.now():
         raise ApiError(410, "expired", "the link has expired; export again")
     root = state.store.data_dir.resolve()
     path = (root / row["path"]).resolve()

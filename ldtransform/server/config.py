@@ -50,6 +50,11 @@ class AuthConfig:
     clients: tuple[Client, ...] = (Client(DEMO_CLIENT, DEMO_CLIENT),)
     token_ttl: float = 3600.0
     require_client: bool = False
+    #: Wrong passwords for one user name within ``failure_window`` before 429 (0: no limit).
+    max_failures: int = 5
+    #: Wrong passwords from one client address within ``failure_window`` (0: no limit).
+    max_failures_per_address: int = 20
+    failure_window: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -147,13 +152,18 @@ def _clients(raw: Any, where: str) -> tuple[Client, ...]:
 
 
 def _auth(raw: dict[str, Any], where: str) -> AuthConfig:
-    _check_keys(raw, {"users", "clients", "token_ttl", "require_client"}, where)
+    _check_keys(raw, {"users", "clients", "token_ttl", "require_client", "max_failures",
+                      "max_failures_per_address", "failure_window"}, where)
     base = AuthConfig()
     return AuthConfig(
         users=_users(raw["users"], where) if "users" in raw else base.users,
         clients=_clients(raw["clients"], where) if "clients" in raw else base.clients,
         token_ttl=float(raw.get("token_ttl", base.token_ttl)),
         require_client=bool(raw.get("require_client", base.require_client)),
+        max_failures=int(raw.get("max_failures", base.max_failures)),
+        max_failures_per_address=int(raw.get("max_failures_per_address",
+                                             base.max_failures_per_address)),
+        failure_window=float(raw.get("failure_window", base.failure_window)),
     )
 
 

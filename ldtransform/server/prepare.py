@@ -112,7 +112,7 @@ def read_plans(source: ImportSource, types: dict[str, TypeContext],
         if chunk:
             yield plan_records(chunk, item_type=source.item_type, types=types,
                                merge=source.merge)
-    except (ReadError, UnicodeDecodeError, TemplateError, ValueError) as exc:
+    except (ReadError, UnicodeError, TemplateError, ValueError) as exc:
         raise Unreadable(str(exc)) from exc
 
 

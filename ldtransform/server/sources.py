@@ -20,6 +20,7 @@ import codecs
 import copy
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,7 +48,10 @@ Record = tuple[int, dict[str, Any] | None, Any]
 #: Which records (by number) a reader should give; the others are passed over unread.
 Wanted = Callable[[int], bool]
 ACTIONS = ("Create", "Merge", "Update", "Delete")
-_PATH_PART = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d*)\])?$")
+#: The largest list index a template's field path may name (``addresses[99].city``): every
+#: row builds its lists up to the largest index named.
+MAX_LIST_INDEX = 99
+_PATH_PART = re.compile(r"^([A-Za-z_]\w*)(?:\[([0-9]*)\])?$")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
@@ -273,23 +277,99 @@ def _envelope(number: int, element: Any) -> Record:
 
 
 def _field_path(text: str, schema: ItemSchema) -> tuple[tuple[tuple[str, int | None], ...],
-                                                       FieldSpec | None]:
-    """Parse ``addresses[0].city`` and find the schema field it ends at."""
+                                                       FieldSpec]:
+    """Parse ``addresses[0].city`` and find the schema field its value goes into.
+
+    The path must follow the schema: an index only on a list, one on every list it passes
+    through, at most :data:`MAX_LIST_INDEX`. An index at the end makes the field an element
+    of the list (``deliveryDays[0]`` is one string).
+    """
     parts: list[tuple[str, int | None]] = []
     specs: tuple[FieldSpec, ...] = schema.fields
-    leaf: FieldSpec | None = None
-    for piece in text.split("."):
+    pieces = text.split(".")
+    spec: FieldSpec | None = None
+    index: int | None = None
+    for depth, piece in enumerate(pieces):
         match = _PATH_PART.match(piece)
         if match is None:
             raise TemplateError(f"field {text!r}: write a path like addresses[0].city")
-        name, index = match.group(1), match.group(2)
-        leaf = next((s for s in specs if s.name == name), None)
-        if leaf is None:
+        name = match.group(1)
+        spec = next((s for s in specs if s.name == name), None)
+        if spec is None:
             raise TemplateError(f"field {text!r}: the {schema.item_type} schema has no "
                                 f"field {name!r} there")
-        parts.append((name, int(index) if index else None))
-        specs = leaf.fields
-    return tuple(parts), leaf
+        digits = match.group(2)
+        if digits and spec.type != "array":
+            raise TemplateError(f"field {text!r}: {name} is not a list; write it without "
+                                f"[{digits}]")
+        if digits and (len(digits) > 9 or int(digits) > MAX_LIST_INDEX):
+            raise TemplateError(f"field {text!r}: list index {digits} is over the limit of "
+                                f"{MAX_LIST_INDEX}")
+        index = int(digits) if digits else None
+        if depth < len(pieces) - 1 and spec.type == "array" and index is None:
+            raise TemplateError(f"field {text!r}: {name} is a list; name an element, e.g. "
+                                f"{name}[0].{pieces[depth + 1]}")
+        parts.append((name, index))
+        specs = spec.fields
+    assert spec is not None  # str.split gives at least one piece
+    if index is not None:  # one element of the list
+        spec = FieldSpec(spec.name, "object", fields=spec.fields) if spec.fields else \
+            FieldSpec(spec.name, spec.items or "string")
+    return tuple(parts), spec
+
+
+def _check_column(i: int, text: str, leaf: FieldSpec, split: Any) -> None:
+    """A column's cell must fit its field: plain values, or a list of them."""
+    if leaf.fields:
+        kind = "a list of records" if leaf.type == "array" else "a record"
+        raise TemplateError(f"columns[{i}]: field {text!r} is {kind}; map a column to "
+                            f"each of its fields, e.g. {text}{'[0]' * (leaf.type == 'array')}"
+                            f".{leaf.fields[0].name}")
+    if split is None:
+        return
+    if not isinstance(split, str) or not split:
+        raise TemplateError(f"columns[{i}].split is the text between list values, e.g. "
+                            f"\";\", not {_shown(split)}")
+    if leaf.type != "array":
+        raise TemplateError(f"columns[{i}].split: field {text!r} is not a list; remove "
+                            "'split'")
+
+
+def _check_overlaps(paths: list[tuple[str, tuple[tuple[str, int | None], ...]]]) -> None:
+    """Refuse two mappings of one field, or of a field and something inside it."""
+    keyed: list[tuple[tuple[str, ...], str]] = []
+    for text, path in paths:
+        steps: list[str] = []
+        for name, index in path:
+            steps.append("." + name)
+            if index is not None:
+                steps.append(f"[{index}]")
+        keyed.append((tuple(steps), text))
+    keyed.sort()
+    # In sorted order, a path that is a prefix of others comes right before them.
+    for (key, text), (next_key, next_text) in itertools.pairwise(keyed):
+        if next_key[:len(key)] == key:
+            what = "twice" if next_key == key else f"and also inside it, by {next_text!r}"
+            raise TemplateError(f"field {text!r} is mapped {what}; map each field once")
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _text_encoding(value: Any) -> str:
+    """The name of a codec that decodes bytes to text (not rot13, base64, a number)."""
+    problem = f"'encoding' {_shown(value)} is not a text encoding"
+    if isinstance(value, str) and value:
+        try:
+            io.TextIOWrapper(io.BytesIO(), encoding=value)
+            return value
+        except (LookupError, ValueError):
+            pass
+    raise TemplateError(f"{problem}; use e.g. utf-8-sig (the default), utf-8, cp1252 or "
+                        "latin-1")
 
 
 def parse_template(raw: bytes | str, schema: ItemSchema) -> CsvTemplate:
@@ -312,7 +392,11 @@ def parse_template(raw: bytes | str, schema: ItemSchema) -> CsvTemplate:
         source = entry.get("column")
         if not isinstance(source, str | int) or isinstance(source, bool):
             raise TemplateError(f"columns[{i}].column is a header name or a 1-based number")
+        if isinstance(source, int) and source < 1:
+            raise TemplateError(f"columns[{i}].column: column numbers start at 1, not "
+                                f"{source}")
         path, leaf = _field_path(entry["field"], schema)
+        _check_column(i, entry["field"], leaf, entry.get("split"))
         columns.append(Column(source, path, entry.get("split"), leaf))
     action = doc.get("action", "Create")
     if action not in ACTIONS:
@@ -321,11 +405,15 @@ def parse_template(raw: bytes | str, schema: ItemSchema) -> CsvTemplate:
     if not isinstance(constants, dict):
         raise TemplateError("'constants' maps field names to fixed values")
     fixed = tuple((_field_path(name, schema)[0], value) for name, value in constants.items())
+    _check_overlaps([(entry["field"], column.path)
+                     for entry, column in zip(entries, columns, strict=True)]
+                    + [(name, path) for name, (path, _) in zip(constants, fixed, strict=True)])
     delimiter = doc.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise TemplateError("'delimiter' is a single character")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
+        raise TemplateError("'delimiter' is a single character other than a quote or a "
+                            "line break")
     return CsvTemplate(tuple(columns), fixed, action, delimiter,
-                       str(doc.get("encoding", "utf-8-sig")))
+                       _text_encoding(doc.get("encoding", "utf-8-sig")))
 
 
 def _convert(text: str, leaf: FieldSpec | None, split: str | None) -> Any:
@@ -393,18 +481,26 @@ def csv_records(path: Path, template: CsvTemplate, *, header_row: bool,
     """
     with open(path, encoding=template.encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=template.delimiter)
-        header = next(reader, None) if header_row else None
-        if header_row and header is None:
-            return
-        positions = _resolve(template.columns, header)
-        headers = {"action": template.action}
-        for number, row in enumerate(reader, start=1):
-            if wanted is not None and not wanted(number):
-                continue
-            if not row:
-                yield number, None, "an empty line"
-                continue
-            yield number, headers, _row_data(row, positions, template)
+        try:
+            yield from _mapped_rows(reader, template, header_row, wanted)
+        except csv.Error as exc:
+            raise ValueError(f"line {reader.line_num}: not readable as CSV: {exc}") from exc
+
+
+def _mapped_rows(reader: Iterator[list[str]], template: CsvTemplate, header_row: bool,
+                 wanted: Wanted | None) -> Iterator[Record]:
+    header = next(reader, None) if header_row else None
+    if header_row and header is None:
+        return
+    positions = _resolve(template.columns, header)
+    headers = {"action": template.action}
+    for number, row in enumerate(reader, start=1):
+        if wanted is not None and not wanted(number):
+            continue
+        if not row:
+            yield number, None, "an empty line"
+            continue
+        yield number, headers, _row_data(row, positions, template)
 
 
 def _row_data(row: list[str], positions: list[int],
@@ -426,9 +522,18 @@ def check_csv_header(path: Path, template: CsvTemplate, *, header_row: bool) -> 
     except UnicodeDecodeError as exc:
         raise TemplateError(f"the file is not {template.encoding} text: {exc.reason} at "
                             f"byte {exc.start}") from exc
+    except UnicodeError as exc:  # e.g. UTF-16 without a byte order mark
+        raise TemplateError(f"the file is not {template.encoding} text: {exc}") from exc
     reader = csv.reader(io.StringIO(sample), delimiter=template.delimiter)
-    header = next(reader, None) if header_row else None
-    if header_row and header is None:
+    try:
+        first = next(reader, None)
+    except csv.Error as exc:
+        raise TemplateError(f"the file's first line cannot be read as CSV: {exc}") from exc
+    if header_row and first is None:
         raise TemplateError("the file is empty")
-    _resolve(template.columns, header)
+    _resolve(template.columns, first if header_row else None)
+    numbers = [c.source for c in template.columns if isinstance(c.source, int)]
+    if first and numbers and max(numbers) > len(first):
+        raise TemplateError(f"column {max(numbers)} is named, but the file's first line "
+                            f"has {len(first)} columns")
 

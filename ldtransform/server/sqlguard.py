@@ -4,9 +4,10 @@ The query runs on a **read-only** connection that sees only temporary views of t
 caller's community: one per itemType, named after it (``Account``) and in LD's
 ``<community>_<category>_<Type>`` form (``Demo_entity_Account``), with ``h_id`` and the
 top-level fields as columns (lists and objects as JSON text). An authorizer allows a
-plain SELECT over those views and nothing else: no other table, no writes, no ATTACH,
-PRAGMA or extension loading. A progress handler stops a query that runs longer than
-the time limit, and the caller stops reading after the row limit.
+plain SELECT over those views (and SQLite's ``json_each``/``json_tree`` to take the JSON
+apart) and nothing else: no other table, no writes, no ATTACH, PRAGMA or extension loading.
+A progress handler stops a query that runs longer than the time limit, and the caller stops
+reading after the row limit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_RECURSIVE}
 _DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
                      "sqlite_offset"}
 _PROGRESS_STEPS = 2000
+#: SQLite's JSON table-valued functions: they read only the JSON text passed to them.
+_TABLE_FUNCTIONS = {"json_each", "json_tree"}
 
 
 class QueryError(Exception):
@@ -72,6 +75,10 @@ class GuardedQuery:
             for name in view_names(community, schema):
                 self._conn.execute(_view_sql(name, community, schema))
                 self._views.add(name)
+        # A table-valued function's table is built on first use, which the authorizer
+        # would refuse (it writes the schema): build them now, before it is installed.
+        self._conn.execute("SELECT * FROM " + ", ".join(
+            f"{name}('[]')" for name in sorted(_TABLE_FUNCTIONS))).fetchall()
         self._conn.set_authorizer(self._authorize)
         self._conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
 
@@ -86,7 +93,8 @@ class GuardedQuery:
             through_view = arg1 == "items" and db == "main" and source in self._views
             own_view = db == "temp" and arg1 in self._views
             common_table = db is None  # a WITH table of the query itself, not stored data
-            allowed = through_view or own_view or common_table
+            table_function = arg1 in _TABLE_FUNCTIONS and db == "main"
+            allowed = through_view or own_view or common_table or table_function
             return sqlite3.SQLITE_OK if allowed else sqlite3.SQLITE_DENY
         return sqlite3.SQLITE_DENY
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ldtransform.server.auth import Authenticator, Principal
+from ldtransform.server.clock import Clock
 from ldtransform.server.config import ServerConfig
 from ldtransform.server.items import TypeContext, load_types
 from ldtransform.server.store import Store
@@ -38,6 +39,7 @@ class ServerState:
     auth: Authenticator
     worker: Worker
     types: dict[str, TypeContext]
+    clock: Clock = field(default_factory=Clock)
 
     def base_url(self, request: Request) -> str:
         """The URL links are made from (``public_url`` if set, else the request's)."""

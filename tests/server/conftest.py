@@ -22,6 +22,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 
 @pytest.fixture
+def own_ld(tmp_path: Path) -> Iterator[LD]:
+    """A client (demo, community Demo) of a server of its own: for a test that must see
+    exactly the data it made. Jobs run on threads, which start faster."""
+    config = make_config(processing={"chunk_size": 10, "processes": False})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+        client = LD(url, tmp_path)
+        yield client
+        client.http.close()
+
+
+@pytest.fixture
 def ld(server: tuple[str, Path]) -> Iterator[LD]:
     """A client logged in as demo in community Demo."""
     client = LD(*server)

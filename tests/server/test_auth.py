@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from ldkit import LD, SCHEMAS, make_config
+from ldkit import AUTH, LD, SCHEMAS, make_config
 
 from ldtransform.server import running
 from ldtransform.server.auth import hash_password, verify_password
+from ldtransform.server.clock import Clock
 
 GOOD = {"grant_type": "password", "client_id": "ldtransform", "client_secret": "ldtransform",
         "username": "demo", "password": "demo", "scope": "community=Demo"}
@@ -102,13 +104,17 @@ def test_set_community(server: tuple[str, Path]) -> None:
 
 
 def test_tokens_expire(tmp_path: Path) -> None:
-    config = make_config(auth={"token_ttl": 1})
-    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+    clock = Clock()
+    config = make_config(auth={"token_ttl": 600})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config, clock=clock,
+                 processes=False) as url:
         r = token(url)
-        assert r.json()["expires_in"] == 1
+        assert r.json()["expires_in"] == 600
         auth = {"Authorization": "Bearer " + r.json()["access_token"]}
-        assert httpx.get(url + "/ls/api/oauth2/validate", headers=auth).status_code == 200
-        time.sleep(1.2)
+        clock.advance(599)
+        valid = httpx.get(url + "/ls/api/oauth2/validate", headers=auth)
+        assert valid.status_code == 200 and valid.json()["expiresIn"] in (0, 1)
+        clock.advance(2)
         r = httpx.get(url + "/ls/api/oauth2/validate", headers=auth)
         assert r.status_code == 401
         assert r.json()["error"] == "invalid_token"
@@ -144,3 +150,78 @@ def test_password_hashes() -> None:
     assert verify_password("s3cret", stored)
     assert not verify_password("s3cret!", stored)
     assert not verify_password("s3cret", "garbage")
+
+
+@pytest.fixture
+def throttled(tmp_path: Path) -> Iterator[tuple[str, Clock]]:
+    """A server that allows 3 wrong passwords per user, 6 per address, in 60 s."""
+    clock = Clock()
+    config = make_config(auth={**AUTH, "max_failures": 3, "max_failures_per_address": 6,
+                               "failure_window": 60})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config, clock=clock,
+                 processes=False) as url:
+        yield url, clock
+
+
+def test_wrong_passwords_for_a_user_are_throttled(throttled: tuple[str, Clock]) -> None:
+    url, clock = throttled
+    for _ in range(3):
+        assert token(url, password="guess").status_code == 400
+        clock.advance(1)
+    refused = token(url)  # even the right password, while throttled
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "too_many_requests"
+    # when the first failure (3 s ago on the moved clock) leaves the 60 s window
+    assert 55 <= int(refused.headers["retry-after"]) <= 57
+    assert token(url, username="alice", password="alice-pw-7Qx",
+                 scope="community=Acme").status_code == 200  # other users are not held up
+    clock.advance(57)
+    assert token(url).status_code == 200
+
+
+def test_a_successful_login_resets_the_count(throttled: tuple[str, Clock]) -> None:
+    url, _ = throttled
+    for _ in range(2):
+        assert token(url, password="guess").status_code == 400
+    assert token(url).status_code == 200
+    for _ in range(3):
+        assert token(url, password="guess").status_code == 400
+    assert token(url, password="guess").status_code == 429
+
+
+def test_guesses_from_one_address_are_throttled(throttled: tuple[str, Clock]) -> None:
+    # Spraying one password over many names: each name fails once, the address six times.
+    url, clock = throttled
+    for n in range(6):
+        assert token(url, username=f"user{n}", password="Summer2026").status_code == 400
+    assert token(url, username="user6", password="Summer2026").status_code == 429
+    assert token(url).status_code == 429  # the address as a whole waits
+    clock.advance(61)
+    assert token(url).status_code == 200
+
+
+def test_throttling_can_be_turned_off(tmp_path: Path) -> None:
+    config = make_config(auth={**AUTH, "max_failures": 0, "max_failures_per_address": 0})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config, processes=False) as url:
+        for _ in range(25):
+            assert token(url, password="guess").status_code == 400
+        assert token(url).status_code == 200
+
+
+def test_unknown_users_cost_the_same_hashing(server: tuple[str, Path],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # What takes the time of a login is scrypt: an unknown user must run it exactly as a
+    # known user with a wrong password does, or the answer's timing tells who exists.
+    calls: list[tuple[int, int, int]] = []
+    scrypt = hashlib.scrypt
+
+    def counted(password: bytes, **params: int) -> bytes:
+        calls.append((params["n"], params["r"], params["p"]))
+        return scrypt(password, **params)  # type: ignore[arg-type]
+    monkeypatch.setattr(hashlib, "scrypt", counted)
+    assert token(server[0], username="alice", password="wrong").status_code == 400
+    known = list(calls)
+    calls.clear()
+    assert token(server[0], username="nobody-by-that-name", password="wrong").status_code \
+        == 400
+    assert calls == known and len(known) == 1

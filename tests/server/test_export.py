@@ -7,7 +7,6 @@ import email
 import io
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from ldkit import LD, SCHEMAS, account, make_config, outbox
 
 from ldtransform.server import running
+from ldtransform.server.clock import Clock
 from ldtransform.server.jobview import job_status
 from ldtransform.server.store import Store
 
@@ -230,13 +230,15 @@ def test_export_notification_lists_the_links(loaded: LD) -> None:
 
 
 def test_links_expire(tmp_path: Path) -> None:
-    config = make_config(limits={"link_ttl": 0.5})
-    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config) as url:
+    clock = Clock()
+    config = make_config(limits={"link_ttl": 600}, processing={"processes": False})
+    with running(data_dir=tmp_path, schemas=SCHEMAS, config=config, clock=clock) as url:
         ld = LD(url, tmp_path)
         ld.run_import([account(1)])
         status = ld.run_export()
+        clock.advance(590)
         assert ld.download(status["links"][0]).status_code == 200
-        time.sleep(0.8)
+        clock.advance(20)
         r = ld.download(status["links"][0])
         assert r.status_code == 410 and r.json()["error"] == "expired"
         assert ld.download(status["links"][0] + "x").status_code == 404

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ldkit import ACCOUNTS, LD, SCHEMAS, account, make_config, outbox
 
 from ldtransform.server import running
@@ -305,3 +307,126 @@ def test_form_fields_under_a_misleading_content_type(ld: LD) -> None:
 
 def test_status_from_health_needs_no_token(server: tuple[str, Path]) -> None:
     assert httpx.get(server[0] + "/health").json() == {"status": "ok"}
+
+
+def template_with(**changes: Any) -> str:
+    """TEMPLATE (for CSV above) with some entries changed: column=None drops one."""
+    columns = [dict(c) for c in TEMPLATE["columns"]]
+    extra = changes.pop("column", None)
+    if extra is not None:
+        columns.append(extra)
+    return json.dumps({**TEMPLATE, "columns": columns, **changes})
+
+
+@pytest.mark.parametrize(("template", "why"), [
+    (template_with(column={"column": 0, "field": "chain"}), "column numbers start at 1"),
+    (template_with(column={"column": -1, "field": "chain"}), "column numbers start at 1"),
+    (template_with(column={"column": 12, "field": "chain"}), "has 9 columns"),
+    (template_with(encoding="rot13"), "'rot13' is not a text encoding"),
+    (template_with(encoding="no-such-codec"), "is not a text encoding"),
+    (template_with(encoding=5), "5 is not a text encoding"),
+    (template_with(encoding="utf-16"), "the file is not utf-16 text"),
+    (template_with(column={"column": "City", "field": "addresses[1000000].city"}),
+     "list index 1000000 is over the limit of 99"),
+    (template_with(column={"column": "City", "field": "addresses[99999999999999].city"}),
+     "over the limit of 99"),
+    (template_with(column={"column": "Days", "field": "phones[0].phoneType", "split": 5}),
+     "split is the text between list values"),
+    (template_with(column={"column": "Days", "field": "chain", "split": ";"}),
+     "'chain' is not a list"),
+    (template_with(column={"column": "Name", "field": "addresses"}), "a list of records"),
+    (template_with(column={"column": "Name", "field": "addresses.name"}),
+     "addresses is a list; name an element"),
+    (template_with(column={"column": "Name", "field": "chain[0]"}), "chain is not a list"),
+    (template_with(column={"column": "Name", "field": "addresses[0]"}), "is a record"),
+    (template_with(column={"column": "Name", "field": "accountId"}), "mapped twice"),
+    (template_with(constants={"addresses": []}), "and also inside it"),
+    (template_with(delimiter="\n"), "'delimiter' is a single character"),
+])
+def test_bad_templates_are_rejected_at_submit(ld: LD, template: str, why: str) -> None:
+    submitted = ld.import_(CSV, content_type="text/csv", filename="a.csv", template=template)
+    assert submitted["status"] == "Rejected", submitted
+    assert why in submitted["reason"], submitted["reason"]
+    assert submitted["reason"].startswith("The template does not fit: ")
+
+
+def test_list_elements_by_index(ld: LD) -> None:
+    template = {"columns": [{"column": "Account ID", "field": "accountId"},
+                            {"column": "Name", "field": "name"},
+                            {"column": "Days", "field": "deliveryDays[1]"},
+                            {"column": "City", "field": "addresses[1].city"}],
+                "constants": {"accountClass": "/Account/accountClass[cash]",
+                              "currency": "USD", "addresses[0]": {
+                                  "city": "Head office", "addressType": "Work"},
+                              "addresses[1].addressType": "Delivery",
+                              "deliveryDays[0]": "Sun"}}
+    done = ld.run_import(CSV, content_type="text/csv", filename="a.csv",
+                         template=json.dumps(template))
+    assert (done["status"], done["recordsRejected"]) == ("Completed", "0"), done
+    gamma = ld.all_items()["C000003"]["data"]
+    assert gamma["deliveryDays"] == ["Sun", "Tue"]
+    assert gamma["addresses"] == [{"city": "Head office", "addressType": "Work"},
+                                  {"city": "Austin", "addressType": "Delivery"}]
+
+
+def test_a_row_the_csv_module_refuses_rejects_the_job_with_its_line(ld: LD) -> None:
+    big = "x" * 200_000  # over the csv module's field limit: not an internal error
+    content = CSV + f"C000004,{big},/Account/accountClass[cash],USD,1,no,Rome,00100,\n"
+    done = ld.run_import(content, content_type="text/csv", filename="a.csv",
+                         template=json.dumps(TEMPLATE))
+    assert done["status"] == "Rejected", done  # nothing was applied: the rows are one chunk
+    assert "line 5" in done["reason"] and "field larger than field limit" in done["reason"]
+    assert "Internal error" not in done["reason"]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10**7) | st.floats(allow_nan=False)
+    | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                max_size=3),
+    max_leaves=5)
+
+
+def mostly(values: list[Any]) -> st.SearchStrategy[Any]:
+    """One of ``values`` nine times in ten, else any JSON value."""
+    return st.integers(0, 9).flatmap(lambda n: _JSON if n == 0 else st.sampled_from(values))
+
+
+_FIELDS = mostly([
+    "chain", "exposure", "creditBlock", "deliveryDays", "deliveryDays[2]", "addresses[0].city",
+    "addresses[1].addressType", "phones[0].phoneNumber", "accountLicenseInformation[0].region",
+    "accountLicenseInformation[0].licenseValidFrom", "addresses[0].primary", "paymentTerms",
+    # wrong ones
+    "addresses[1000000].city", "addresses", "addresses.city", "addresses[0]", "addresses[]",
+    "name[0]", "accountId.x", "nope", ""])
+_ENTRY = st.fixed_dictionaries(
+    {"column": mostly(["City", "Days", "Exposure", "Blocked", "Zip", 3, 9, 1,
+                       "Nope", "", 0, -1, 10]),
+     "field": _FIELDS},
+    optional={"split": mostly([";", ",", "", 5])})
+_TEMPLATES = st.fixed_dictionaries(
+    # a valid start, then a few columns that may be anything
+    {"columns": st.lists(_ENTRY, max_size=3).map(lambda more: TEMPLATE["columns"][:4] + more)},
+    optional={
+        "constants": st.dictionaries(_FIELDS.filter(lambda f: isinstance(f, str)), _JSON,
+                                     max_size=2),
+        "action": mostly(["Create", "Merge", "Delete", "Upsert"]),
+        "delimiter": mostly([",", ";", "\n", "\r", '"', ",,"]),
+        "encoding": mostly(["utf-8", "cp1252", "utf-16", "rot13", "base64", "nope",
+                            "utf\x008", 5]),
+    })
+
+
+def test_any_template_is_accepted_or_rejected_never_a_server_error(ld: LD) -> None:
+    @given(template=mostly([None]).flatmap(lambda t: _TEMPLATES if t is None else _JSON))
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def submit(template: Any) -> None:
+        submitted = ld.import_(CSV, content_type="text/csv", filename="a.csv",
+                               template=json.dumps(template))
+        assert submitted["status"] in ("Accepted", "Rejected"), submitted
+        done = ld.wait(submitted["jobId"], timeout=20)  # never left Initialized
+        assert done["status"] in ("Completed", "Rejected"), (template, done)
+        assert "Internal error" not in done["reason"]
+
+    submit()

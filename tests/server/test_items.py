@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ldkit import LD, account
 
 
@@ -51,7 +53,8 @@ def test_upsert_malformed_bodies(ld: LD) -> None:
         assert r.json()["error"] == "invalid_request"
 
 
-def test_updates_paging_across_ties(ld: LD) -> None:
+def test_updates_paging_across_ties(own_ld: LD) -> None:
+    ld = own_ld  # every Attendee of the server is one of these
     assert "rejectedItems" not in ld.upsert([attendee(i) for i in range(25)])
     pages = []
     after, last = 0, ""
@@ -125,3 +128,31 @@ def test_openapi_and_docs(server: tuple[str, Path], ld: LD) -> None:
     export = spec["paths"]["/ls/api/batch/export"]["post"]["requestBody"]["content"]
     assert "sqlQuery" in export["application/x-www-form-urlencoded"]["schema"]["properties"]
     assert ld.http.get("/docs").status_code == 200
+
+
+def test_docs_page_is_served_without_a_cdn(ld: LD) -> None:
+    # A machine without internet must still render /docs: every script, style and icon
+    # the page loads comes from this server.
+    page = ld.http.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert {a.rsplit(".", 1)[-1] for a in assets} >= {"js", "css", "png"}
+    for url in assets:
+        assert url.startswith("/"), url
+        r = ld.http.get(url)
+        assert r.status_code == 200 and len(r.content) > 500, url
+    assert "url: '/openapi.json'" in page.text
+    assert "cdn" not in page.text.lower()
+
+
+@pytest.mark.parametrize(("method", "path", "status", "error"), [
+    ("GET", "/no/such/route", 404, "not_found"),
+    ("POST", "/ls/api/batch/nothing", 404, "not_found"),
+    ("GET", "/ls/api/batch/import", 405, "method_not_allowed"),
+])
+def test_unknown_routes_answer_in_the_error_shape(ld: LD, method: str, path: str, status: int,
+                                                  error: str) -> None:
+    r = ld.http.request(method, path, headers=ld.auth)
+    assert r.status_code == status
+    assert r.json() == {"error": error, "error_description": r.json()["error_description"]}
+    assert r.json()["error_description"]

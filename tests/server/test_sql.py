@@ -30,6 +30,9 @@ HOSTILE = [
     "SELECT a.name FROM Account a JOIN main.items i ON i.h_id = a.h_id",
     "WITH t AS (SELECT * FROM items WHERE community = 'Acme') SELECT * FROM t",
     "VACUUM INTO '/tmp/copy.db'",
+    "SELECT value FROM json_each((SELECT json_group_array(token_hash) FROM tokens))",
+    "SELECT value FROM json_tree((SELECT json_group_array(data) FROM main.items))",
+    "SELECT * FROM pragma_table_info('items')",
     "SELEC nonsense",
 ]
 
@@ -48,7 +51,9 @@ def snapshot(data_dir: Path) -> list[Any]:
 def two_communities(server: tuple[str, Path]) -> Iterator[tuple[LD, LD]]:
     demo = LD(*server)
     acme = LD(*server, user="alice", password="alice-pw-7Qx", community="Acme")
-    demo.run_import([account(i) for i in range(3)])
+    demo.run_import([account(i, deliveryDays=["Mon", "Fri"][:i],
+                             addresses=[{"city": f"City {i}", "addressType": "Work"}])
+                     for i in range(3)])
     acme.run_import([account(i, name=f"Acme secret {i}") for i in range(100, 103)])
     yield demo, acme
 
@@ -62,6 +67,23 @@ def test_hostile_queries_are_rejected(two_communities: tuple[LD, LD], query: str
     assert status["reason"].startswith("sqlQuery:")
     assert snapshot(demo.data_dir) == before
     assert not Path("/tmp/evil.db").exists()
+
+
+def test_json_table_functions_take_lists_apart(two_communities: tuple[LD, LD]) -> None:
+    # The documented way to query list columns (JSON text): json_each and json_tree.
+    demo, _ = two_communities
+    query = ("SELECT a.accountId, d.value AS day FROM Account a, json_each(a.deliveryDays) d "
+             "ORDER BY a.accountId, d.key")
+    status = demo.run_export(sqlQuery=query)
+    assert status["status"] == "Completed", status
+    assert [(r["data"]["accountId"], r["data"]["day"]) for r in demo.exported_items(status)] \
+        == [("A000001", "Mon"), ("A000002", "Mon"), ("A000002", "Fri")]
+    query = ("SELECT a.accountId, t.value AS city FROM Demo_entity_Account a, "
+             "json_tree(a.addresses) t WHERE t.key = 'city' ORDER BY 1")
+    status = demo.run_export(sqlQuery=query)
+    assert status["status"] == "Completed", status
+    assert [r["data"]["city"] for r in demo.exported_items(status)] == [
+        "City 0", "City 1", "City 2"]
 
 
 def test_database_message_is_in_the_reason(two_communities: tuple[LD, LD]) -> None:

@@ -9,12 +9,13 @@ atomically; the manifest is written last, so a folder with a manifest is complet
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import inspect
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
@@ -118,19 +119,29 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     rejected: list[PartInfo] = []
     parts = PartSink(folder, item.item_type, writer, max_records=max_records,
                      max_bytes=max_bytes, dry_run=dry_run)
-    try:
+    with _removed_on_failure(parts, rejected):
         written = _run_sources(listed, read_options, validation, writer, parts, folder,
                                on_error, dry_run, progress, rejected)
-    except ValidationFailed:
-        for part in parts.parts:  # all or nothing: the complete parts go too
-            part.path.unlink(missing_ok=True)
-        raise
-    report = validation.finish()
-    result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
-    if not dry_run:
-        document = _manifest(result, item, to, writer, hashes.results(), mapping, template)
-        result.manifest = write_manifest(folder, document)
+        report = validation.finish()
+        result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
+        if not dry_run:
+            document = _manifest(result, item, to, writer, hashes.results(), mapping,
+                                 template)
+            result.manifest = write_manifest(folder, document)
     return result
+
+
+@contextlib.contextmanager
+def _removed_on_failure(parts: PartSink, rejected: list[PartInfo]) -> Iterator[None]:
+    """A run that fails (a read error, a rejected row with on_error="fail", a writer
+    error, Ctrl-C) removes every part and rejected-rows file it wrote: complete-looking
+    parts without a manifest would pass for a conversion."""
+    try:
+        yield
+    except BaseException:
+        for info in [*parts.parts, *rejected]:
+            info.path.unlink(missing_ok=True)
+        raise
 
 
 def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Validation,
@@ -168,18 +179,20 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
     folder = Path(out)
     _prepare(folder, overwrite=overwrite, dry_run=False)
     stem = item.item_type if item else _stem(frames)
-    with PartSink(folder, stem, writer, max_records=max_records,
-                  max_bytes=max_bytes) as sink:
-        for batch in frames:
-            for records in encode_in_halves(writer, batch):
-                sink.add(records)
-        parts = sink.finish()
-    report = report or Report(item_type=item.item_type if item else None)
-    if report.rows_read == 0:
-        report.rows_read = report.rows_valid = sum(p.records for p in parts)
-    result = ConvertResult(folder, parts, report)
-    document = _manifest(result, item, to, writer, [], None, writer_options.get("template"))
-    result.manifest = write_manifest(folder, document)
+    sink = PartSink(folder, stem, writer, max_records=max_records, max_bytes=max_bytes)
+    with _removed_on_failure(sink, []):
+        with sink:
+            for batch in frames:
+                for records in encode_in_halves(writer, batch):
+                    sink.add(records)
+            parts = sink.finish()
+        report = report or Report(item_type=item.item_type if item else None)
+        if report.rows_read == 0:
+            report.rows_read = report.rows_valid = sum(p.records for p in parts)
+        result = ConvertResult(folder, parts, report)
+        document = _manifest(result, item, to, writer, [], None,
+                             writer_options.get("template"))
+        result.manifest = write_manifest(folder, document)
     return result
 
 

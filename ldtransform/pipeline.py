@@ -15,7 +15,7 @@ import hashlib
 import inspect
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
@@ -26,6 +26,7 @@ import orjson
 from ldtransform import registry
 from ldtransform._atomic import atomic_writer
 from ldtransform._parts import PartInfo, PartSink
+from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
 from ldtransform.errors import ConfigError, ValidationFailed
 from ldtransform.frames import Frames
@@ -115,30 +116,33 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     folder = Path(out)
     _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
-    hashes = _SourceHashes(listed)
+    sources_read = SourceFiles(listed)  # before any reader opens them
     rejected: list[PartInfo] = []
     parts = PartSink(folder, item.item_type, writer, max_records=max_records,
                      max_bytes=max_bytes, dry_run=dry_run)
-    with _removed_on_failure(parts, rejected):
+    with _removed_on_failure(parts, rejected, sources_read):
         written = _run_sources(listed, read_options, validation, writer, parts, folder,
                                on_error, dry_run, progress, rejected)
+        hashed = sources_read.verified()  # a source that changed meanwhile is an error
         report = validation.finish()
         result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
         if not dry_run:
-            document = _manifest(result, item, to, writer, hashes.results(), mapping,
-                                 template)
+            document = _manifest(result, item, to, writer, hashed, mapping, template)
             result.manifest = write_manifest(folder, document)
     return result
 
 
 @contextlib.contextmanager
-def _removed_on_failure(parts: PartSink, rejected: list[PartInfo]) -> Iterator[None]:
+def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
+                        sources: SourceFiles | None = None) -> Iterator[None]:
     """A run that fails (a read error, a rejected row with on_error="fail", a writer
     error, Ctrl-C) removes every part and rejected-rows file it wrote: complete-looking
     parts without a manifest would pass for a conversion."""
     try:
         yield
     except BaseException:
+        if sources is not None:
+            sources.stop()
         for info in [*parts.parts, *rejected]:
             info.path.unlink(missing_ok=True)
         raise
@@ -316,32 +320,6 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> None:
     for entry in [*old.get("parts", []), *old.get("rejected", [])]:
         (folder / Path(entry["file"]).name).unlink(missing_ok=True)
     manifest.unlink()
-
-
-class _SourceHashes:
-    """SHA-256 of the source files, computed in a thread beside the conversion."""
-
-    def __init__(self, sources: Sequence[Any]) -> None:
-        self.paths = [Path(s) for s in sources if isinstance(s, str | os.PathLike)]
-        self._results: list[dict[str, Any]] = []
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        for path in self.paths:
-            digest = hashlib.sha256()
-            try:
-                with path.open("rb") as f:
-                    while chunk := f.read(1 << 20):
-                        digest.update(chunk)
-            except OSError:
-                continue  # the reader reports an unreadable source itself
-            self._results.append({"path": str(path), "bytes": path.stat().st_size,
-                                  "sha256": digest.hexdigest()})
-
-    def results(self) -> list[dict[str, Any]]:
-        self._thread.join()
-        return self._results
 
 
 def _file_entry(path: Any) -> dict[str, Any] | None:

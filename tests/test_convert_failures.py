@@ -4,6 +4,9 @@ while it is converted is an error, not a manifest describing other bytes."""
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +103,87 @@ def test_a_write_error_removes_the_parts_written_before_it(
                             max_records=50, batch_size=100)
     assert calls == 5
     assert visible(tmp_path / "out") == []
+
+
+def convert_changing(source: Path, out: Path, change: Any, **options: Any) -> None:
+    """Convert ``source``, calling ``change(source)`` once, after the first batch."""
+    changed: list[bool] = []
+
+    def after_the_first_batch(rows: int, name: str, part: Any) -> None:
+        if not changed:
+            changed.append(True)
+            change(source)
+
+    ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=out, batch_size=100,
+                        progress=after_the_first_batch, **options)
+
+
+def appended(path: Path) -> None:
+    with path.open("ab") as f:
+        f.write(path.read_bytes().split(b"\n", 1)[1])  # the same rows again
+
+
+def truncated(path: Path) -> None:
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def replaced(path: Path) -> None:
+    """Another file of the same size renamed over it (what many editors do)."""
+    other = path.with_name("other.csv")
+    other.write_bytes(path.read_bytes().replace(b"K0", b"X0"))
+    os.replace(other, path)
+
+
+def rewritten_in_place(path: Path) -> None:
+    """Same size, same inode, other bytes; the modification time moves on as any write's
+    does (set here, so the test does not depend on the clock's resolution)."""
+    before = path.stat().st_mtime_ns
+    with path.open("r+b") as f:
+        f.write(b"accountId,nom")
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (appended, "bytes became"), (truncated, "bytes became"),
+    (replaced, "replaced by another file"), (rewritten_in_place, "rewritten")])
+def test_a_source_that_changes_while_converted_is_an_error(
+        tmp_path: Path, small_checks: None, change: Any, says: str) -> None:
+    source = many_accounts(tmp_path / "in.csv", 24)
+    out = tmp_path / "out"
+    with pytest.raises(ldtransform.ReadError, match="changed while it was converted") as err:
+        convert_changing(source, out, change, max_records=100)
+    assert err.value.source == str(source) and says in str(err.value)
+    assert visible(out) == []  # no manifest, and no part either
+
+
+def test_a_changed_source_fails_the_cli_with_exit_3(tmp_path: Path, small_checks: None,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    source = many_accounts(tmp_path / "in.csv", 24)
+    real_convert = ldtransform.pipeline.convert
+
+    def convert_while_appending(*args: Any, **kwargs: Any) -> Any:
+        done: list[bool] = []
+
+        def append_once(rows: int, name: str, part: Any) -> None:
+            if not done:
+                done.append(True)
+                appended(source)
+
+        return real_convert(*args, **{**kwargs, "progress": append_once})
+
+    monkeypatch.setattr(ldtransform.pipeline, "convert", convert_while_appending)
+    result = CliRunner().invoke(main, ["convert", str(source), "--schema", str(SCHEMA),
+                                       "--mapping", str(FLAT), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 3, result.output
+    assert f"{source}" in result.stderr and "changed while it was converted" in result.stderr
+    assert visible(tmp_path / "o") == []
+
+
+def test_an_unchanged_source_is_hashed_as_read(tmp_path: Path) -> None:
+    source = many_accounts(tmp_path / "in.csv", 4)
+    result = ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=tmp_path / "out")
+    assert result.manifest is not None
+    [entry] = json.loads(result.manifest.read_bytes())["sources"]
+    data = source.read_bytes()
+    assert entry == {"path": str(source), "bytes": len(data),
+                     "sha256": hashlib.sha256(data).hexdigest()}

@@ -53,6 +53,7 @@ def validate_frames(frames: Frames, schema: ItemSchema | str | os.PathLike[str],
     result = Frames(valid.schema, batches(), source=frames.source, info=frames.info)
     result.item_schema = run.schema
     result.report = run.report
+    result.quarantine = sink
     return result
 
 

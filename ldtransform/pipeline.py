@@ -167,7 +167,7 @@ def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Va
                         progress(frames.rows_read, frames.source or "<data>",
                                  frames.fraction())
             if quarantine is not None and quarantine.rows:
-                rejected.append(PartInfo(target, quarantine.rows, target.stat().st_size))
+                rejected.append(rejected_file(quarantine))
         sink.close()
         return parts.finish()
 
@@ -190,14 +190,26 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
                 for records in encode_in_halves(writer, batch):
                     sink.add(records)
             parts = sink.finish()
+        quarantine = frames.quarantine  # complete now that every batch was read
+        rejected = [rejected_file(quarantine)] if quarantine and quarantine.rows else []
         report = report or Report(item_type=item.item_type if item else None)
         if report.rows_read == 0:
             report.rows_read = report.rows_valid = sum(p.records for p in parts)
-        result = ConvertResult(folder, parts, report)
+        result = ConvertResult(folder, parts, report, rejected)
         document = _manifest(result, item, to, writer, [], None,
                              writer_options.get("template"))
         result.manifest = write_manifest(folder, document)
     return result
+
+
+def rejected_file(quarantine: QuarantineFile) -> PartInfo:
+    """A finished rejected-rows file as the manifest lists it: rows, bytes, SHA-256."""
+    digest, size = hashlib.sha256(), 0
+    with quarantine.path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return PartInfo(quarantine.path, quarantine.rows, size, digest.hexdigest())
 
 
 def encode_in_halves(writer: RecordWriter, batch: Any) -> list[Any]:
@@ -318,7 +330,8 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> None:
         return
     old = orjson.loads(manifest.read_bytes())
     for entry in [*old.get("parts", []), *old.get("rejected", [])]:
-        (folder / Path(entry["file"]).name).unlink(missing_ok=True)
+        if Path(entry["file"]).name == entry["file"]:  # only files in the folder
+            (folder / entry["file"]).unlink(missing_ok=True)
     manifest.unlink()
 
 
@@ -344,11 +357,18 @@ def _manifest(result: ConvertResult, item: ItemSchema | None, to: str, writer: R
         "mapping": _file_entry(mapping),
         "template": _file_entry(template),
         "parts": [part.to_dict() for part in result.parts],
-        "rejected": [part.to_dict() for part in result.rejected],
+        "rejected": [{**part.to_dict(), "file": _in_folder(part.path, result.out)}
+                     for part in result.rejected],
         "totals": {"files": len(result.parts), "records": result.records_written,
                    "bytes": result.bytes_written},
         "validation": result.report.summary(),
     }
+
+
+def _in_folder(path: Path, folder: Path) -> str:
+    """The name of a file in ``folder``; the full path of one elsewhere (a rejected-rows
+    file the caller put outside it), which ``overwrite`` then leaves alone."""
+    return path.name if path.parent.resolve() == folder.resolve() else str(path.resolve())
 
 
 def write_manifest(folder: Path, document: dict[str, Any]) -> Path:

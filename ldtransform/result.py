@@ -32,12 +32,14 @@ class Result:
     """What a validation produced: valid rows, rejected rows and the report.
 
     ``valid_table`` holds the valid rows typed as the schema says; ``rejected_table`` the
-    rejected rows in the source's own columns plus ``_row`` and ``_errors``.
+    rejected rows in the source's own columns plus ``_row`` and ``_errors``; ``schema`` the
+    itemType schema they were validated against.
     """
 
     valid_table: pa.Table
     rejected_table: pa.Table
     report: Report
+    schema: ItemSchema | None = None
 
     @property
     def valid(self) -> pd.DataFrame:
@@ -56,8 +58,12 @@ class Result:
         return self.report.ok
 
     def valid_frames(self) -> Frames:
-        """The valid rows as fresh Frames, for the next stage."""
-        return Frames.from_table(self.valid_table)
+        """The valid rows as fresh Frames for the next stage, knowing their schema and
+        report (so ``result.valid_frames().write_items("out")`` needs nothing more)."""
+        frames = Frames.from_table(self.valid_table)
+        frames.item_schema = self.schema
+        frames.report = self.report
+        return frames
 
     def _repr_html_(self) -> str:
         return self.report.to_html()
@@ -89,7 +95,7 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
                                f"{where}", report=report, row=first.row if first else None,
                                source=first.source if first else None)
     rejected_table = pa.Table.from_batches(rejected, schema=rejected_schema(frames.schema))
-    return Result(valid, rejected_table, report)
+    return Result(valid, rejected_table, report, run.schema)
 
 
 def as_frames(data: Any, read_options: dict[str, Any]) -> Frames:

@@ -256,3 +256,22 @@ def _print_summary(console: Console, result: ConvertResult, seconds: float) -> N
                            "them and convert again)"))
     if result.manifest:
         console.print(Text(f"manifest: {os.path.normpath(result.manifest)}"))
+    _print_replaced(console, result)
+
+
+def _print_replaced(console: Console, result: ConvertResult) -> None:
+    """Which files of an earlier conversion in --out go (or, in a dry run, would go)."""
+    if not result.replaces:
+        return
+    from rich.text import Text
+
+    names = ", ".join(path.name for path in result.replaces)
+    folder = os.path.normpath(result.out)
+    if result.needs_overwrite:
+        console.print(Text(f"{folder} holds an earlier conversion ({len(result.replaces)} "
+                           f"file(s): {names}); a real run stops there: add --overwrite to "
+                           "replace it, or choose another --out"))
+    else:
+        verb = "would replace" if result.dry_run else "replaced"
+        console.print(Text(f"{verb} the earlier conversion in {folder}: "
+                           f"{len(result.replaces)} file(s): {names}"))

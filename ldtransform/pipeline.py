@@ -58,6 +58,12 @@ class ConvertResult:
     rejected: list[PartInfo] = field(default_factory=list)
     manifest: Path | None = None
     dry_run: bool = False
+    #: Files of an earlier conversion in ``out`` that the run replaces (with
+    #: ``overwrite``) or, in a dry run without it, that a real run would refuse to touch.
+    replaces: list[Path] = field(default_factory=list)
+    #: A dry run only: ``out`` holds an earlier conversion and ``overwrite`` was not given,
+    #: so a real run would stop.
+    needs_overwrite: bool = False
 
     @property
     def records_written(self) -> int:
@@ -70,7 +76,9 @@ class ConvertResult:
     def summary(self) -> dict[str, Any]:
         return {"rows_read": self.report.rows_read, "records_written": self.records_written,
                 "rows_rejected": self.report.rows_rejected, "files": len(self.parts),
-                "bytes": self.bytes_written, "dry_run": self.dry_run}
+                "bytes": self.bytes_written, "dry_run": self.dry_run,
+                "replaces": [path.name for path in self.replaces],
+                "needs_overwrite": self.needs_overwrite}
 
 
 def make_writer(to: str, schema: ItemSchema | None, options: dict[str, Any]) -> RecordWriter:
@@ -114,7 +122,7 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
                                     "action_column": action_column, "delimiter": csv_delimiter,
                                     "spreadsheet_safe": spreadsheet_safe or None})
     folder = Path(out)
-    _prepare(folder, overwrite=overwrite, dry_run=dry_run)
+    earlier = _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
     sources_read = SourceFiles(listed)  # before any reader opens them
     rejected: list[PartInfo] = []
@@ -125,7 +133,8 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
                                on_error, dry_run, progress, rejected)
         hashed = sources_read.verified()  # a source that changed meanwhile is an error
         report = validation.finish()
-        result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
+        result = ConvertResult(folder, written, report, rejected, dry_run=dry_run,
+                               replaces=earlier, needs_overwrite=bool(earlier) and not overwrite)
         if not dry_run:
             document = _manifest(result, item, to, writer, hashed, mapping, template)
             result.manifest = write_manifest(folder, document)
@@ -181,7 +190,7 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
     item = schema if isinstance(schema, ItemSchema) or schema is None else load_schema(schema)
     writer = make_writer(to, item, writer_options)
     folder = Path(out)
-    _prepare(folder, overwrite=overwrite, dry_run=False)
+    earlier = _prepare(folder, overwrite=overwrite, dry_run=False)
     stem = item.item_type if item else _stem(frames)
     sink = PartSink(folder, stem, writer, max_records=max_records, max_bytes=max_bytes)
     with _removed_on_failure(sink, []):
@@ -195,7 +204,7 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
         report = report or Report(item_type=item.item_type if item else None)
         if report.rows_read == 0:
             report.rows_read = report.rows_valid = sum(p.records for p in parts)
-        result = ConvertResult(folder, parts, report, rejected)
+        result = ConvertResult(folder, parts, report, rejected, replaces=earlier)
         document = _manifest(result, item, to, writer, [], None,
                              writer_options.get("template"))
         result.manifest = write_manifest(folder, document)
@@ -318,21 +327,29 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> None:
-    """Refuse to mix with an earlier run's output, unless asked to replace it."""
+def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> list[Path]:
+    """Refuse to mix with an earlier run's output, unless asked to replace it; returns the
+    earlier run's files that are (or, in a dry run, would be) replaced.
+
+    A dry run never refuses: it reports the earlier files, and the caller says whether a
+    real run would need ``overwrite``.
+    """
     manifest = folder / MANIFEST
     if not manifest.exists():
-        return
-    if not overwrite:
+        return []
+    if not overwrite and not dry_run:
         raise ConfigError(f"{folder} already holds a conversion ({MANIFEST}); choose another "
                           "folder or pass overwrite (--overwrite) to replace it")
-    if dry_run:
-        return
     old = orjson.loads(manifest.read_bytes())
-    for entry in [*old.get("parts", []), *old.get("rejected", [])]:
-        if Path(entry["file"]).name == entry["file"]:  # only files in the folder
-            (folder / entry["file"]).unlink(missing_ok=True)
-    manifest.unlink()
+    earlier = [folder / entry["file"]
+               for entry in [*old.get("parts", []), *old.get("rejected", [])]
+               if Path(entry["file"]).name == entry["file"]]  # only files in the folder
+    # The manifest first: a folder is never left with a manifest naming missing files.
+    earlier = [manifest, *(path for path in earlier if path.exists())]
+    if not dry_run:
+        for path in earlier:
+            path.unlink(missing_ok=True)
+    return earlier
 
 
 def _file_entry(path: Any) -> dict[str, Any] | None:

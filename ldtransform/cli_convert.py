@@ -136,7 +136,7 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     base = path.parent
-    known = {"schema", "mapping", "source", "output", "upload"}
+    known = {"schema", "mapping", "source", "output", "upload", "transforms"}
     unknown = sorted(set(document) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; a pipeline has "
@@ -165,7 +165,8 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                 "overwrite": bool(output.get("overwrite", False)),
                 "csv_delimiter": output.get("csv_delimiter"),
                 "spreadsheet_safe": bool(output.get("spreadsheet_safe", False)),
-                "on_error": output.get("on_error", "quarantine")}
+                "on_error": output.get("on_error", "quarantine"),
+                "transforms": document.get("transforms", [])}
     paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
     return expand_sources(paths, base), settings, dict(source.get("options", {}))
 
@@ -239,8 +240,9 @@ def _print_summary(console: Console, result: ConvertResult, seconds: float) -> N
     report = result.report
     verb = "would write" if result.dry_run else "wrote"
     console.print(Text(f"{report.rows_read:,} rows in = {result.records_written:,} written "
-                       f"+ {report.rows_rejected:,} rejected; {verb} {len(result.parts)} "
-                       f"file(s), {result.bytes_written:,} bytes in {seconds:.1f} s"))
+                       f"+ {report.rows_rejected:,} rejected{_dropped(report)}; {verb} "
+                       f"{len(result.parts)} file(s), {result.bytes_written:,} bytes in "
+                       f"{seconds:.1f} s"))
     table = Table("file", "records", "bytes", "sha256" if not result.dry_run else "",
                   title=Text(f"in {os.path.normpath(result.out)}"), title_justify="left")
     for part in result.parts:
@@ -257,6 +259,14 @@ def _print_summary(console: Console, result: ConvertResult, seconds: float) -> N
     if result.manifest:
         console.print(Text(f"manifest: {os.path.normpath(result.manifest)}"))
     _print_replaced(console, result)
+
+
+def _dropped(report: Any) -> str:
+    """`` + 3 dropped (dedupe 3)`` when transforms dropped rows."""
+    if not report.rows_dropped:
+        return ""
+    by = ", ".join(f"{name} {n:,}" for name, n in report.dropped_by.items() if n)
+    return f" + {report.rows_dropped:,} dropped ({by})"
 
 
 def _print_replaced(console: Console, result: ConvertResult) -> None:

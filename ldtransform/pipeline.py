@@ -15,7 +15,7 @@ import hashlib
 import inspect
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
@@ -37,6 +37,7 @@ from ldtransform.validation import Validation
 
 if TYPE_CHECKING:
     from ldtransform.mapping import Mapping
+    from ldtransform.transforms import TransformSpec
     from ldtransform.writers import RecordWriter
 
 __all__ = ["ConvertResult", "convert", "write_frames"]
@@ -75,7 +76,8 @@ class ConvertResult:
 
     def summary(self) -> dict[str, Any]:
         return {"rows_read": self.report.rows_read, "records_written": self.records_written,
-                "rows_rejected": self.report.rows_rejected, "files": len(self.parts),
+                "rows_rejected": self.report.rows_rejected,
+                "rows_dropped": self.report.rows_dropped, "files": len(self.parts),
                 "bytes": self.bytes_written, "dry_run": self.dry_run,
                 "replaces": [path.name for path in self.replaces],
                 "needs_overwrite": self.needs_overwrite}
@@ -103,7 +105,7 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             extra_columns: Any = "warn", max_issues: int = 1000,
             csv_delimiter: str | None = None, spreadsheet_safe: bool | None = None,
             on_error: OnError = "quarantine", progress: Progress | None = None,
-            **read_options: Any) -> ConvertResult:
+            transforms: Iterable[TransformSpec] = (), **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
@@ -112,12 +114,13 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     ``on_error="quarantine"`` writes valid rows and quarantines the others;
     ``on_error="fail"`` is all or nothing: the first rejected row raises
     :class:`~ldtransform.errors.ValidationFailed` and no output file is left behind.
+    ``transforms`` (and those the mapping names) run on the rows before the mapping.
     """
     if on_error not in ("quarantine", "fail"):
         raise ConfigError(f"on_error is 'quarantine' or 'fail', not {on_error!r}")
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
-                            max_issues=max_issues)
+                            max_issues=max_issues, transforms=transforms)
     writer = make_writer(to, item, {"template": template, "action": action,
                                     "action_column": action_column, "delimiter": csv_delimiter,
                                     "spreadsheet_safe": spreadsheet_safe or None})

@@ -20,9 +20,12 @@ from ldtransform.schema import ItemSchema
 from ldtransform.validation import ExtraColumns, Validation, rejected_schema
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
     from ldtransform.mapping import Mapping
+    from ldtransform.transforms import TransformSpec
 
 __all__ = ["Result", "as_frames", "validate"]
 
@@ -77,14 +80,16 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
              mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
              extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
              on_error: Literal["quarantine", "fail"] = "quarantine",
-             **read_options: Any) -> Result:
+             transforms: Iterable[TransformSpec] = (), **read_options: Any) -> Result:
     """Validate ``data`` (Frames, a DataFrame, an Arrow table or a file path) against
     ``schema``, optionally through ``mapping``; reader options go to
     :func:`ldtransform.read` when ``data`` is a path. With ``on_error="fail"`` a rejected
-    row raises :class:`~ldtransform.errors.ValidationFailed` (carrying the report)."""
+    row raises :class:`~ldtransform.errors.ValidationFailed` (carrying the report).
+    ``transforms`` (``[{"name": "dedupe", "on": ["id"]}]``) run on the rows before the
+    mapping; see :mod:`ldtransform.transforms`."""
     frames = as_frames(data, read_options)
     run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
-                     max_issues=max_issues)
+                     max_issues=max_issues, transforms=transforms)
     rejected: list[pa.RecordBatch] = []
     valid = run.run(frames, on_rejected=rejected.append).to_table()
     report = run.finish()

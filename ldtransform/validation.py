@@ -27,6 +27,7 @@ from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Severity, Validator
 from ldtransform.report import Report
 from ldtransform.schema import FieldSpec, ItemSchema, load_schema
+from ldtransform.transforms import Chain, TransformSpec, make_transforms
 
 if TYPE_CHECKING:
     from ldtransform.mapping import BoundMapping, Mapping
@@ -57,13 +58,15 @@ class Validation:
     :class:`~ldtransform.mapping.Mapping`, a dict or a TOML path. ``extra_columns`` says
     what a source column that is not a field is (without a mapping): a warning, an error
     that rejects every row, or nothing. Custom ``validators`` run after the built-in
-    checks, as do those the schema lists under ``checks``.
+    checks, as do those the schema lists under ``checks``. ``transforms`` (and those the
+    mapping names) run on each source's rows before the mapping; rows they drop are counted.
     """
 
     def __init__(self, schema: ItemSchema | str | os.PathLike[str], *,
                  mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
                  extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
-                 validators: Iterable[Validator] = ()) -> None:
+                 validators: Iterable[Validator] = (),
+                 transforms: Iterable[TransformSpec] = ()) -> None:
         if extra_columns not in ("warn", "error", "ignore"):
             raise ConfigError(f"extra_columns is 'warn', 'error' or 'ignore', "
                               f"not {extra_columns!r}")
@@ -72,6 +75,10 @@ class Validation:
         self.extra_columns = extra_columns
         self.report = Report(item_type=self.schema.item_type, max_issues=max_issues)
         self.validators = [*validators, *_schema_validators(self.schema)]
+        # One instance per run: dedupe remembers keys across all sources of the run.
+        named = self.mapping.spec.transforms if self.mapping else ()
+        where = f"{self.mapping.source or 'the mapping'}: transforms" if self.mapping else ""
+        self.transforms = [*make_transforms(named, where=where), *make_transforms(transforms)]
         self.output_schema = self.schema.to_arrow()
         self._context = Context(self.schema.missing_values, self.schema.timezone)
         self._unique = {name: KeyIndex() for name in self._unique_fields()}
@@ -87,9 +94,12 @@ class Validation:
         """Valid rows of ``frames``, lazily; rejected rows go to ``on_rejected``."""
         source_index = len(self.report.sources)
         self.report.sources.append(frames.source or "<data>")
+        chain = Chain(self.transforms, frames) if self.transforms else None
+        if chain is not None:
+            frames = chain.output
         bound = self.mapping.bind(frames.schema, source_path=frames.source,
                                   schema=self.schema) if self.mapping else None
-        run = _SourceRun(self, frames, bound, source_index, on_rejected)
+        run = _SourceRun(self, frames, bound, source_index, on_rejected, chain)
         return Frames(self.output_schema, run.batches(), source=frames.source,
                       info=frames.info)
 
@@ -105,8 +115,10 @@ class _SourceRun:
     """The batches of one source going through a :class:`Validation`."""
 
     def __init__(self, validation: Validation, frames: Frames, bound: BoundMapping | None,
-                 source_index: int, on_rejected: RejectedSink | None) -> None:
+                 source_index: int, on_rejected: RejectedSink | None,
+                 chain: Chain | None = None) -> None:
         self.v = validation
+        self.chain = chain
         self.frames = frames
         self.bound = bound
         self.source = frames.source or "<data>"
@@ -151,6 +163,7 @@ class _SourceRun:
             if valid.num_rows:
                 yield numbered.first_row, valid
         self._reader_rejections()
+        self._account_dropped()
         if self.bound is not None:
             for issue in self.bound.finish():  # child rows no parent claimed
                 self.v.report.add(issue)
@@ -279,6 +292,16 @@ class _SourceRun:
         report.rows_read += rows
         report.rows_rejected += rejected
         report.rows_valid += rows - rejected
+
+    def _account_dropped(self) -> None:
+        """Rows the transforms dropped count as read: nothing read goes uncounted."""
+        if self.chain is None:
+            return
+        report = self.v.report
+        for name, dropped in self.chain.dropped().items():
+            report.rows_read += dropped
+            report.rows_dropped += dropped
+            report.dropped_by[name] += dropped
 
     def _reject(self, batch: pa.RecordBatch, first_row: int, bad: np.ndarray,
                 reasons: dict[int, list[str]]) -> None:

@@ -9,6 +9,7 @@ valid plus rejected. :func:`validate` is the one-call form for scripts and noteb
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -170,6 +171,12 @@ class _SourceRun:
 
     def _check(self, numbered: NumberedBatch) -> pa.RecordBatch:
         source_batch, first_row = numbered.batch, numbered.first_row
+        # The source row number of each row: consecutive, unless transforms dropped some.
+        rows = np.arange(first_row, first_row + source_batch.num_rows, dtype=np.int64)
+        if self.chain is not None and self.chain.row_filters:
+            source_batch, rows = self.chain.filter(source_batch, rows)
+            if not source_batch.num_rows:
+                return pa.RecordBatch.from_pylist([], schema=self.v.output_schema)
         n = source_batch.num_rows
         mapped = self.bound.transform(source_batch) if self.bound else source_batch
         present = set(mapped.schema.names)
@@ -192,17 +199,18 @@ class _SourceRun:
             findings += found
             typed_by_name[spec.name] = typed
             if keys is None and key_names and key_names <= typed_by_name.keys():
-                keys = KEYS.submit(self._key_findings, dict(typed_by_name), n, first_row)
+                keys = KEYS.submit(self._key_findings, dict(typed_by_name), rows)
         typed_batch = pa.RecordBatch.from_arrays(columns, schema=self.v.output_schema)
         if keys is not None:
             findings += keys.result()
-        issues = [*self._findings_to_issues(findings, first_row),
-                  *self._custom_issues(typed_batch, first_row)]
+        issues = [*self._findings_to_issues(findings, rows),
+                  *self._custom_issues(typed_batch, rows)]
         bad = np.zeros(n, dtype=bool)
         reasons: dict[int, list[str]] = {}
+        position = _positions_of(rows)
         for issue in issues:
             if issue.severity == "error" and issue.row is not None:
-                at = issue.row - first_row
+                at = position(issue.row)
                 bad[at] = True
                 reasons.setdefault(at, []).append(_reason(issue))
         if self.file_errors:
@@ -213,10 +221,10 @@ class _SourceRun:
         self._account(n, rejected)
         if not rejected:
             return typed_batch
-        self._reject(source_batch, first_row, bad, reasons)
+        self._reject(source_batch, rows, bad, reasons)
         return typed_batch.filter(pa.array(~bad))
 
-    def _findings_to_issues(self, findings: list[Finding], first_row: int) -> list[Issue]:
+    def _findings_to_issues(self, findings: list[Finding], rows: np.ndarray) -> list[Issue]:
         """Count every finding; build Issue objects for all of them (rejections need
         their messages) and list the first ones in row order."""
         issues: list[Issue] = []
@@ -224,7 +232,7 @@ class _SourceRun:
             self.v.report.count(f.code, f.field, f.severity, len(f.rows))
             fields, messages = f.fields(), f.messages()
             issues.extend(
-                Issue(f.code, message, first_row + int(at), field, value, f.severity,
+                Issue(f.code, message, int(rows[at]), field, value, f.severity,
                       self.source)
                 for at, field, value, message in zip(f.rows, fields, f.values, messages,
                                                       strict=True))
@@ -232,10 +240,12 @@ class _SourceRun:
         self.v.report.list_issues(issues)
         return issues
 
-    def _custom_issues(self, typed_batch: pa.RecordBatch, first_row: int) -> list[Issue]:
+    def _custom_issues(self, typed_batch: pa.RecordBatch, rows: np.ndarray) -> list[Issue]:
         found: list[Issue] = []
-        for validator in self.v.validators:
-            for issue in validator.check(typed_batch, first_row=first_row):
+        for validator, (start, length) in ((v, run) for v in self.v.validators
+                                           for run in _consecutive_runs(rows)):
+            piece = typed_batch.slice(start, length) if length < len(rows) else typed_batch
+            for issue in validator.check(piece, first_row=int(rows[start])):
                 if issue.source is None:
                     issue = Issue(issue.code, issue.message, issue.row, issue.field,
                                   issue.value, issue.severity, self.source)
@@ -243,9 +253,8 @@ class _SourceRun:
                 found.append(issue)
         return found
 
-    def _key_findings(self, typed: dict[str, pa.Array], n: int,
-                      first_row: int) -> list[Finding]:
-        rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    def _key_findings(self, typed: dict[str, pa.Array], rows: np.ndarray) -> list[Finding]:
+        n = len(rows)
         keyed = (np.int64(self.source_index) << SOURCE_SHIFT) | rows
         found: list[Finding] = []
         schema = self.v.schema
@@ -303,16 +312,16 @@ class _SourceRun:
             report.rows_dropped += dropped
             report.dropped_by[name] += dropped
 
-    def _reject(self, batch: pa.RecordBatch, first_row: int, bad: np.ndarray,
+    def _reject(self, batch: pa.RecordBatch, rows: np.ndarray, bad: np.ndarray,
                 reasons: dict[int, list[str]]) -> None:
         if self.on_rejected is None:
             return
         at = np.flatnonzero(bad)
         kept = [c for c in self.frames.schema.names if c not in (ROW_COLUMN, ERRORS_COLUMN)]
         rejected = batch.select(kept).take(pa.array(at))
-        rows = pa.array(first_row + at, pa.int64())
+        numbers = pa.array(rows[at], pa.int64())
         errors = pa.array(["; ".join(reasons.get(int(i), [])) for i in at], pa.string())
-        arrays = [*rejected.columns, rows, errors]
+        arrays = [*rejected.columns, numbers, errors]
         self.on_rejected(pa.RecordBatch.from_arrays(arrays, schema=self.rejected_schema))
 
     def _reader_rejections(self) -> None:
@@ -329,6 +338,22 @@ class _SourceRun:
         arrays.append(pa.array([f"{i.message} [{i.code}]; raw text: {i.value}"
                                 for i in bad_rows], pa.string()))
         self.on_rejected(pa.RecordBatch.from_arrays(arrays, schema=self.rejected_schema))
+
+
+def _positions_of(rows: np.ndarray) -> Callable[[int], int]:
+    """Row number → position in the batch (rows ascend; consecutive unless filtered)."""
+    first = int(rows[0]) if len(rows) else 0
+    if not len(rows) or int(rows[-1]) - first == len(rows) - 1:
+        return lambda row: row - first
+    return {int(row): at for at, row in enumerate(rows)}.__getitem__
+
+
+def _consecutive_runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, length)`` of each run of consecutive row numbers."""
+    if not len(rows) or int(rows[-1]) - int(rows[0]) == len(rows) - 1:
+        return [(0, len(rows))]
+    starts = [0, *(np.flatnonzero(np.diff(rows) != 1) + 1).tolist(), len(rows)]
+    return [(a, b - a) for a, b in itertools.pairwise(starts)]
 
 
 def _reason(issue: Issue) -> str:

@@ -169,3 +169,53 @@ def test_plugins_lists_the_built_in_transforms() -> None:
     rows = {(r["kind"], r["name"]): r["status"] for r in json.loads(result.output)}
     assert {rows[("transform", name)] for name in ("dedupe", "filter", "drop_empty_rows")} \
         == {"ok"}
+
+
+def test_scattered_drops_keep_row_numbers_without_cutting_batches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ldtransform import validation
+
+    source = tmp_path / "in.csv"
+    lines = ["accountId,name,accountClass,parity"]
+    lines += [f"K{i:05d},Name {i},Cash,{'even' if i % 2 == 0 else 'odd'}" for i in range(2, 2002)]
+    lines[1999] = "K00004,Again,Cash,even"  # row 2000 repeats the key of row 4
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    checked: list[int] = []
+    original = validation._SourceRun._check
+    monkeypatch.setattr(validation._SourceRun, "_check", lambda self, numbered: (
+        checked.append(numbered.batch.num_rows), original(self, numbered))[1])
+    mapping = {"fields": {"accountId": "accountId", "name": "name",
+                          "accountClass": {"column": "accountClass",
+                                           "values": {"Cash": "/Account/accountClass[cash]"}}},
+               "transforms": [{"name": "filter", "where": 'parity = "even"'}]}
+    result = ldtransform.validate(source, SCHEMA, mapping=mapping)
+    assert (result.report.rows_read, result.report.rows_dropped) == (2000, 1000)
+    assert len(checked) == 1  # not a thousand one-row batches
+    [duplicate] = [i for i in result.report.issues if i.code == "duplicate-key"]
+    assert duplicate.row == 2000 and "already appears in row 4" in duplicate.message
+    # The mapping leaves required fields unmapped: every kept row is rejected, by its number.
+    assert result.rejected["_row"].tolist() == list(range(2, 2002, 2))
+
+
+def test_a_row_filter_on_frames_keeps_row_numbers() -> None:
+    from ldtransform.transforms.filter import Filter
+
+    frames = ldtransform.Frames.from_table(TABLE, batch_size=2, first_row=2)
+    kept = [(n.first_row, n.batch.column("Account ID").to_pylist())
+            for n in Filter(where='country = "US" or country = "us"')(frames).numbered()]
+    assert kept == [(2, ["a"]), (5, ["d"]), (6, ["e"])]
+
+
+def test_a_row_filter_after_another_transform_still_runs() -> None:
+    seen: list[int] = []
+
+    def count_rows(frames: ldtransform.Frames) -> ldtransform.Frames:
+        return frames.map_batches(lambda batch: (seen.append(batch.num_rows), batch)[1],
+                                  frames.schema)
+
+    result = ldtransform.validate(SAMPLES / "accounts.csv", SCHEMA, mapping=FLAT,
+                                  transforms=[count_rows,
+                                              {"name": "filter", "where": 'currency = "USD"'}])
+    assert sum(seen) == 25 and result.report.rows_dropped == 25 - result.report.rows_valid > 0
+    assert dict(result.report.dropped_by) == {"count_rows": 0,
+                                              "filter": result.report.rows_dropped}

@@ -36,6 +36,7 @@ __all__ = ["Chain", "RowFilter", "TransformSpec", "make_transforms"]
 #: A transform as configured: a table (``{name = "dedupe", on = ["id"]}``) or an object.
 TransformSpec = Mapping[str, Any] | Transform
 
+
 def make_transforms(specs: Iterable[TransformSpec], *, where: str = "transforms") \
         -> list[Transform]:
     """Transform objects from tables naming a registered transform and its options (and
@@ -58,6 +59,7 @@ def make_transforms(specs: Iterable[TransformSpec], *, where: str = "transforms"
         made.append(_construct(registry.load("transform", name), name, options, path))
     return made
 
+
 def _construct(cls: Any, name: str, options: dict[str, Any], path: str) -> Transform:
     accepted = set(inspect.signature(cls).parameters)
     unknown = sorted(set(options) - accepted)
@@ -71,13 +73,25 @@ def _construct(cls: Any, name: str, options: dict[str, Any], path: str) -> Trans
         raise ConfigError(f"{path}: {name}: {exc}") from exc
     return transform
 
+
 class Chain:
-    """The transforms applied in order to one source's Frames, counting rows in and out
-    of each so the rows each one dropped are known once the output has been read."""
+    """The transforms applied in order to one source's rows, counting the rows each one
+    dropped (known once the output has been read).
+
+    The trailing :class:`RowFilter` transforms (all of them, usually) are applied by the
+    validation to each batch it checks (:meth:`filter`), which carries the row numbers of
+    the rows left: a filter that keeps every other row must not cut the stream into
+    batches of one row. Other transforms, and row filters before them, run on Frames.
+    """
 
     def __init__(self, transforms: list[Transform], frames: Frames) -> None:
         self.stages: list[tuple[str, Frames, Frames]] = []
-        for transform in transforms:
+        last_other = max((i for i, t in enumerate(transforms) if not isinstance(t, RowFilter)),
+                         default=-1)
+        self.row_filters = [t for t in transforms[last_other + 1:] if isinstance(t, RowFilter)]
+        self._filtered: dict[str, int] = {}
+        self.names = [_name(t) for t in transforms]
+        for transform in transforms[:last_other + 1]:
             output = transform(frames)
             if not isinstance(output, Frames):
                 raise ConfigError(f"the transform {_name(transform)} returned "
@@ -85,22 +99,43 @@ class Chain:
             output.fraction = frames.fraction
             self.stages.append((_name(transform), frames, output))
             frames = output
+        for row_filter in self.row_filters:
+            row_filter.bind(frames.schema, frames.source)
         self.output = frames
+
+    def filter(self, batch: pa.RecordBatch, rows: np.ndarray) -> tuple[pa.RecordBatch,
+                                                                       np.ndarray]:
+        """``batch`` without the rows the row filters drop, and the row numbers left."""
+        for row_filter in self.row_filters:
+            keep = np.asarray(row_filter.keep(batch), dtype=bool)
+            if keep.all():
+                continue
+            name = _name(row_filter)
+            self._filtered[name] = self._filtered.get(name, 0) + int((~keep).sum())
+            batch, rows = batch.filter(pa.array(keep)), rows[keep]
+        return batch, rows
 
     def dropped(self) -> dict[str, int]:
         """Rows each transform dropped (read all the output first)."""
-        counts: dict[str, int] = {}
+        counts = dict.fromkeys(self.names, 0)
+        for name, dropped in self._filtered.items():
+            counts[name] += dropped
         for name, given, passed in self.stages:
             lost = given.rows_read - passed.rows_read
             if lost < 0:
                 raise ConfigError(f"the transform {name} passed on {passed.rows_read:,} rows "
                                   f"of {given.rows_read:,}: a transform may drop rows, not "
                                   "add them (an added row has no row in the source)")
-            counts[name] = counts.get(name, 0) + lost
+            counts[name] += lost
         return counts
 
+
 def _name(transform: Transform) -> str:
-    return str(getattr(transform, "name", type(transform).__name__))
+    for attribute in ("name", "__name__"):
+        if isinstance(getattr(transform, attribute, None), str):
+            return str(getattr(transform, attribute))
+    return type(transform).__name__
+
 
 class RowFilter:
     """Base of transforms that keep some rows as they are: subclasses say which.
@@ -111,8 +146,9 @@ class RowFilter:
 
     name: ClassVar[str] = "row-filter"
 
-    def keep(self, batch: pa.RecordBatch, first_row: int) -> np.ndarray:
-        """A boolean per row of ``batch``: True to pass it on."""
+    def keep(self, batch: pa.RecordBatch) -> np.ndarray:
+        """A boolean per row of ``batch``: True to pass it on. Called on the batches in
+        source order, each row once."""
         raise NotImplementedError
 
     def bind(self, schema: pa.Schema, source: str | None) -> None:
@@ -125,7 +161,8 @@ class RowFilter:
 
     def _kept(self, frames: Frames) -> Iterator[RawBatch]:
         for first_row, batch in frames.numbered():
-            yield from kept_runs(first_row, batch, self.keep(batch, first_row))
+            yield from kept_runs(first_row, batch, self.keep(batch))
+
 
 def kept_runs(first_row: int, batch: pa.RecordBatch, keep: np.ndarray) -> Iterator[RawBatch]:
     """The runs of consecutive kept rows of ``batch``, each with its first row number."""
@@ -138,6 +175,7 @@ def kept_runs(first_row: int, batch: pa.RecordBatch, keep: np.ndarray) -> Iterat
     for run in np.split(at, np.flatnonzero(np.diff(at) != 1) + 1):
         start = int(run[0])
         yield first_row + start, batch.slice(start, len(run))
+
 
 def check_columns(names: Iterable[str], schema: pa.Schema, what: str,
                   source: str | None) -> None:

@@ -37,7 +37,7 @@ class Dedupe(RowFilter):
         if self.on is not None:
             check_columns(self.on, schema, "dedupe", source)
 
-    def keep(self, batch: pa.RecordBatch, first_row: int) -> np.ndarray:
+    def keep(self, batch: pa.RecordBatch) -> np.ndarray:
         names = self.on or batch.schema.names
         columns = [batch.column(name).to_pylist() for name in names]
         keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))

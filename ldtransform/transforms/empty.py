@@ -28,7 +28,7 @@ class DropEmptyRows(RowFilter):
         if self.columns is not None:
             check_columns(self.columns, schema, "drop_empty_rows", source)
 
-    def keep(self, batch: pa.RecordBatch, first_row: int) -> np.ndarray:
+    def keep(self, batch: pa.RecordBatch) -> np.ndarray:
         filled = np.zeros(batch.num_rows, dtype=bool)
         for name in self.columns or batch.schema.names:
             filled |= _filled(batch.column(name))

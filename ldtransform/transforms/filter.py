@@ -26,5 +26,5 @@ class Filter(RowFilter):
         check_columns(self.expression.columns, schema,
                       f"filter {self.expression.text!r}", source)
 
-    def keep(self, batch: pa.RecordBatch, first_row: int) -> np.ndarray:
+    def keep(self, batch: pa.RecordBatch) -> np.ndarray:
         return self.expression.keep(batch)

@@ -93,6 +93,18 @@ class SourceFiles:
         """Stop hashing (the conversion failed; nothing will use the hashes)."""
         self._stop.set()
 
+    def change(self) -> ReadError | None:
+        """The error for the first file that is no longer what it was, if any (by its
+        identity only: for explaining another failure, such as a read error)."""
+        for path, before in self.files:
+            try:
+                now: _Identity | None = _Identity.of(os.stat(path))
+            except OSError:
+                now = None
+            if now != before:
+                return _changed(path, before, now)
+        return None
+
     def verified(self) -> list[dict[str, Any]]:
         """The manifest's entries (path, bytes, sha256) of the files, once each is known
         to be what it was before the conversion began; else a ReadError naming it."""
@@ -106,11 +118,15 @@ class SourceFiles:
             hashed = self._hashed.get(path)
             if now != before or hashed is None or hashed.opened != before \
                     or hashed.size != before.size:
-                raise ReadError(f"changed while it was converted ({_change(before, now)}); "
-                                "nothing was written", source=str(path),
-                                hint="Convert it again once whatever writes the file is done")
+                raise _changed(path, before, now)
             entries.append({"path": str(path), "bytes": before.size, "sha256": hashed.sha256})
         return entries
+
+
+def _changed(path: Path, before: _Identity, now: _Identity | None) -> ReadError:
+    return ReadError(f"changed while it was converted ({_change(before, now)}); nothing was "
+                     "written", source=str(path),
+                     hint="Convert it again once whatever writes the file is done")
 
 
 def _change(before: _Identity, now: _Identity | None) -> str:

@@ -28,7 +28,7 @@ from ldtransform._atomic import atomic_writer
 from ldtransform._parts import PartInfo, PartSink
 from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
-from ldtransform.errors import ConfigError, ValidationFailed
+from ldtransform.errors import ConfigError, ReadError, ValidationFailed
 from ldtransform.frames import Frames
 from ldtransform.quarantine import QuarantineFile
 from ldtransform.report import Report
@@ -152,11 +152,16 @@ def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
     parts without a manifest would pass for a conversion."""
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
         if sources is not None:
             sources.stop()
         for info in [*parts.parts, *rejected]:
             info.path.unlink(missing_ok=True)
+        # A source cut short while being read can fail to parse: say what really happened.
+        changed = sources.change() if sources is not None and isinstance(
+            exc, ReadError) else None
+        if changed is not None and str(changed) != str(exc):
+            raise changed from exc
         raise
 
 

@@ -187,3 +187,22 @@ def test_an_unchanged_source_is_hashed_as_read(tmp_path: Path) -> None:
     data = source.read_bytes()
     assert entry == {"path": str(source), "bytes": len(data),
                      "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_a_read_error_from_a_change_is_reported_as_the_change(tmp_path: Path,
+                                                               small_checks: None) -> None:
+    # Bytes far ahead of the reader overwritten with invalid UTF-8: the reader fails on
+    # them, and the error says the file changed rather than blaming its encoding.
+    source = many_accounts(tmp_path / "in.csv", 560)
+
+    def scribble(path: Path) -> None:
+        before = path.stat().st_mtime_ns
+        with path.open("r+b") as f:
+            f.seek(path.stat().st_size // 2)
+            f.write(b"\xff\xfe")
+        os.utime(path, ns=(before + 10**9, before + 10**9))  # as rewritten_in_place
+
+    with pytest.raises(ldtransform.ReadError, match="changed while it was converted") as err:
+        convert_changing(source, tmp_path / "out", scribble)
+    assert isinstance(err.value.__cause__, ldtransform.EncodingError)
+    assert visible(tmp_path / "out") == []

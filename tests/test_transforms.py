@@ -219,3 +219,9 @@ def test_a_row_filter_after_another_transform_still_runs() -> None:
     assert sum(seen) == 25 and result.report.rows_dropped == 25 - result.report.rows_valid > 0
     assert dict(result.report.dropped_by) == {"count_rows": 0,
                                               "filter": result.report.rows_dropped}
+
+
+def test_map_refuses_a_mapping_with_transforms_rather_than_skip_them(tmp_path: Path) -> None:
+    frames = ldtransform.read(SAMPLES / "accounts.csv")
+    with pytest.raises(ldtransform.ConfigError, match=r"use .validate\(schema, mapping"):
+        frames.map(mapping_with_transforms(tmp_path))

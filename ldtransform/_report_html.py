@@ -50,9 +50,11 @@ def _summary(report: Report) -> str:
     sources = ", ".join(f"<code>{escape(s)}</code>" for s in report.sources) or "—"
     listed = (f" (the first {len(report.issues):,} are listed in the report's data)"
               if report.truncated else "")
+    dropped = "".join(f" + {n:,} dropped by {escape(name)}"
+                      for name, n in report.dropped_by.items() if n)
     return (f"<p>{verdict}: {sources}</p><p><b>{report.rows_read:,}</b> rows read = "
             f"<b class='ok'>{report.rows_valid:,}</b> valid + "
-            f"<b class='bad'>{report.rows_rejected:,}</b> rejected. "
+            f"<b class='bad'>{report.rows_rejected:,}</b> rejected{dropped}. "
             f"{report.issue_count:,} issues: {report.errors:,} errors, "
             f"<span class='warn'>{report.warnings:,} warnings</span>{listed}.</p>")
 

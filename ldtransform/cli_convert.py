@@ -162,7 +162,7 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     base = path.parent
-    known = {"schema", "mapping", "source", "output", "upload"}
+    known = {"schema", "mapping", "source", "output", "upload", "transforms"}
     unknown = sorted(set(document) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; a pipeline has "
@@ -193,7 +193,8 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                 "csv_delimiter": output.get("csv_delimiter"),
                 "spreadsheet_safe": bool(output.get("spreadsheet_safe", False)),
                 "on_error": output.get("on_error", "quarantine"),
-                "empty": output.get("empty")}
+                "empty": output.get("empty"),
+                "transforms": document.get("transforms", [])}
     paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
     return expand_sources(paths, base), settings, dict(source.get("options", {}))
 
@@ -272,8 +273,9 @@ def _print_summary(console: Console, result: ConvertResult, seconds: float,
     report = result.report
     verb = "would write" if result.dry_run else "wrote"
     console.print(Text(f"{report.rows_read:,} rows in = {result.records_written:,} written "
-                       f"+ {report.rows_rejected:,} rejected; {verb} {len(result.parts)} "
-                       f"file(s), {result.bytes_written:,} bytes in {seconds:.1f} s"))
+                       f"+ {report.rows_rejected:,} rejected{_dropped(report)}; {verb} "
+                       f"{len(result.parts)} file(s), {result.bytes_written:,} bytes in "
+                       f"{seconds:.1f} s"))
     table = Table("file", "records", "bytes", "sha256" if not result.dry_run else "",
                   title=Text(f"in {os.path.normpath(result.out)}"), title_justify="left")
     for part in result.parts:
@@ -293,6 +295,33 @@ def _print_summary(console: Console, result: ConvertResult, seconds: float,
         console.print(Text(_empty_text(result)))
     if result.manifest:
         console.print(Text(f"manifest: {os.path.normpath(result.manifest)}"))
+    _print_replaced(console, result)
+
+
+def _dropped(report: Any) -> str:
+    """`` + 3 dropped (dedupe 3)`` when transforms dropped rows."""
+    if not report.rows_dropped:
+        return ""
+    by = ", ".join(f"{name} {n:,}" for name, n in report.dropped_by.items() if n)
+    return f" + {report.rows_dropped:,} dropped ({by})"
+
+
+def _print_replaced(console: Console, result: ConvertResult) -> None:
+    """Which files of an earlier conversion in --out go (or, in a dry run, would go)."""
+    if not result.replaces:
+        return
+    from rich.text import Text
+
+    names = ", ".join(path.name for path in result.replaces)
+    folder = os.path.normpath(result.out)
+    if result.needs_overwrite:
+        console.print(Text(f"{folder} holds an earlier conversion ({len(result.replaces)} "
+                           f"file(s): {names}); a real run stops there: add --overwrite to "
+                           "replace it, or choose another --out"))
+    else:
+        verb = "would replace" if result.dry_run else "replaced"
+        console.print(Text(f"{verb} the earlier conversion in {folder}: "
+                           f"{len(result.replaces)} file(s): {names}"))
 
 
 def _empty_text(result: ConvertResult) -> str:

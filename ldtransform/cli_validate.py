@@ -128,8 +128,10 @@ def _print_report(report: Report, console: Console, show: int,
     from rich.text import Text
 
     verdict = "[green]valid[/green]" if report.ok else "[red]invalid[/red]"
+    dropped = "".join(f" + {n:,} dropped by {name}" for name, n in report.dropped_by.items()
+                      if n)
     console.print(f"{verdict}: {report.rows_read:,} rows read = {report.rows_valid:,} valid"
-                  f" + {report.rows_rejected:,} rejected; {report.issue_count:,} issues "
+                  f" + {report.rows_rejected:,} rejected{dropped}; {report.issue_count:,} issues "
                   f"({report.errors:,} errors, {report.warnings:,} warnings)")
     if report.by_code:
         codes = Table("code", "issues", "fields", title="Issues by code",

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ldtransform.errors import ConfigError
 from ldtransform.frames import Frames
 from ldtransform.schema import ItemSchema, load_schema
 
@@ -26,6 +27,10 @@ def map_frames(frames: Frames, mapping: Mapping | dict[str, Any] | str | os.Path
 
     loaded = as_mapping(mapping)
     assert loaded is not None
+    if loaded.spec.transforms:
+        raise ConfigError(f"{loaded.source or 'the mapping'} names transforms, which run (and "
+                          "count the rows they drop) in validation: use "
+                          ".validate(schema, mapping=...) instead of .map(...)")
     item = schema if isinstance(schema, ItemSchema) or schema is None else load_schema(schema)
     bound = loaded.bind(frames.schema, source_path=frames.source, schema=item)
     mapped = bound(frames)
@@ -53,6 +58,7 @@ def validate_frames(frames: Frames, schema: ItemSchema | str | os.PathLike[str],
     result = Frames(valid.schema, batches(), source=frames.source, info=frames.info)
     result.item_schema = run.schema
     result.report = run.report
+    result.quarantine = sink
     return result
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ldtransform.mapping import Mapping
     from ldtransform.pipeline import ConvertResult
+    from ldtransform.quarantine import QuarantineFile
     from ldtransform.report import Report
     from ldtransform.schema import ItemSchema
 
@@ -69,6 +70,8 @@ class Frames:
         #: fills while they are iterated.
         self.item_schema: ItemSchema | None = None
         self.report: Report | None = None
+        #: Set when :meth:`validate` was given a file for the rejected rows.
+        self.quarantine: QuarantineFile | None = None
         #: How far through its source reading has come, 0 to 1, where the reader knows
         #: (a plain CSV file by bytes; Parquet by rows); None otherwise.
         self.fraction: Callable[[], float | None] = self._rows_fraction

@@ -9,12 +9,13 @@ atomically; the manifest is written last, so a folder with a manifest is complet
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import inspect
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
@@ -26,8 +27,9 @@ from ldtransform import registry
 from ldtransform._atomic import atomic_writer
 from ldtransform._parts import PartInfo, PartSink
 from ldtransform._quarantine_file import sidecar_path
+from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
-from ldtransform.errors import ConfigError, ValidationFailed
+from ldtransform.errors import ConfigError, ReadError, ValidationFailed
 from ldtransform.frames import Frames
 from ldtransform.quarantine import QuarantineFile, rejected_name
 from ldtransform.report import Report
@@ -36,6 +38,7 @@ from ldtransform.validation import Validation
 
 if TYPE_CHECKING:
     from ldtransform.mapping import Mapping
+    from ldtransform.transforms import TransformSpec
     from ldtransform.writers import RecordWriter
 
 __all__ = ["ConvertResult", "convert", "write_frames"]
@@ -61,6 +64,12 @@ class ConvertResult:
     #: fields left out of the items because a source had no column for them.
     empty: str | None = None
     left_out: list[str] = field(default_factory=list)
+    #: Files of an earlier conversion in ``out`` that the run replaces (with
+    #: ``overwrite``) or, in a dry run without it, that a real run would refuse to touch.
+    replaces: list[Path] = field(default_factory=list)
+    #: A dry run only: ``out`` holds an earlier conversion and ``overwrite`` was not given,
+    #: so a real run would stop.
+    needs_overwrite: bool = False
 
     @property
     def records_written(self) -> int:
@@ -72,8 +81,11 @@ class ConvertResult:
 
     def summary(self) -> dict[str, Any]:
         return {"rows_read": self.report.rows_read, "records_written": self.records_written,
-                "rows_rejected": self.report.rows_rejected, "files": len(self.parts),
-                "bytes": self.bytes_written, "dry_run": self.dry_run}
+                "rows_rejected": self.report.rows_rejected,
+                "rows_dropped": self.report.rows_dropped, "files": len(self.parts),
+                "bytes": self.bytes_written, "dry_run": self.dry_run,
+                "replaces": [path.name for path in self.replaces],
+                "needs_overwrite": self.needs_overwrite}
 
 
 def make_writer(to: str, schema: ItemSchema | None, options: dict[str, Any]) -> RecordWriter:
@@ -100,7 +112,7 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             on_error: OnError = "quarantine", progress: Progress | None = None,
             empty: str | None = None,
             rejected_dir: str | os.PathLike[str] | None = None, rejected_format: str = "csv",
-            **read_options: Any) -> ConvertResult:
+            transforms: Iterable[TransformSpec] = (), **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
@@ -112,37 +124,37 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     ``rejected_dir``, default ``out``, as ``rejected_format``: csv, jsonl or xlsx);
     ``on_error="fail"`` is all or nothing: the first rejected row raises
     :class:`~ldtransform.errors.ValidationFailed` and no output file is left behind.
+    ``transforms`` (and those the mapping names) run on the rows before the mapping.
     """
     if on_error not in ("quarantine", "fail"):
         raise ConfigError(f"on_error is 'quarantine' or 'fail', not {on_error!r}")
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
-                            max_issues=max_issues, partial=_partial(action, action_column))
+                            max_issues=max_issues, partial=_partial(action, action_column),
+                            transforms=transforms)
     writer = make_writer(to, item, {"template": template, "action": action, "empty": empty,
                                     "action_column": action_column, "delimiter": csv_delimiter,
                                     "spreadsheet_safe": spreadsheet_safe or None})
     folder = Path(out)
-    _prepare(folder, overwrite=overwrite, dry_run=dry_run)
+    earlier = _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
-    hashes = _SourceHashes(listed)
+    sources_read = SourceFiles(listed)  # before any reader opens them
     rejected: list[PartInfo] = []
     parts = PartSink(folder, item.item_type, writer, max_records=max_records,
                      max_bytes=max_bytes, dry_run=dry_run)
-    try:
-        quarantine_to = (Path(rejected_dir) if rejected_dir is not None else folder,
-                         rejected_format)
+    quarantine_to = (Path(rejected_dir) if rejected_dir is not None else folder,
+                     rejected_format)
+    with _removed_on_failure(parts, rejected, sources_read):
         written = _run_sources(listed, read_options, validation, writer, parts, quarantine_to,
                                on_error, dry_run, progress, rejected)
-    except ValidationFailed:
-        for part in parts.parts:  # all or nothing: the complete parts go too
-            part.path.unlink(missing_ok=True)
-        raise
-    report = validation.finish()
-    result = ConvertResult(folder, written, report, rejected, dry_run=dry_run)
-    _describe_empty(result, writer, validation)
-    if not dry_run:
-        document = _manifest(result, item, to, writer, hashes.results(), mapping, template)
-        result.manifest = write_manifest(folder, document)
+        hashed = sources_read.verified()  # a source that changed meanwhile is an error
+        report = validation.finish()
+        result = ConvertResult(folder, written, report, rejected, dry_run=dry_run,
+                               replaces=earlier, needs_overwrite=bool(earlier) and not overwrite)
+        _describe_empty(result, writer, validation)
+        if not dry_run:
+            document = _manifest(result, item, to, writer, hashed, mapping, template)
+            result.manifest = write_manifest(folder, document)
     return result
 
 
@@ -168,6 +180,27 @@ def _describe_empty(result: ConvertResult, writer: RecordWriter,
         result.left_out = [name for name in validation.schema.field_names if name in absent]
 
 
+@contextlib.contextmanager
+def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
+                        sources: SourceFiles | None = None) -> Iterator[None]:
+    """A run that fails (a read error, a rejected row with on_error="fail", a writer
+    error, Ctrl-C) removes every part and rejected-rows file it wrote: complete-looking
+    parts without a manifest would pass for a conversion."""
+    try:
+        yield
+    except BaseException as exc:
+        if sources is not None:
+            sources.stop()
+        for info in [*parts.parts, *rejected]:
+            info.path.unlink(missing_ok=True)
+        # A source cut short while being read can fail to parse: say what really happened.
+        changed = sources.change() if sources is not None and isinstance(
+            exc, ReadError) else None
+        if changed is not None and str(changed) != str(exc):
+            raise changed from exc
+        raise
+
+
 def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Validation,
                  writer: RecordWriter, parts: PartSink, quarantine_to: tuple[Path, str],
                  on_error: OnError,
@@ -191,7 +224,7 @@ def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Va
                         progress(frames.rows_read, frames.source or "<data>",
                                  frames.fraction())
             if quarantine is not None and quarantine.rows:
-                rejected.append(PartInfo(target, quarantine.rows, target.stat().st_size))
+                rejected.append(rejected_file(quarantine))
         sink.close()
         return parts.finish()
 
@@ -205,21 +238,35 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
     item = schema if isinstance(schema, ItemSchema) or schema is None else load_schema(schema)
     writer = make_writer(to, item, writer_options)
     folder = Path(out)
-    _prepare(folder, overwrite=overwrite, dry_run=False)
+    earlier = _prepare(folder, overwrite=overwrite, dry_run=False)
     stem = item.item_type if item else _stem(frames)
-    with PartSink(folder, stem, writer, max_records=max_records,
-                  max_bytes=max_bytes) as sink:
-        for batch in frames:
-            for records in encode_in_halves(writer, batch):
-                sink.add(records)
-        parts = sink.finish()
-    report = report or Report(item_type=item.item_type if item else None)
-    if report.rows_read == 0:
-        report.rows_read = report.rows_valid = sum(p.records for p in parts)
-    result = ConvertResult(folder, parts, report)
-    document = _manifest(result, item, to, writer, [], None, writer_options.get("template"))
-    result.manifest = write_manifest(folder, document)
+    sink = PartSink(folder, stem, writer, max_records=max_records, max_bytes=max_bytes)
+    with _removed_on_failure(sink, []):
+        with sink:
+            for batch in frames:
+                for records in encode_in_halves(writer, batch):
+                    sink.add(records)
+            parts = sink.finish()
+        quarantine = frames.quarantine  # complete now that every batch was read
+        rejected = [rejected_file(quarantine)] if quarantine and quarantine.rows else []
+        report = report or Report(item_type=item.item_type if item else None)
+        if report.rows_read == 0:
+            report.rows_read = report.rows_valid = sum(p.records for p in parts)
+        result = ConvertResult(folder, parts, report, rejected, replaces=earlier)
+        document = _manifest(result, item, to, writer, [], None,
+                             writer_options.get("template"))
+        result.manifest = write_manifest(folder, document)
     return result
+
+
+def rejected_file(quarantine: QuarantineFile) -> PartInfo:
+    """A finished rejected-rows file as the manifest lists it: rows, bytes, SHA-256."""
+    digest, size = hashlib.sha256(), 0
+    with quarantine.path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return PartInfo(quarantine.path, quarantine.rows, size, digest.hexdigest())
 
 
 def encode_in_halves(writer: RecordWriter, batch: Any) -> list[Any]:
@@ -328,48 +375,31 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> None:
-    """Refuse to mix with an earlier run's output, unless asked to replace it."""
+def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> list[Path]:
+    """Refuse to mix with an earlier run's output, unless asked to replace it; returns the
+    earlier run's files that are (or, in a dry run, would be) replaced.
+
+    A dry run never refuses: it reports the earlier files, and the caller says whether a
+    real run would need ``overwrite``.
+    """
     manifest = folder / MANIFEST
     if not manifest.exists():
-        return
-    if not overwrite:
+        return []
+    if not overwrite and not dry_run:
         raise ConfigError(f"{folder} already holds a conversion ({MANIFEST}); choose another "
                           "folder or pass overwrite (--overwrite) to replace it")
-    if dry_run:
-        return
     old = orjson.loads(manifest.read_bytes())
-    for entry in [*old.get("parts", []), *old.get("rejected", [])]:
-        (folder / Path(entry["file"]).name).unlink(missing_ok=True)
-    for entry in old.get("rejected", []):  # and what says how each was written
-        sidecar_path(folder / Path(entry["file"]).name).unlink(missing_ok=True)
-    manifest.unlink()
-
-
-class _SourceHashes:
-    """SHA-256 of the source files, computed in a thread beside the conversion."""
-
-    def __init__(self, sources: Sequence[Any]) -> None:
-        self.paths = [Path(s) for s in sources if isinstance(s, str | os.PathLike)]
-        self._results: list[dict[str, Any]] = []
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        for path in self.paths:
-            digest = hashlib.sha256()
-            try:
-                with path.open("rb") as f:
-                    while chunk := f.read(1 << 20):
-                        digest.update(chunk)
-            except OSError:
-                continue  # the reader reports an unreadable source itself
-            self._results.append({"path": str(path), "bytes": path.stat().st_size,
-                                  "sha256": digest.hexdigest()})
-
-    def results(self) -> list[dict[str, Any]]:
-        self._thread.join()
-        return self._results
+    earlier = [folder / entry["file"]
+               for entry in [*old.get("parts", []), *old.get("rejected", [])]
+               if Path(entry["file"]).name == entry["file"]]  # only files in the folder
+    earlier += [sidecar_path(folder / entry["file"])  # how each rejected file was written
+                for entry in old.get("rejected", []) if Path(entry["file"]).name == entry["file"]]
+    # The manifest first: a folder is never left with a manifest naming missing files.
+    earlier = [manifest, *(path for path in earlier if path.exists())]
+    if not dry_run:
+        for path in earlier:
+            path.unlink(missing_ok=True)
+    return earlier
 
 
 def _file_entry(path: Any) -> dict[str, Any] | None:
@@ -394,11 +424,18 @@ def _manifest(result: ConvertResult, item: ItemSchema | None, to: str, writer: R
         "mapping": _file_entry(mapping),
         "template": _file_entry(template),
         "parts": [part.to_dict() for part in result.parts],
-        "rejected": [part.to_dict() for part in result.rejected],
+        "rejected": [{**part.to_dict(), "file": _in_folder(part.path, result.out)}
+                     for part in result.rejected],
         "totals": {"files": len(result.parts), "records": result.records_written,
                    "bytes": result.bytes_written},
         "validation": result.report.summary(),
     }
+
+
+def _in_folder(path: Path, folder: Path) -> str:
+    """The name of a file in ``folder``; the full path of one elsewhere (a rejected-rows
+    file the caller put outside it), which ``overwrite`` then leaves alone."""
+    return path.name if path.parent.resolve() == folder.resolve() else str(path.resolve())
 
 
 def write_manifest(folder: Path, document: dict[str, Any]) -> Path:

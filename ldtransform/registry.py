@@ -48,7 +48,11 @@ BUILTINS: dict[Kind, dict[str, str]] = {
     "validator": {
         "field-order": "ldtransform.validators.field_order:FieldOrder",
     },
-    "transform": {},
+    "transform": {
+        "dedupe": "ldtransform.transforms.dedupe:Dedupe",
+        "drop_empty_rows": "ldtransform.transforms.empty:DropEmptyRows",
+        "filter": "ldtransform.transforms.filter:Filter",
+    },
 }
 
 

@@ -39,6 +39,10 @@ class Report:
         self.rows_read = 0
         self.rows_valid = 0
         self.rows_rejected = 0
+        #: Rows a transform dropped on purpose (dedupe, filter...): counted, per
+        #: transform, so that rows read = valid + rejected + dropped.
+        self.rows_dropped = 0
+        self.dropped_by: Counter[str] = Counter()
         self.issues: list[Issue] = []
         self.issue_count = 0
         self.by_code: Counter[str] = Counter()
@@ -103,6 +107,8 @@ class Report:
             "rows_read": self.rows_read,
             "rows_valid": self.rows_valid,
             "rows_rejected": self.rows_rejected,
+            "rows_dropped": self.rows_dropped,
+            "dropped_by": dict(self.dropped_by),
             "issues": self.issue_count,
             "issues_listed": len(self.issues),
             "errors": self.errors,

@@ -22,9 +22,12 @@ from ldtransform.schema import ItemSchema
 from ldtransform.validation import ROW_COLUMN, ExtraColumns, Validation, rejected_schema
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
     from ldtransform.mapping import Mapping
+    from ldtransform.transforms import TransformSpec
 
 __all__ = ["Result", "as_frames", "validate"]
 
@@ -35,13 +38,15 @@ class Result:
 
     ``valid_table`` holds the valid rows typed as the schema says; ``rejected_table`` the
     rejected rows in the source's own columns plus ``_row`` (the row number, from 1) and
-    ``_errors``. ``index`` is the index of the DataFrame validated, if one was.
+    ``_errors``. ``index`` is the index of the DataFrame validated, if one was; ``schema``
+    the itemType schema the rows were validated against.
     """
 
     valid_table: pa.Table
     rejected_table: pa.Table
     report: Report
     index: pd.Index | None = field(default=None, repr=False, compare=False)
+    schema: ItemSchema | None = None
 
     @property
     def valid(self) -> pd.DataFrame:
@@ -74,8 +79,12 @@ class Result:
         return self.report.ok
 
     def valid_frames(self) -> Frames:
-        """The valid rows as fresh Frames, for the next stage."""
-        return Frames.from_table(self.valid_table)
+        """The valid rows as fresh Frames for the next stage, knowing their schema and
+        report (so ``result.valid_frames().write_items("out")`` needs nothing more)."""
+        frames = Frames.from_table(self.valid_table)
+        frames.item_schema = self.schema
+        frames.report = self.report
+        return frames
 
     def _repr_html_(self) -> str:
         return self.report.to_html()
@@ -89,16 +98,18 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
              mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
              extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
              on_error: Literal["quarantine", "fail"] = "quarantine", partial: bool = False,
-             **read_options: Any) -> Result:
+             transforms: Iterable[TransformSpec] = (), **read_options: Any) -> Result:
     """Validate ``data`` (Frames, a DataFrame, an Arrow table or a file path) against
     ``schema``, optionally through ``mapping``; reader options go to
     :func:`ldtransform.read` when ``data`` is a path. With ``on_error="fail"`` a rejected
     row raises :class:`~ldtransform.errors.ValidationFailed` (carrying the report);
     ``partial=True`` checks rows meant for a Merge or Update (see :class:`Validation`).
-    The valid and rejected rows of a DataFrame keep its index."""
+    ``transforms`` (``[{"name": "dedupe", "on": ["id"]}]``) run on the rows before the
+    mapping; see :mod:`ldtransform.transforms`. The valid and rejected rows of a DataFrame
+    keep its index."""
     frames = as_frames(data, read_options)
     run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
-                     max_issues=max_issues, partial=partial)
+                     max_issues=max_issues, partial=partial, transforms=transforms)
     rejected: list[pa.RecordBatch] = []
     valid = run.run(frames, on_rejected=rejected.append).to_table()
     report = run.finish()
@@ -109,7 +120,7 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
                                f"{where}", report=report, row=first.row if first else None,
                                source=first.source if first else None)
     rejected_table = pa.Table.from_batches(rejected, schema=rejected_schema(frames.schema))
-    return Result(valid, rejected_table, report, _pandas_index(data))
+    return Result(valid, rejected_table, report, _pandas_index(data), run.schema)
 
 
 def _pandas_index(data: Any) -> pd.Index | None:

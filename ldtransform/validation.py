@@ -10,6 +10,7 @@ valid plus rejected. :func:`validate` is the one-call form for scripts and noteb
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -30,6 +31,7 @@ from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.protocols import Issue, Severity, Validator
 from ldtransform.report import Report
 from ldtransform.schema import FieldSpec, ItemSchema, load_schema
+from ldtransform.transforms import Chain, TransformSpec, make_transforms
 
 if TYPE_CHECKING:
     from ldtransform.mapping import BoundMapping, Mapping
@@ -60,7 +62,8 @@ class Validation:
     :class:`~ldtransform.mapping.Mapping`, a dict or a TOML path. ``extra_columns`` says
     what a source column that is not a field is (without a mapping): a warning, an error
     that rejects every row, or nothing. Custom ``validators`` run after the built-in
-    checks, as do those the schema lists under ``checks``.
+    checks, as do those the schema lists under ``checks``. ``transforms`` (and those the
+    mapping names) run on each source's rows before the mapping; rows they drop are counted.
 
     ``partial=True`` checks items that change stored ones (``Merge``, ``Update``): a field
     may have no column and an empty value leaves the stored one as it is, so only the
@@ -70,7 +73,8 @@ class Validation:
     def __init__(self, schema: ItemSchema | str | os.PathLike[str], *,
                  mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
                  extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
-                 validators: Iterable[Validator] = (), partial: bool = False) -> None:
+                 validators: Iterable[Validator] = (), partial: bool = False,
+                 transforms: Iterable[TransformSpec] = ()) -> None:
         if extra_columns not in ("warn", "error", "ignore"):
             raise ConfigError(f"extra_columns is 'warn', 'error' or 'ignore', "
                               f"not {extra_columns!r}")
@@ -86,6 +90,10 @@ class Validation:
                                         for f in self.fields])
         #: Per source, the fields it had no column for (their values are all null).
         self.fields_without_column: dict[str, list[str]] = {}
+        # One instance per run: dedupe remembers keys across all sources of the run.
+        named = self.mapping.spec.transforms if self.mapping else ()
+        where = f"{self.mapping.source or 'the mapping'}: transforms" if self.mapping else ""
+        self.transforms = [*make_transforms(named, where=where), *make_transforms(transforms)]
         self._context = Context(self.schema.missing_values, self.schema.timezone)
         self._unique = {name: KeyIndex() for name in self._unique_fields()}
         self._primary = KeyIndex() if self.schema.primary_key else None
@@ -100,6 +108,9 @@ class Validation:
         """Valid rows of ``frames``, lazily; rejected rows go to ``on_rejected``."""
         source_index = len(self.report.sources)
         self.report.sources.append(frames.source or "<data>")
+        chain = Chain(self.transforms, frames) if self.transforms else None
+        if chain is not None:
+            frames = chain.output
         try:
             bound = self.mapping.bind(frames.schema, source_path=frames.source,
                                       schema=self.schema) if self.mapping else None
@@ -113,7 +124,7 @@ class Validation:
                 raise
             raise MappingError(f"{exc.problem}. {hints[0]}", path=exc.path,
                                source=exc.source) from exc
-        run = _SourceRun(self, frames, bound, source_index, on_rejected)
+        run = _SourceRun(self, frames, bound, source_index, on_rejected, chain)
         return Frames(run.output_schema, run.batches(), source=frames.source,
                       info=frames.info)
 
@@ -129,8 +140,10 @@ class _SourceRun:
     """The batches of one source going through a :class:`Validation`."""
 
     def __init__(self, validation: Validation, frames: Frames, bound: BoundMapping | None,
-                 source_index: int, on_rejected: RejectedSink | None) -> None:
+                 source_index: int, on_rejected: RejectedSink | None,
+                 chain: Chain | None = None) -> None:
         self.v = validation
+        self.chain = chain
         self.frames = frames
         self.bound = bound
         self.source = frames.source or "<data>"
@@ -184,12 +197,19 @@ class _SourceRun:
             if valid.num_rows:
                 yield numbered.first_row, valid
         self._reader_rejections()
+        self._account_dropped()
         if self.bound is not None:
             for issue in self.bound.finish():  # child rows no parent claimed
                 self.v.report.add(issue)
 
     def _check(self, numbered: NumberedBatch) -> pa.RecordBatch:
         source_batch, first_row = numbered.batch, numbered.first_row
+        # The source row number of each row: consecutive, unless transforms dropped some.
+        rows = np.arange(first_row, first_row + source_batch.num_rows, dtype=np.int64)
+        if self.chain is not None and self.chain.row_filters:
+            source_batch, rows = self.chain.filter(source_batch, rows)
+            if not source_batch.num_rows:
+                return pa.RecordBatch.from_pylist([], schema=self.output_schema)
         n = source_batch.num_rows
         mapped = self.bound.transform(source_batch) if self.bound else source_batch
         present = set(mapped.schema.names)
@@ -212,17 +232,18 @@ class _SourceRun:
             findings += found
             typed_by_name[spec.name] = typed
             if keys is None and key_names and key_names <= typed_by_name.keys():
-                keys = KEYS.submit(self._key_findings, dict(typed_by_name), n, first_row)
+                keys = KEYS.submit(self._key_findings, dict(typed_by_name), rows)
         typed_batch = pa.RecordBatch.from_arrays(columns, schema=self.output_schema)
         if keys is not None:
             findings += keys.result()
-        issues = [*self._findings_to_issues(findings, first_row),
-                  *self._custom_issues(typed_batch, first_row)]
+        issues = [*self._findings_to_issues(findings, rows),
+                  *self._custom_issues(typed_batch, rows)]
         bad = np.zeros(n, dtype=bool)
         reasons: dict[int, list[str]] = {}
+        position = _positions_of(rows)
         for issue in issues:
             if issue.severity == "error" and issue.row is not None:
-                at = issue.row - first_row
+                at = position(issue.row)
                 bad[at] = True
                 reasons.setdefault(at, []).append(_reason(issue))
         if self.file_errors:
@@ -233,10 +254,10 @@ class _SourceRun:
         self._account(n, rejected)
         if not rejected:
             return typed_batch
-        self._reject(source_batch, first_row, bad, reasons)
+        self._reject(source_batch, rows, bad, reasons)
         return typed_batch.filter(pa.array(~bad))
 
-    def _findings_to_issues(self, findings: list[Finding], first_row: int) -> list[Issue]:
+    def _findings_to_issues(self, findings: list[Finding], rows: np.ndarray) -> list[Issue]:
         """Count every finding; build Issue objects for all of them (rejections need
         their messages) and list the first ones in row order."""
         issues: list[Issue] = []
@@ -244,7 +265,7 @@ class _SourceRun:
             self.v.report.count(f.code, f.field, f.severity, len(f.rows))
             fields, messages = f.fields(), f.messages()
             issues.extend(
-                Issue(f.code, message, first_row + int(at), field, value, f.severity,
+                Issue(f.code, message, int(rows[at]), field, value, f.severity,
                       self.source)
                 for at, field, value, message in zip(f.rows, fields, f.values, messages,
                                                       strict=True))
@@ -252,10 +273,12 @@ class _SourceRun:
         self.v.report.list_issues(issues)
         return issues
 
-    def _custom_issues(self, typed_batch: pa.RecordBatch, first_row: int) -> list[Issue]:
+    def _custom_issues(self, typed_batch: pa.RecordBatch, rows: np.ndarray) -> list[Issue]:
         found: list[Issue] = []
-        for validator in self.v.validators:
-            for issue in validator.check(typed_batch, first_row=first_row):
+        for validator, (start, length) in ((v, run) for v in self.v.validators
+                                           for run in _consecutive_runs(rows)):
+            piece = typed_batch.slice(start, length) if length < len(rows) else typed_batch
+            for issue in validator.check(piece, first_row=int(rows[start])):
                 if issue.source is None:
                     issue = Issue(issue.code, issue.message, issue.row, issue.field,
                                   issue.value, issue.severity, self.source)
@@ -263,9 +286,8 @@ class _SourceRun:
                 found.append(issue)
         return found
 
-    def _key_findings(self, typed: dict[str, pa.Array], n: int,
-                      first_row: int) -> list[Finding]:
-        rows = np.arange(first_row, first_row + n, dtype=np.int64)
+    def _key_findings(self, typed: dict[str, pa.Array], rows: np.ndarray) -> list[Finding]:
+        n = len(rows)
         keyed = (np.int64(self.source_index) << SOURCE_SHIFT) | rows
         found: list[Finding] = []
         schema = self.v.schema
@@ -313,16 +335,26 @@ class _SourceRun:
         report.rows_rejected += rejected
         report.rows_valid += rows - rejected
 
-    def _reject(self, batch: pa.RecordBatch, first_row: int, bad: np.ndarray,
+    def _account_dropped(self) -> None:
+        """Rows the transforms dropped count as read: nothing read goes uncounted."""
+        if self.chain is None:
+            return
+        report = self.v.report
+        for name, dropped in self.chain.dropped().items():
+            report.rows_read += dropped
+            report.rows_dropped += dropped
+            report.dropped_by[name] += dropped
+
+    def _reject(self, batch: pa.RecordBatch, rows: np.ndarray, bad: np.ndarray,
                 reasons: dict[int, list[str]]) -> None:
         if self.on_rejected is None:
             return
         at = np.flatnonzero(bad)
         kept = [c for c in self.frames.schema.names if c not in (ROW_COLUMN, ERRORS_COLUMN)]
         rejected = batch.select(kept).take(pa.array(at))
-        rows = pa.array(first_row + at, pa.int64())
+        numbers = pa.array(rows[at], pa.int64())
         errors = pa.array(["; ".join(reasons.get(int(i), [])) for i in at], pa.string())
-        arrays = [*rejected.columns, rows, errors]
+        arrays = [*rejected.columns, numbers, errors]
         self.on_rejected(pa.RecordBatch.from_arrays(arrays, schema=self.rejected_schema))
 
     def _reader_rejections(self) -> None:
@@ -339,6 +371,22 @@ class _SourceRun:
         arrays.append(pa.array([f"{i.message} [{i.code}]; raw text: {i.value}"
                                 for i in bad_rows], pa.string()))
         self.on_rejected(pa.RecordBatch.from_arrays(arrays, schema=self.rejected_schema))
+
+
+def _positions_of(rows: np.ndarray) -> Callable[[int], int]:
+    """Row number → position in the batch (rows ascend; consecutive unless filtered)."""
+    first = int(rows[0]) if len(rows) else 0
+    if not len(rows) or int(rows[-1]) - first == len(rows) - 1:
+        return lambda row: row - first
+    return {int(row): at for at, row in enumerate(rows)}.__getitem__
+
+
+def _consecutive_runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, length)`` of each run of consecutive row numbers."""
+    if not len(rows) or int(rows[-1]) - int(rows[0]) == len(rows) - 1:
+        return [(0, len(rows))]
+    starts = [0, *(np.flatnonzero(np.diff(rows) != 1) + 1).tolist(), len(rows)]
+    return [(a, b - a) for a, b in itertools.pairwise(starts)]
 
 
 def _reason(issue: Issue) -> str:

@@ -6,7 +6,6 @@ import csv
 import hashlib
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -159,25 +158,43 @@ def big_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return many_accounts(tmp_path_factory.mktemp("kill") / "accounts.csv", 2400)  # 60k rows
 
 
-@pytest.mark.parametrize("seed", range(20))
+def wait_for(path: Path, process: subprocess.Popen[bytes], seconds: float = 120) -> bool:
+    """Poll until ``path`` exists (True) or the process ends or time runs out (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.exists():
+            return True
+        time.sleep(0.005)
+    return path.exists()
+
+
+@pytest.mark.parametrize("seed", range(10))
 def test_kill_9_never_leaves_a_partial_file_under_a_final_name(tmp_path: Path,
                                                                big_source: Path,
                                                                seed: int) -> None:
+    # Each seed kills the conversion as soon as a different part (1st to 10th of 30) is
+    # in place, so every run is killed mid-way with complete parts on disk to check.
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "ldtransform", "convert",
                                 str(big_source), "--schema", str(SCHEMA), "--mapping",
-                                str(FLAT), "--out", str(out), "--max-records", "4000"],
+                                str(FLAT), "--out", str(out), "--max-records", "2000"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(random.Random(seed).uniform(0.3, 1.8))
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    if out.exists():
-        records = check_folder(out)
-        if (out / "manifest.json").exists():
-            assert records == 60_000
-        leftovers = [p.name for p in out.iterdir() if not p.name.startswith("Account-")
-                     and p.name != "manifest.json"]
-        assert all(name.startswith(".") and name.endswith(".part") for name in leftovers)
+    part = 1 + seed * 3 % 10
+    try:
+        assert wait_for(out / f"Account-{part:05d}.json", process), "no part appeared"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    records = check_folder(out)  # every file under a final name is complete
+    if process.returncode == -signal.SIGKILL:
+        assert not (out / "manifest.json").exists()
+        assert records >= part * 2000 and records % 2000 == 0  # only complete parts
+    else:  # it finished before the kill landed: a complete run
+        assert process.returncode == 0 and records == 60_000
+    leftovers = [p.name for p in out.iterdir() if not p.name.startswith("Account-")
+                 and p.name != "manifest.json"]
+    assert all(name.startswith(".") and name.endswith(".part") for name in leftovers)
 
 
 def test_template_csv_parts_each_start_with_the_header(tmp_path: Path) -> None:

@@ -188,8 +188,10 @@ def locate_invalid_bytes(stream: BinaryIO, encoding: str) -> tuple[int, int, byt
         offset += len(chunk)
 
 
-def invalid_bytes_error(data: bytes | BinaryIO, encoding: str, source: str) -> EncodingError:
-    """An :class:`EncodingError` pointing at the first invalid bytes of ``data``."""
+def invalid_bytes_error(data: bytes | BinaryIO, encoding: str, source: str, *,
+                        requested: str | None = None) -> EncodingError:
+    """An :class:`EncodingError` pointing at the first invalid bytes of ``data``;
+    ``requested`` is the encoding asked for (``"auto"`` changes the hint)."""
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     found = locate_invalid_bytes(stream, encoding)
     line, offset, bad = found if found else (None, None, b"")
@@ -198,6 +200,16 @@ def invalid_bytes_error(data: bytes | BinaryIO, encoding: str, source: str) -> E
         f"bytes {bad!r}{where} are not valid {encoding}",
         source=source,
         line=line,
-        hint="Name the file's encoding, e.g. encoding='latin-1' or 'cp1252' "
-        "(CLI: --encoding latin-1), or use encoding='auto' to detect it",
+        hint=_encoding_hint(encoding, requested),
     )
+
+
+def _encoding_hint(encoding: str, requested: str | None) -> str:
+    if requested != "auto":
+        return ("Name the file's encoding, e.g. encoding='latin-1' or 'cp1252' "
+                "(CLI: --encoding latin-1), or use encoding='auto' to detect it")
+    # 'auto' judged by the start of the file; asking for it again changes nothing.
+    other = "latin-1" if codecs.lookup(encoding).name == "cp1252" else "cp1252"
+    return (f"encoding='auto' chose {encoding} from the start of the file, which these "
+            f"later bytes do not fit; name the file's encoding, e.g. encoding='{other}' "
+            f"(CLI: --encoding {other})")

@@ -218,7 +218,8 @@ class _Parse:
         """Turn a pyarrow/codec failure into a ReadError with the physical line."""
         name = self.opened.name
         if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in str(exc):
-            return invalid_bytes_error(self.opened.reopen(), self.encoding, name)
+            return invalid_bytes_error(self.opened.reopen(), self.encoding, name,
+                                       requested=self.reader.encoding)
         if self.bad_rows:
             row = self.bad_rows[-1]
             line = _csvtext.physical_line(self._text_stream(), self.delimiter, row.number)

@@ -233,7 +233,8 @@ class _JsonReaderBase:
             # Find the bad bytes from the start (a UTF-8 BOM is valid UTF-8).
             codec = "utf-8" if opened.codec == "utf-8-sig" else opened.codec
             with data.open() as again:
-                raise invalid_bytes_error(again.stream, codec, data.name) from exc
+                raise invalid_bytes_error(again.stream, codec, data.name,
+                                          requested=self.encoding) from exc
 
     def _infer(self, data: _Input, opened: _Opened) -> Layout:
         """Pass 1; read again without unwrapping if LD items turn into other records."""

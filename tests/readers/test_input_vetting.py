@@ -228,3 +228,24 @@ def test_the_hint_reaches_a_mapping_that_finds_no_columns() -> None:
         "--mapping", str(SAMPLES / "mappings" / "accounts.toml"), "--delimiter", ","])
     assert result.exit_code == 4
     assert "columns not found" in result.output and "--delimiter ';'" in result.output
+
+
+# -- the encoding hint -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "line"), [
+    ("late.csv", b"1,plain ascii\n"), ("late.jsonl", b'{"a": "plain ascii"}\n')])
+def test_auto_is_not_suggested_when_auto_was_given(tmp_path: Path, name: str,
+                                                   line: bytes) -> None:
+    # The first 64 KiB are ASCII, so 'auto' chooses UTF-8; a cp1252 byte comes later.
+    header = b"id,note\n" if name.endswith(".csv") else b""
+    path = tmp_path / name
+    path.write_bytes(header + line * 8000 + line.replace(b"ascii", b"caf\xe9"))
+    result = CliRunner().invoke(main, ["inspect", str(path), "--encoding", "auto"])
+    assert result.exit_code == EXIT_READ, result.output
+    assert "not valid utf-8" in result.output
+    assert "use encoding='auto'" not in result.output
+    assert "encoding='auto' chose utf-8" in result.output
+    assert "--encoding cp1252" in result.output
+    plain = CliRunner().invoke(main, ["inspect", str(path)])
+    assert "encoding='auto'" in plain.output  # without 'auto', it is worth suggesting

@@ -194,52 +194,70 @@ class _Parse:
         next_row = (self.reader.header_row or 0) + 1
         # Bad rows the parser reported that are not yet placed among a batch's rows.
         self.bad_rows, pending = [], list[int]()
+        # The last batch's rows wait for the next one: at the end of the file its last
+        # row may turn out to be an unterminated quote, to report rather than hand on.
+        held: list[tuple[int, pa.RecordBatch]] = []
         last_value = None
         reader = self._open(text)
         while True:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
-                self._check_final_quote(text, last_value)
+                last_row = held[-1][0] + held[-1][1].num_rows - 1 if held else None
+                open_row = self._check_final_quote(text, last_value, last_row)
+                yield from self._hand_on(held, before=open_row)
                 return
             pending.extend(r.number for r in self.bad_rows if r.number)
             self.bad_rows.clear()
             skipped = _csvtext.gaps_within(pending, next_row, batch.num_rows)
-            for row, piece in _csvtext.split_at_gaps(batch, next_row, skipped):
-                if row < self.resume:  # handed on by an earlier attempt
-                    piece = piece.slice(min(self.resume - row, piece.num_rows))
-                    row = self.resume
-                if piece.num_rows:
-                    self.resume = row + piece.num_rows
-                    yield row, piece
+            pieces = list(_csvtext.split_at_gaps(batch, next_row, skipped))
             next_row += batch.num_rows + len(skipped)
-            self.resume = max(self.resume, next_row)
-            if batch.num_rows and batch.num_columns:
+            if pieces:
+                yield from self._hand_on(held)
+                held = pieces
                 last_value = batch.column(batch.num_columns - 1)[-1].as_py()
 
-    def _check_final_quote(self, text: Utf8Text, last_value: object) -> None:
-        """Catch a quote left open at the end of the file, which pyarrow accepts.
+    def _hand_on(self, pieces: list[tuple[int, pa.RecordBatch]], before: int | None = None
+                 ) -> Iterator[tuple[int, pa.RecordBatch]]:
+        """Yield the rows of ``pieces`` not handed on by an earlier attempt (and, when
+        ``before`` is given, only those before that row)."""
+        for row, piece in pieces:
+            if row < self.resume:
+                piece = piece.slice(min(self.resume - row, piece.num_rows))
+                row = self.resume
+            if before is not None:
+                piece = piece.slice(0, max(0, min(before - row, piece.num_rows)))
+            if piece.num_rows:
+                self.resume = row + piece.num_rows
+                yield row, piece
 
-        pyarrow then reads everything after the quote as the last value, so the file ends
-        with that quote and value; Python's csv module in strict mode confirms it (a stray
-        quote inside an unquoted field is legal). A last column typed by the schema is
-        checked by counting quotes.
+    def _check_final_quote(self, text: Utf8Text, last_value: object, last_row: int | None
+                           ) -> int | None:
+        """Catch a quote left open at the end of the file, which pyarrow accepts; return
+        its row when it is reported as an Issue (that row is then not handed on).
+
+        pyarrow then reads everything after the quote as the last value of the last row,
+        so the file ends with that quote and value; Python's csv module in strict mode
+        confirms it (a stray quote inside an unquoted field is legal). A last column typed
+        by the schema is checked by counting quotes.
         """
+        if last_row is None:
+            return None
         if isinstance(last_value, str):
             opening = _csvtext.opening_quote_of(last_value)
             if text.tail(len(opening)) != opening:
-                return
-        elif last_value is None or not self._odd_quotes(text):
-            return
+                return None
+        elif not self._odd_quotes(text):
+            return None
         found = _csvtext.find_unterminated_quote(self._text_stream(), self.delimiter)
-        if found is None:
-            return
+        if found is None or found[0] != last_row:
+            return None
         row, line, value = found
         if self.reader.on_bad_row == "report":
             self.issues.append(Issue(code="unterminated-quote", row=row, value=value,
                                      source=self.opened.name,
                                      message=_csvtext.UNTERMINATED_QUOTE))
-            return
+            return row
         raise ReadError(_csvtext.UNTERMINATED_QUOTE, source=self.opened.name, line=line, row=row,
                         hint="Close the quote (a quote inside a quoted value is written "
                         'twice: "")')

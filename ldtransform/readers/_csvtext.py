@@ -6,9 +6,8 @@ import codecs
 import csv
 import io
 import re
-import threading
 from collections.abc import Iterator
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -95,14 +94,59 @@ def header_names(text: str, delimiter: str, header_row: int | None, source: str
     return first
 
 
-def block_size_for(sample: bytes, batch_size: int) -> int:
-    """Bytes per parse block: about ``batch_size`` rows, but at most 1 MiB.
+MAX_ROW_MIB = 16
+MAX_ROW_BYTES = MAX_ROW_MIB << 20  # the longest row read: pyarrow parses whole rows per block
 
-    Each block becomes one batch. Small blocks keep memory flat (see :class:`PacedStream`):
-    joining them into bigger batches was measured to double peak memory for no speed gain.
+
+def block_size_for(sample: bytes, batch_size: int) -> int:
+    """Bytes per parse block: about ``batch_size`` rows, but 64 to 128 KiB.
+
+    Each block becomes one batch. pyarrow reads up to 32 blocks ahead, so small blocks
+    keep memory flat (128 KiB blocks measured less memory than 1 MiB ones and no slower);
+    a row longer than a block makes the reader start again with bigger ones.
     """
     per_row = len(sample) / max(sample.count(b"\n"), 1)
-    return int(min(max(per_row * batch_size * 1.1, 1 << 16), 1 << 20))
+    return int(min(max(per_row * batch_size * 1.1, 1 << 16), 1 << 17))
+
+
+def row_too_long(exc: Exception) -> bool:
+    """Whether pyarrow failed because a row did not fit in a block."""
+    return "straddl" in str(exc)
+
+
+def locate_long_row(stream: pa.NativeFile, delimiter: str, limit: int
+                    ) -> tuple[int, int, int] | None:
+    """``(row, line, 0-based column)`` where a record of UTF-8 CSV first runs past
+    ``limit`` bytes, or ``None``. Rows count every record from 1, as the reader does."""
+    special = re.compile(b"[" + re.escape(delimiter.encode()) + b'"\r\n]')
+    quote, separator, cr, lf = ord('"'), ord(delimiter), ord("\r"), ord("\n")
+    row, line, column, start, base, quoted, crlf = 1, 1, 0, 0, 0, False, -1
+    while chunk := stream.read(1 << 20):
+        for match in special.finditer(chunk):
+            position = base + match.start()
+            if position - start > limit:
+                return row, line, column
+            char = chunk[match.start()]
+            if char == quote:
+                quoted = not quoted
+            elif quoted:
+                line += char == lf
+            elif char == separator:
+                column += 1
+            elif char == lf and position == crlf:  # the LF of a CRLF
+                start = position + 1
+            else:  # a line ending ends the record
+                row, line, column, start = row + 1, line + 1, 0, position + 1
+                crlf = position + 1 if char == cr else -1
+        base += len(chunk)
+        if base - start > limit:
+            return row, line, column
+    return None
+
+
+def opening_quote_of(value: str) -> bytes:
+    """How a file ends when ``value`` is its last value and its quote was never closed."""
+    return ('"' + value.replace('"', '""')).encode()
 
 
 def describe_bad_row(row: pacsv.InvalidRow) -> tuple[str, str]:
@@ -160,60 +204,6 @@ def physical_line(text: TextIO, delimiter: str, row: int | None) -> int | None:
     finally:
         text.close()
     return start
-
-
-def ascii_compatible(encoding: str) -> bool:
-    """Whether a quote character is the single byte 0x22 in ``encoding``."""
-    return '"'.encode(encoding) == b'"' and "utf-16" not in encoding and "utf-32" not in encoding
-
-
-class PacedStream:
-    """A read-only binary stream between a file and pyarrow's streaming CSV reader.
-
-    pyarrow reads blocks on a background thread up to 32 blocks ahead, which for a large
-    file means most of it in memory. Each read here waits for a permit the consumer gives
-    per batch it takes, so only a couple of blocks are ever read ahead. The wait times out
-    (a record longer than a block needs several reads for one batch), so it cannot
-    deadlock. It also counts quote bytes on the way, for the final-quote check.
-    """
-
-    WAIT_SECONDS = 0.05
-
-    def __init__(self, raw: BinaryIO, *, count_quotes: bool) -> None:
-        self.raw = raw
-        self.count_quotes = count_quotes
-        self.quotes = 0
-        self.bytes_read = 0
-        self.closed = False
-        self._permits = threading.Semaphore(2)  # the first block, and one ahead
-
-    def allow_one_more(self) -> None:
-        """Let the background reader fetch one more block."""
-        self._permits.release()
-
-    def read(self, size: int = -1) -> bytes:
-        self._permits.acquire(timeout=self.WAIT_SECONDS)
-        chunk = self.raw.read(size)
-        self.bytes_read += len(chunk)
-        if self.count_quotes:
-            self.quotes += chunk.count(b'"')
-        return chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return False
-
-    def tell(self) -> int:
-        return self.raw.tell()
-
-    def close(self) -> None:
-        self.raw.close()
-        self.closed = True
 
 
 def find_unterminated_quote(text: TextIO, delimiter: str) -> tuple[int, int, str] | None:

@@ -12,7 +12,9 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
+
+import pyarrow as pa
 
 from ldtransform.errors import ConfigError, EncodingError, ReadError
 from ldtransform.protocols import Source
@@ -20,6 +22,7 @@ from ldtransform.readers import _vetting
 
 __all__ = [
     "Opened",
+    "Utf8Text",
     "column_letter",
     "detect_encoding",
     "invalid_bytes_error",
@@ -27,6 +30,7 @@ __all__ = [
     "open_binary",
     "source_name",
     "spool",
+    "utf8_text",
 ]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -134,6 +138,99 @@ def spool(stream: BinaryIO) -> BinaryIO:
     shutil.copyfileobj(stream, copy, 1 << 20)
     copy.seek(0)
     return copy  # type: ignore[return-value]
+
+
+@dataclass
+class Utf8Text:
+    """A source's text as UTF-8 bytes in a form pyarrow reads without calling Python.
+
+    pyarrow's streaming readers read ahead on a thread of their own. A stream written in
+    Python there (or pyarrow's own transcoder, which calls Python codecs) makes that thread
+    take the GIL, and if the interpreter is finishing meanwhile the process aborts
+    (apache/arrow#34314). So plain UTF-8 files are read by pyarrow directly (gzip through
+    its native decompressor), and anything else is first copied here, as UTF-8.
+    """
+
+    path: str | None = None
+    gzip: bool = False
+    data: bytes | None = None
+    copy: IO[bytes] | None = None  # a temporary copy, deleted by close()
+
+    def open(self) -> pa.NativeFile:
+        """A fresh native stream from the start of the text."""
+        if self.data is not None:
+            return pa.BufferReader(self.data)
+        assert self.path is not None
+        raw = pa.OSFile(self.path)
+        return pa.CompressedInputStream(raw, "gzip") if self.gzip else raw
+
+    def size(self) -> int | None:
+        """The number of bytes, when known without reading them."""
+        if self.data is not None:
+            return len(self.data)
+        return None if self.gzip or self.path is None else os.path.getsize(self.path)
+
+    def tail(self, count: int) -> bytes:
+        """The last ``count`` bytes (reading everything only for gzip)."""
+        size = self.size()
+        with self.open() as stream:
+            if size is not None:
+                stream.seek(max(size - count, 0))
+                return bytes(stream.read())
+            tail = b""
+            while chunk := stream.read(1 << 20):
+                tail = (tail + chunk)[-count:] if count else b""
+            return tail
+
+    def close(self) -> None:
+        if self.copy is not None:
+            self.copy.close()
+
+
+def utf8_text(opened: Opened, encoding: str) -> Utf8Text:
+    """The text of ``opened`` (in ``encoding``) as :class:`Utf8Text`.
+
+    A file in UTF-8 is read where it lies; a stream, or another encoding, is copied:
+    in memory up to 16 MiB, beyond that to a temporary file. Invalid bytes raise
+    :class:`EncodingError` here, before any row is read.
+    """
+    codec = codecs.lookup(encoding).name
+    if opened.path is not None and codec in ("utf-8", "utf-8-sig"):
+        return Utf8Text(path=os.fspath(opened.path), gzip=opened.compressed)
+    decoder = None if codec == "utf-8" else codecs.getincrementaldecoder(encoding)()
+    stream = opened.reopen()
+    chunks: list[bytes] = []
+    held, copy = 0, None
+    try:
+        while True:
+            raw = stream.read(1 << 20)
+            chunk = raw if decoder is None else decoder.decode(raw, final=not raw).encode()
+            if copy is None and held + len(chunk) > SPOOL_IN_MEMORY:
+                copy = tempfile.NamedTemporaryFile(prefix="ldtransform-", suffix=".csv")  # noqa: SIM115
+                copy.writelines(chunks)
+                chunks = []
+            if copy is not None:
+                copy.write(chunk)
+            else:
+                chunks.append(chunk)
+                held += len(chunk)
+            if not raw:
+                break
+    except UnicodeDecodeError:
+        if copy is not None:
+            copy.close()
+        raise invalid_bytes_error(opened.reopen(), encoding, opened.name) from None
+    except (OSError, EOFError) as exc:
+        if copy is not None:
+            copy.close()
+        raise ReadError(f"cannot read: {exc}", source=opened.name) from exc
+    finally:
+        if opened.path is not None:
+            stream.close()
+    if copy is None:
+        return Utf8Text(data=b"".join(chunks))
+    copy.flush()
+    return Utf8Text(path=copy.name, copy=copy)
 
 
 def detect_encoding(sample: bytes, requested: str | None, *, source: str) -> tuple[str, str]:

@@ -25,9 +25,12 @@ from ldtransform.readers import _csvtext, _vetting
 from ldtransform.readers._text import (
     SAMPLE_BYTES,
     Opened,
+    Utf8Text,
+    column_letter,
     detect_encoding,
     invalid_bytes_error,
     open_binary,
+    utf8_text,
 )
 
 __all__ = ["CsvReader"]
@@ -123,25 +126,29 @@ class _Parse:
         self.schema = schema
         self.issues: list[Issue] = []
         self.bad_rows: list[pacsv.InvalidRow] = []
+        self.reported = 0  # the last bad row made an Issue (a new attempt meets it again)
         self.block_size = _csvtext.block_size_for(sample, batch_size)
-        self.stream: _csvtext.PacedStream | None = None
+        self.resume = (reader.header_row or 0) + 1  # the first row not yet handed on
+        self.text: Utf8Text | None = None
+        self.stream: pa.NativeFile | None = None
         self.delimiter_hint: str | None = None
 
     def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
         self.bad_rows.append(row)
         if self.reader.on_bad_row == "raise":
             return "error"
-        self.issues.append(_csvtext.bad_row_issue(row, self.opened.name))
+        if row.number is None or row.number > self.reported:
+            self.issues.append(_csvtext.bad_row_issue(row, self.opened.name))
+            self.reported = row.number or self.reported
         return "skip"
 
-    def _open(self) -> tuple[pacsv.CSVStreamingReader, _csvtext.PacedStream]:
+    def _open(self, text: Utf8Text) -> pacsv.CSVStreamingReader:
         header_row = self.reader.header_row
         read_options = pacsv.ReadOptions(
             use_threads=False,  # keeps row numbers on invalid rows
             block_size=self.block_size,
             skip_rows=(header_row or 1) - 1,
             column_names=None if header_row else self.schema.names,
-            encoding="utf8" if self.encoding in ("utf-8", "utf-8-sig") else self.encoding,
         )
         parse_options = pacsv.ParseOptions(
             delimiter=self.delimiter,
@@ -158,61 +165,136 @@ class _Parse:
             false_values=["false", "False", "FALSE"],
             check_utf8=True,
         )
-        self.stream = _csvtext.PacedStream(
-            self.opened.reopen(), count_quotes=_csvtext.ascii_compatible(self.encoding))
-        reader = pacsv.open_csv(self.stream, read_options=read_options,
-                                parse_options=parse_options, convert_options=convert_options)
-        return reader, self.stream
+        self.stream = text.open()
+        return pacsv.open_csv(self.stream, read_options=read_options,
+                              parse_options=parse_options, convert_options=convert_options)
 
     def fraction(self, size: int) -> float | None:
         """How far through the file the parser has read (for a progress bar)."""
-        if self.stream is None or size <= 0:
+        if self.stream is None or self.stream.closed or size <= 0:
             return None
-        return min(1.0, self.stream.bytes_read / size)
+        return min(1.0, int(self.stream.tell()) / size)
 
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
-        """Yield ``(first row, batch)``; rows skipped as bad leave gaps in the numbering."""
-        next_row = (self.reader.header_row or 0) + 1
-        # Bad rows the parser reported that are not yet placed among a batch's rows.
-        taken, pending = 0, list[int]()
+        """Yield ``(first row, batch)``; rows skipped as bad leave gaps in the numbering.
+
+        A row longer than a block makes pyarrow fail; the parse then starts again with
+        bigger blocks and hands on only the rows not handed on before.
+        """
         try:
-            reader, stream = self._open()
+            self.text = text = utf8_text(self.opened, self.encoding)
             while True:
-                stream.allow_one_more()
                 try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    self._check_final_quote()
+                    yield from self._attempt(text)
                     return
-                pending.extend(r.number for r in self.bad_rows[taken:] if r.number)
-                taken = len(self.bad_rows)
-                skipped = _csvtext.gaps_within(pending, next_row, batch.num_rows)
-                yield from _csvtext.split_at_gaps(batch, next_row, skipped)
-                next_row += batch.num_rows + len(skipped)
+                except pa.ArrowInvalid as exc:
+                    if not _csvtext.row_too_long(exc):
+                        raise
+                    if self.block_size >= _csvtext.MAX_ROW_BYTES:
+                        raise self._row_too_long(text) from exc
+                    self.block_size = min(self.block_size * 4, _csvtext.MAX_ROW_BYTES)
         except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
             raise self._explain(exc) from exc
+        finally:
+            if self.stream is not None:
+                self.stream.close()
+            if self.text is not None:
+                self.text.close()
 
-    def _check_final_quote(self) -> None:
-        """Catch a quote left open at the end of the file, which pyarrow accepts.
+    def _attempt(self, text: Utf8Text) -> Iterator[tuple[int, pa.RecordBatch]]:
+        next_row = (self.reader.header_row or 0) + 1
+        # Bad rows the parser reported that are not yet placed among a batch's rows.
+        self.bad_rows, pending = [], list[int]()
+        # The last batch's rows wait for the next one: at the end of the file its last
+        # row may turn out to be an unterminated quote, to report rather than hand on.
+        held: list[tuple[int, pa.RecordBatch]] = []
+        last_value = None
+        reader = self._open(text)
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                last_row = held[-1][0] + held[-1][1].num_rows - 1 if held else None
+                open_row = self._check_final_quote(text, last_value, last_row)
+                yield from self._hand_on(held, before=open_row)
+                return
+            pending.extend(r.number for r in self.bad_rows if r.number)
+            self.bad_rows.clear()
+            skipped = _csvtext.gaps_within(pending, next_row, batch.num_rows)
+            pieces = list(_csvtext.split_at_gaps(batch, next_row, skipped))
+            next_row += batch.num_rows + len(skipped)
+            if pieces:
+                yield from self._hand_on(held)
+                held = pieces
+                last_value = batch.column(batch.num_columns - 1)[-1].as_py()
 
-        An odd number of quote characters is the cheap sign; Python's csv module in strict
-        mode then finds the record (a stray quote inside an unquoted field is legal).
+    def _hand_on(self, pieces: list[tuple[int, pa.RecordBatch]], before: int | None = None
+                 ) -> Iterator[tuple[int, pa.RecordBatch]]:
+        """Yield the rows of ``pieces`` not handed on by an earlier attempt (and, when
+        ``before`` is given, only those before that row)."""
+        for row, piece in pieces:
+            if row < self.resume:
+                piece = piece.slice(min(self.resume - row, piece.num_rows))
+                row = self.resume
+            if before is not None:
+                piece = piece.slice(0, max(0, min(before - row, piece.num_rows)))
+            if piece.num_rows:
+                self.resume = row + piece.num_rows
+                yield row, piece
+
+    def _check_final_quote(self, text: Utf8Text, last_value: object, last_row: int | None
+                           ) -> int | None:
+        """Catch a quote left open at the end of the file, which pyarrow accepts; return
+        its row when it is reported as an Issue (that row is then not handed on).
+
+        pyarrow then reads everything after the quote as the last value of the last row,
+        so the file ends with that quote and value; Python's csv module in strict mode
+        confirms it (a stray quote inside an unquoted field is legal). A last column typed
+        by the schema is checked by counting quotes.
         """
-        stream = self.stream
-        if stream is None or not stream.count_quotes or stream.quotes % 2 == 0:
-            return
+        if last_row is None:
+            return None
+        if isinstance(last_value, str):
+            opening = _csvtext.opening_quote_of(last_value)
+            if text.tail(len(opening)) != opening:
+                return None
+        elif not self._odd_quotes(text):
+            return None
         found = _csvtext.find_unterminated_quote(self._text_stream(), self.delimiter)
-        if found is None:
-            return
-        row, line, text = found
+        if found is None or found[0] != last_row:
+            return None
+        row, line, value = found
         if self.reader.on_bad_row == "report":
-            self.issues.append(Issue(code="unterminated-quote", row=row, value=text,
+            self.issues.append(Issue(code="unterminated-quote", row=row, value=value,
                                      source=self.opened.name,
                                      message=_csvtext.UNTERMINATED_QUOTE))
-            return
+            return row
         raise ReadError(_csvtext.UNTERMINATED_QUOTE, source=self.opened.name, line=line, row=row,
                         hint="Close the quote (a quote inside a quoted value is written "
                         'twice: "")')
+
+    @staticmethod
+    def _odd_quotes(text: Utf8Text) -> bool:
+        quotes = 0
+        with text.open() as stream:
+            while chunk := stream.read(1 << 20):
+                quotes += bytes(chunk).count(b'"')
+        return quotes % 2 == 1
+
+    def _row_too_long(self, text: Utf8Text) -> ReadError:
+        """The error for a row longer than the longest the reader takes."""
+        with text.open() as stream:
+            found = _csvtext.locate_long_row(stream, self.delimiter, _csvtext.MAX_ROW_BYTES)
+        row, line, column = found if found else (self.resume, None, None)
+        name = None
+        if column is not None:
+            header = self.schema.names[column] if column < len(self.schema) else None
+            name = f"{column_letter(column)}" + (f" ({header})" if header else "")
+        return ReadError(
+            f"the row is longer than {_csvtext.MAX_ROW_MIB} MiB, the most one row may hold",
+            source=self.opened.name, line=line, row=row, column=name,
+            hint="Check that this is the CSV file you meant (not a binary or compressed "
+            "file, and with its quotes closed); split values this long into several rows")
 
     def _explain(self, exc: Exception) -> ReadError:
         """Turn a pyarrow/codec failure into a ReadError with the physical line."""
@@ -232,4 +314,3 @@ class _Parse:
 
     def _text_stream(self) -> io.TextIOWrapper:
         return io.TextIOWrapper(self.opened.reopen(), encoding=self.encoding, newline="")
-

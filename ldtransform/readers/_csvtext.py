@@ -7,9 +7,11 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TextIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ldtransform.errors import ReadError
@@ -20,6 +22,8 @@ DELIMITERS = (",", "\t", ";", "|")
 SNIFF_RECORDS = 200
 
 
+STRAY_QUOTE = ("a quote closes the value but more text follows it before the next "
+               "{delimiter}, so the value cannot be read as written")
 UNTERMINATED_QUOTE = ("a quoted field opened in this row is never closed, so the rest of "
                       "the file was read as one value")
 
@@ -221,3 +225,131 @@ def find_unterminated_quote(text: TextIO, delimiter: str) -> tuple[int, int, str
     finally:
         text.close()
     return None
+
+
+class StrayQuoteScan:
+    """A fast pass for a quote with text right before and after it (``"ab"c``), over
+    1 MiB chunks of UTF-8 CSV, kept a chunk ahead of the parser on a thread of its own
+    (so it mostly runs while pyarrow parses, which releases the GIL).
+
+    Legal CSV has such a quote only inside an unquoted value (``ab"c``), which is rare,
+    so the exact and slower :func:`stray_quotes` seldom runs.
+    """
+
+    def __init__(self, streams: tuple[pa.NativeFile, pa.NativeFile], delimiter: str) -> None:
+        self.stream, self.raw = streams
+        plain = "[^" + re.escape(delimiter) + '"\\r\\n]'
+        self.pattern = plain + '"' + plain
+        self.carry = b""
+        self.reached = 0
+        self.done = False
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="ldtransform-csv-scan")
+        self.ahead: Future[tuple[bool, int | None]] | None = None
+
+    def _next_chunk(self) -> tuple[bool, int | None]:
+        """Scan one chunk: (a candidate seen, where the raw stream stands; None at the end)."""
+        chunk = self.stream.read_buffer(1 << 20)
+        if not chunk.size:
+            return False, None
+        raw = chunk.to_pybytes()
+        data = pa.py_buffer(self.carry + raw)
+        offsets = pa.array([0, data.size], pa.int32()).buffers()[1]
+        text = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, data])
+        found = pc.match_substring_regex(text, self.pattern)[0].as_py()  # RE2, GIL released
+        self.carry = raw[-2:]
+        return bool(found), int(self.raw.tell())
+
+    def found_up_to(self, position: int | None) -> bool:
+        """Scan on until the raw stream stands at ``position`` (the end when ``None``):
+        True on a candidate."""
+        while not self.done and (position is None or self.reached < position):
+            ahead = self.ahead or self.pool.submit(self._next_chunk)
+            self.ahead = None
+            found, reached = ahead.result()
+            if reached is None:
+                self.done = True
+                break
+            self.reached = reached
+            if found:
+                return True
+        if not self.done and self.ahead is None:
+            self.ahead = self.pool.submit(self._next_chunk)
+        return False
+
+    def close(self) -> None:
+        self.done = True
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.stream.close()
+        self.raw.close()
+
+
+def stray_quotes(text: TextIO, delimiter: str) -> list[tuple[int, int, int, str]]:
+    """``(row, line, 0-based column, raw text)`` of each record where a closing quote is
+    followed by more text. Python's csv module in strict mode finds them."""
+    fed: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in text:
+            fed.append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=True)
+    found, row, line = [], 0, 1
+    try:
+        while True:
+            fed.clear()
+            try:
+                next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if "expected after" not in str(exc):
+                    break  # a quote never closed: the end-of-file check reports it
+                raw = "".join(fed)
+                found.append((row + 1, line, stray_column(raw, delimiter), raw))
+            row += 1
+            line = reader.line_num + 1
+    finally:
+        text.close()
+    return found
+
+
+def stray_column(raw: str, delimiter: str) -> int:
+    """The 0-based column of the first stray quote in the raw text of one record."""
+    column, quoted, at_start, index = 0, False, True, 0
+    while index < len(raw):
+        char = raw[index]
+        if quoted and char == '"':
+            if raw[index + 1:index + 2] == '"':
+                index += 1  # a doubled quote inside a quoted value
+            elif raw[index + 1:index + 2] not in (delimiter, "\r", "\n", ""):
+                return column
+            else:
+                quoted = False
+        elif not quoted and char == '"' and at_start:
+            quoted = True
+        elif not quoted and char == delimiter:
+            column += 1
+            at_start = True
+            index += 1
+            continue
+        at_start = False
+        index += 1
+    return column
+
+
+def drop_rows(pieces: list[tuple[int, pa.RecordBatch]], rows: set[int]
+              ) -> list[tuple[int, pa.RecordBatch]]:
+    """``pieces`` without the given row numbers."""
+    if not rows:
+        return pieces
+    kept = []
+    for first, piece in pieces:
+        start = first
+        for row in sorted(r for r in rows if first <= r < first + piece.num_rows):
+            if row > start:
+                kept.append((start, piece.slice(start - first, row - start)))
+            start = row + 1
+        if start < first + piece.num_rows:
+            kept.append((start, piece.slice(start - first)))
+    return kept

@@ -158,11 +158,17 @@ class Utf8Text:
 
     def open(self) -> pa.NativeFile:
         """A fresh native stream from the start of the text."""
+        return self.open_with_raw()[0]
+
+    def open_with_raw(self) -> tuple[pa.NativeFile, pa.NativeFile]:
+        """A fresh native stream, and the stream of bytes it decompresses (or itself),
+        whose ``tell()`` says how far it has read."""
         if self.data is not None:
-            return pa.BufferReader(self.data)
+            stream = pa.BufferReader(self.data)
+            return stream, stream
         assert self.path is not None
         raw = pa.OSFile(self.path)
-        return pa.CompressedInputStream(raw, "gzip") if self.gzip else raw
+        return (pa.CompressedInputStream(raw, "gzip") if self.gzip else raw), raw
 
     def size(self) -> int | None:
         """The number of bytes, when known without reading them."""

@@ -3,7 +3,8 @@
 Parsing is pyarrow's streaming CSV reader, single-threaded so that every bad row comes
 with its row number. Values stay text unless a schema says otherwise (``007`` stays
 ``007``; ``NA``, ``null`` and the empty string stay distinct). Structural problems (wrong
-number of fields, an unterminated quote, a duplicate or blank header, invalid bytes) raise
+number of fields, an unterminated quote, text after a closing quote as in ``"ab"c``, a row
+over 16 MiB, a duplicate or blank header, invalid bytes) raise
 :class:`~ldtransform.errors.ReadError` naming the physical line, or, with
 ``on_bad_row="report"``, become :class:`~ldtransform.protocols.Issue` values on
 ``frames.issues`` that keep the raw text of the row.
@@ -129,12 +130,17 @@ class _Parse:
         self.reported = 0  # the last bad row made an Issue (a new attempt meets it again)
         self.block_size = _csvtext.block_size_for(sample, batch_size)
         self.resume = (reader.header_row or 0) + 1  # the first row not yet handed on
+        self.strays: set[int] = set()  # rows with a stray quote: reported, not handed on
         self.text: Utf8Text | None = None
+        self.scan: _csvtext.StrayQuoteScan | None = None
         self.stream: pa.NativeFile | None = None
         self.delimiter_hint: str | None = None
+        self.raw: pa.NativeFile | None = None  # what self.stream decompresses, or itself
 
     def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
         self.bad_rows.append(row)
+        if row.number in self.strays:
+            return "skip"  # reported once, as a stray quote
         if self.reader.on_bad_row == "raise":
             return "error"
         if row.number is None or row.number > self.reported:
@@ -165,7 +171,7 @@ class _Parse:
             false_values=["false", "False", "FALSE"],
             check_utf8=True,
         )
-        self.stream = text.open()
+        self.stream, self.raw = text.open_with_raw()
         return pacsv.open_csv(self.stream, read_options=read_options,
                               parse_options=parse_options, convert_options=convert_options)
 
@@ -175,6 +181,13 @@ class _Parse:
             return None
         return min(1.0, int(self.stream.tell()) / size)
 
+    def _read_so_far(self) -> int | None:
+        """Where pyarrow's read-ahead stands in the raw bytes, with a margin for the
+        bytes a decompressor has read but not yet given out."""
+        if self.raw is None or self.text is None:
+            return None
+        return int(self.raw.tell()) + ((1 << 20) if self.text.gzip else 0)
+
     def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
         """Yield ``(first row, batch)``; rows skipped as bad leave gaps in the numbering.
 
@@ -183,6 +196,7 @@ class _Parse:
         """
         try:
             self.text = text = utf8_text(self.opened, self.encoding)
+            self.scan = _csvtext.StrayQuoteScan(text.open_with_raw(), self.delimiter)
             while True:
                 try:
                     yield from self._attempt(text)
@@ -198,6 +212,10 @@ class _Parse:
         finally:
             if self.stream is not None:
                 self.stream.close()
+            if self.raw is not None:
+                self.raw.close()
+            if self.scan is not None:
+                self.scan.close()
             if self.text is not None:
                 self.text.close()
 
@@ -231,8 +249,9 @@ class _Parse:
     def _hand_on(self, pieces: list[tuple[int, pa.RecordBatch]], before: int | None = None
                  ) -> Iterator[tuple[int, pa.RecordBatch]]:
         """Yield the rows of ``pieces`` not handed on by an earlier attempt (and, when
-        ``before`` is given, only those before that row)."""
-        for row, piece in pieces:
+        ``before`` is given, only those before that row), leaving out stray quotes."""
+        self._check_stray_quotes(None if before is not None else self._read_so_far())
+        for row, piece in _csvtext.drop_rows(pieces, self.strays):
             if row < self.resume:
                 piece = piece.slice(min(self.resume - row, piece.num_rows))
                 row = self.resume
@@ -272,6 +291,35 @@ class _Parse:
         raise ReadError(_csvtext.UNTERMINATED_QUOTE, source=self.opened.name, line=line, row=row,
                         hint="Close the quote (a quote inside a quoted value is written "
                         'twice: "")')
+
+    def _check_stray_quotes(self, position: int | None) -> None:
+        """Find ``"ab"c`` (read by pyarrow, as by Python's csv, as ``abc``) in the text up
+        to ``position``, which pyarrow has read: each such row becomes a ``stray-quote``
+        Issue and is not handed on, or raises a ReadError."""
+        scan = self.scan
+        if scan is None or not scan.found_up_to(position):
+            return
+        scan.close()  # the exact pass below covers the whole file
+        for row, line, column, raw in _csvtext.stray_quotes(self._text_stream(),
+                                                            self.delimiter):
+            if row < self.resume:
+                continue  # the header, or a row already handed on (the fast pass missed it)
+            name = column_letter(column)
+            if column < len(self.schema):
+                name += f" ({self.schema.names[column]})"
+            problem = _csvtext.STRAY_QUOTE.format(delimiter=repr(self.delimiter))
+            if self.reader.on_bad_row == "raise":
+                raise ReadError(problem, source=self.opened.name, line=line, row=row,
+                                column=name, hint="Quote the whole value and double the "
+                                'quotes inside it ("ab""c"), or read with '
+                                "on_bad_row='report' to collect such rows as issues "
+                                "(stray-quote) and go on")
+            self.strays.add(row)
+            self.issues[:] = [i for i in self.issues if i.row != row]  # one Issue a row
+            self.issues.append(Issue(code="stray-quote", message=problem, row=row,
+                                     field=self.schema.names[column]
+                                     if column < len(self.schema) else None,
+                                     value=raw, source=self.opened.name))
 
     @staticmethod
     def _odd_quotes(text: Utf8Text) -> bool:

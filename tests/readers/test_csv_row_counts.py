@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import tempfile
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ldtransform
+from ldtransform.errors import ReadError
 from ldtransform.schema import ItemSchema
 from ldtransform.validation import Validation
 
@@ -61,3 +64,36 @@ def test_an_unterminated_quote_is_one_rejected_row() -> None:
     assert (report.rows_read, report.rows_valid, report.rows_rejected) == (3, 2, 1)
     assert (valid_rows, rejected_rows) == ([2, 3], [4])
     assert [(issue.row, issue.code) for issue in report.issues] == [(4, "unterminated-quote")]
+
+
+# -- a stray quote: "ab"c ------------------------------------------------------------------
+
+def test_a_stray_quote_is_a_rejected_row_with_its_raw_text() -> None:
+    report, valid_rows, rejected_rows = validate_counting(
+        b'a,b,c\n1,"ab"c,3\n4,x"y,6\n7,"p" q,9\n10,"a""b",12\n')
+    assert (valid_rows, rejected_rows) == ([3, 5], [2, 4])
+    assert [(i.row, i.code, i.field, i.value) for i in report.issues] == [
+        (2, "stray-quote", "b", '1,"ab"c,3\n'), (4, "stray-quote", "b", '7,"p" q,9\n')]
+
+
+def test_a_stray_quote_raises_naming_row_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "shops.csv"
+    path.write_bytes(b'id;name\n1;ok\n2;"Smith" & Sons\n')
+    with pytest.raises(ReadError, match="a quote closes the value") as caught:
+        ldtransform.read(path).to_table()
+    assert (caught.value.row, caught.value.line, caught.value.column) == (3, 3, "B (name)")
+
+
+@pytest.mark.parametrize("name", ["shops.csv", "shops.csv.gz"])
+def test_a_stray_quote_deep_in_a_long_file_is_found(tmp_path: Path, name: str) -> None:
+    lines = [f'{i},"shop {i}",Boston\n' for i in range(30_000)]
+    lines[15_000] = '15000,"shop" 15000,Boston\n'
+    data = ("id,name,city\n" + "".join(lines)).encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data, compresslevel=1) if name.endswith(".gz") else data)
+    frames = ldtransform.read(path, on_bad_row="report", batch_size=100)
+    rows = [numbered.first_row + i for numbered in frames.numbered()
+            for i in range(numbered.batch.num_rows)]
+    assert rows == [row for row in range(2, 30_002) if row != 15_002]
+    assert [(i.row, i.code, i.value) for i in frames.issues] == [
+        (15_002, "stray-quote", '15000,"shop" 15000,Boston\n')]

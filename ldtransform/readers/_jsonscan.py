@@ -13,9 +13,12 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+import orjson
+
 from ldtransform.errors import ReadError
 
-__all__ = ["CHUNK_BYTES", "SYNTAX_HINT", "ArrayScanner", "kind_of", "syntax_problem"]
+__all__ = ["CHUNK_BYTES", "SYNTAX_HINT", "ArrayScanner", "duplicate_key", "kind_of",
+           "syntax_problem"]
 
 #: Bytes the array scanner reads at a time (tests shrink it to cut elements anywhere).
 CHUNK_BYTES = 1 << 20
@@ -40,7 +43,7 @@ _PROBLEMS = {
     "Extra data": "more data after the value",
 }
 SYNTAX_HINT = "Check for a missing comma, quote or bracket at that place"
-
+_WHITESPACE_BYTES = b" \t\n\r"
 
 def syntax_problem(message: str, text: str, pos: int) -> str:
     """A stdlib decoder message in plain words, with the text around ``pos``."""
@@ -48,6 +51,57 @@ def syntax_problem(message: str, text: str, pos: int) -> str:
     end = text.find("\n", pos)
     near = text[start:min(pos + 30, len(text) if end < 0 else end)]
     return f"{_PROBLEMS.get(message, message)}; near {near!r}"
+
+
+def duplicate_key(raw: str | bytes, value: dict[str, Any], start: int = 0,
+                  end: int | None = None) -> str | None:
+    """A property name that appears twice in one object of ``raw[start:end]``, the JSON
+    text that parsed into ``value``; ``None`` when every name is unique.
+
+    Parsers keep the last of two equal names without a word. Rather than parse again,
+    cheap byte counts bound the names in the text from above and those in ``value`` from
+    below; only when the bounds leave room for a duplicate is the text parsed again, name
+    by name. A flat record without colons in its values costs one count; a record that
+    is exactly its own compact JSON, one comparison more.
+    """
+    if isinstance(raw, str):
+        raw = raw[start:end].encode("utf-8", "surrogatepass")
+        start, end = 0, None
+    end = len(raw) if end is None else end
+    if raw.count(b":", start, end) <= len(value):
+        return None  # every colon is a top-level name's
+    try:
+        compact = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        compact = b""  # an integer beyond 64 bits: no shortcut, no bound
+    text = raw[start:end]
+    if compact and text.startswith(compact) and not text[len(compact):].strip():
+        return None  # the same text has the same names
+    # Names end with a quote and a colon once whitespace is gone; in compact JSON so may
+    # an escaped quote in a string ('\\":'), not counted.
+    most = text.translate(None, _WHITESPACE_BYTES).count(b'":')
+    fewest = max(len(value), compact.count(b'":') - compact.count(b'\\":'))
+    if most <= fewest:
+        return None
+    return _first_duplicate(text.decode("utf-8", "surrogatepass"))
+
+
+def _first_duplicate(text: str) -> str | None:
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for name, _ in items:
+            if name in seen and not found:
+                found.append(name)
+            seen.add(name)
+        return dict(items)
+
+    try:
+        json.loads(text, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return None  # the caller parsed it already; nothing more to learn
+    return found[0] if found else None
 
 
 def kind_of(value: Any) -> str:
@@ -75,6 +129,7 @@ class ArrayScanner:
         self._chars = 0  # absolute offset of _buf[0]
         self._lines = 0  # newlines before _buf[0]
         self._line_start = 0  # absolute offset where the line holding _buf[0] starts
+        self._element = (0, 0)  # where the element last handed out lies in _buf
 
     def elements(self) -> Iterator[tuple[int, Any]]:
         """Yield (1-based index, element) pairs."""
@@ -87,9 +142,22 @@ class ArrayScanner:
             pos = -1
         while pos >= 0:
             index += 1
-            value, pos = self._value(pos, index)
+            value, start, pos = self._value(pos, index)
+            self._element = (start, pos)
             yield index, value
             pos = self._next(pos, index)
+
+    def element_text(self) -> str:
+        """The JSON text of the element last handed out (ask before taking the next)."""
+        return self._buf[slice(*self._element)]
+
+    def element_line(self) -> int:
+        """The line where the element last handed out starts."""
+        return self._where(self._element[0])[0]
+
+    def element_duplicate(self, value: dict[str, Any]) -> str | None:
+        """A name appearing twice in an object of the element last handed out."""
+        return duplicate_key(self._buf, value, *self._element)
 
     def _char(self, pos: int) -> str:
         return self._buf[pos] if pos < len(self._buf) else ""
@@ -102,18 +170,18 @@ class ArrayScanner:
                 return pos
             pos = self._refill(pos)
 
-    def _value(self, pos: int, index: int) -> tuple[Any, int]:
-        """The element at ``pos`` and where it ends."""
+    def _value(self, pos: int, index: int) -> tuple[Any, int, int]:
+        """The element at ``pos``, where it starts (reading more may move it) and ends."""
         try:
             value, end = _SCAN(self._buf, pos)
             # A number (or true/false/null) ending at the buffer's end may go on.
             if end < len(self._buf):
-                return value, end
+                return value, pos, end
         except (StopIteration, json.JSONDecodeError, RecursionError):
             pass  # the slow path reads on, or says exactly what is wrong
         return self._value_slowly(pos, index)
 
-    def _value_slowly(self, pos: int, index: int) -> tuple[Any, int]:
+    def _value_slowly(self, pos: int, index: int) -> tuple[Any, int, int]:
         while True:
             try:
                 value, end = _DECODE(self._buf, pos)
@@ -130,7 +198,7 @@ class ArrayScanner:
             except RecursionError as exc:
                 raise self._error(f"element {index} is nested too deeply", pos) from exc
             if end < len(self._buf) or self._eof:
-                return value, end
+                return value, pos, end
             pos = self._refill(pos)
 
     def _next(self, pos: int, index: int) -> int:

@@ -5,6 +5,8 @@ column and its type (so Frames has its schema before the first batch), the secon
 batches. Unseekable streams are spooled to a temporary file first. Nested objects become
 dotted columns, lists stay list columns, and LD item files (``{"headers": ..., "data":
 ...}`` records) are unwrapped so the data fields are the columns (see :mod:`._jsonflat`).
+A record that cannot be a row (bad syntax in a line, not an object, a name twice) raises
+:class:`~ldtransform.errors.ReadError`, or with ``on_bad_row="report"`` becomes an Issue.
 """
 
 from __future__ import annotations
@@ -21,22 +23,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, cast
+from typing import Any, BinaryIO, ClassVar, Literal, cast
 
 import orjson
 import pyarrow as pa
 
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
-from ldtransform.protocols import Source
+from ldtransform.protocols import Issue, Source
 from ldtransform.readers._jsonflat import (
     FlattenError,
     Inference,
     Layout,
     build_batch,
     flatten,
+    json_text,
 )
-from ldtransform.readers._jsonscan import SYNTAX_HINT, ArrayScanner, kind_of, syntax_problem
+from ldtransform.readers._jsonscan import (
+    SYNTAX_HINT,
+    ArrayScanner,
+    duplicate_key,
+    kind_of,
+    syntax_problem,
+)
 from ldtransform.readers._text import (
     GZIP_MAGIC,
     SAMPLE_BYTES,
@@ -48,7 +57,8 @@ from ldtransform.readers._vetting import check_regular_file, check_text
 
 __all__ = ["JsonLinesReader", "JsonReader"]
 
-_Records = Iterator[tuple[int, dict[str, Any]]]
+_Records = Iterator[tuple[int, "dict[str, Any] | _BadRecord"]]
+BadRowPolicy = Literal["raise", "report"]
 
 
 @dataclass
@@ -134,20 +144,54 @@ def _reading(source: str) -> Iterator[None]:
                         hint="A .gz file may be truncated or not gzip at all") from exc
 
 
-def _jsonl_records(opened: _Opened, source: str) -> _Records:
-    """(line number, record) for every non-blank line."""
+@dataclass(frozen=True)
+class _BadRecord:
+    """A record that cannot become a row, with its raw text (raised or reported)."""
+
+    code: str
+    problem: str
+    text: str
+    line: int | None
+    hint: str | None = None
+
+
+_LINE_HINT = ("Each line of a .jsonl file must be one record {...}; for a JSON array use "
+              "format='json'")
+_DUPLICATE_HINT = ("Keep one of the two values (JSON allows each name once in an object; "
+                   "readers silently keep the last)")
+
+
+def _duplicate(name: str, text: str, line: int) -> _BadRecord:
+    return _BadRecord("duplicate-json-key", f"the name {name!r} appears twice in one object",
+                      text, line, _DUPLICATE_HINT)
+
+
+def _jsonl_records(opened: _Opened, check: bool) -> _Records:
+    """(line number, record or what is wrong with it) for every non-blank line; ``check``
+    looks for names appearing twice."""
     for number, line in _lines(opened):
         if not (line.strip(b" \t\r\n") if isinstance(line, bytes) else line.strip(" \t\r\n")):
             continue
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError:
-            value = _parse_slowly(line, opened.codec, number, source)
-        if type(value) is not dict:
-            raise ReadError(f"the line holds {kind_of(value)}, not an object", source=source,
-                            line=number, hint="Each line of a .jsonl file must be one record "
-                            "{...}; for a JSON array use format='json'")
-        yield number, value
+            value = _parse_slowly(line, opened.codec, number)
+        if type(value) is dict:
+            name = duplicate_key(line, value) if check else None
+            yield number, value if name is None else _duplicate(
+                name, _text_of(line, opened.codec), number)
+        elif isinstance(value, _BadRecord):
+            yield number, value
+        else:
+            yield number, _BadRecord("not-an-object", f"the line holds {kind_of(value)}, not "
+                                     "an object", _text_of(line, opened.codec), number,
+                                     _LINE_HINT)
+
+
+def _text_of(line: bytes | str, codec: str) -> str:
+    """A line as text, without its line break."""
+    text = line.decode(codec) if isinstance(line, bytes) else line
+    return text.removesuffix("\n").removesuffix("\r")
 
 
 def _lines(opened: _Opened) -> Iterator[tuple[int, bytes | str]]:
@@ -171,19 +215,19 @@ def _lines(opened: _Opened) -> Iterator[tuple[int, bytes | str]]:
             text.detach()  # closing the wrapper must not close the stream under it
 
 
-def _parse_slowly(line: bytes | str, codec: str, number: int, source: str) -> Any:
+def _parse_slowly(line: bytes | str, codec: str, number: int) -> Any:
     """Parse a line orjson refused: the stdlib accepts NaN and huge integers, and says
-    exactly where the problem is when there is one."""
-    text = line.decode(codec) if isinstance(line, bytes) else line
+    exactly where the problem is when there is one (a :class:`_BadRecord`)."""
+    text = _text_of(line, codec)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReadError(f"invalid JSON at column {exc.colno}: "
-                        f"{syntax_problem(exc.msg, text, exc.pos)}", source=source,
-                        line=number, hint=SYNTAX_HINT) from exc
-    except RecursionError as exc:
-        raise ReadError("the record is nested too deeply", source=source,
-                        line=number) from exc
+        problem = syntax_problem(exc.msg, text, exc.pos)
+        return _BadRecord("invalid-json", f"invalid JSON at column {exc.pos + 1}: {problem}",
+                          text, number, SYNTAX_HINT)
+    except RecursionError:
+        return _BadRecord("nested-too-deeply", "the record is nested too deeply", text,
+                          number)
 
 
 class _JsonReaderBase:
@@ -194,14 +238,17 @@ class _JsonReaderBase:
     #: Whether a record's number is its physical line (jsonl) or array index (json).
     _numbers_lines: ClassVar[bool]
 
-    def __init__(self, *, encoding: str = "utf-8") -> None:
+    def __init__(self, *, encoding: str = "utf-8", on_bad_row: BadRowPolicy = "raise") -> None:
         if encoding != "auto":
             try:
                 "\n".encode(encoding)  # a text codec, not e.g. "hex"
             except LookupError as exc:
                 raise ConfigError(f"unknown encoding {encoding!r}; pass a Python codec name "
                                   "such as 'utf-8' or 'cp1252', or 'auto'") from exc
+        if on_bad_row not in ("raise", "report"):
+            raise ConfigError(f"on_bad_row must be 'raise' or 'report', got {on_bad_row!r}")
         self.encoding = encoding
+        self.on_bad_row = on_bad_row
 
     def read(self, source: Source, *, schema: pa.Schema | None = None,
              batch_size: int = 65_536) -> Frames:
@@ -213,22 +260,34 @@ class _JsonReaderBase:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be a positive number of rows, got {batch_size}")
         data = _Input(source, self.encoding)
+        # Names appearing twice are looked for once: by pass 1 when it runs, else pass 2.
+        duplicates: dict[int, _BadRecord] | None = None
         with data.open() as opened:
-            layout = self._infer(data, opened) if schema is None else Layout.from_schema(schema)
+            if schema is None:
+                duplicates = {}
+                layout = self._infer(data, opened, duplicates)
+            else:
+                layout = Layout.from_schema(schema)
         info = {"format": self.format, "encoding": opened.codec,
                 "compression": opened.compression, "envelope": layout.envelope,
                 "mixed_columns": list(layout.mixed)}
-        return Frames(layout.schema, self._batches(data, layout, batch_size),
-                      batch_size=batch_size, source=data.name, info=info)
+        issues: list[Issue] = []
+        batches = self._batches(data, layout, batch_size, issues, duplicates)
+        return Frames(layout.schema, batches,
+                      batch_size=batch_size, source=data.name, info=info, issues=issues)
 
-    def _parse(self, opened: _Opened, source: str) -> _Records:
+    def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
         raise NotImplementedError
 
-    def _records(self, data: _Input, opened: _Opened) -> _Records:
-        """The records of ``opened``; bad bytes and I/O failures become ReadErrors."""
+    def _records(self, data: _Input, opened: _Opened, *, check: bool = True) -> _Records:
+        """The records of ``opened``; bad bytes and I/O failures become ReadErrors, and so
+        do bad records unless they are reported."""
         try:
             with _reading(data.name):
-                yield from self._parse(opened, data.name)
+                for number, record in self._parse(opened, data.name, check):
+                    if isinstance(record, _BadRecord) and self.on_bad_row == "raise":
+                        raise self._refusal(record, data.name)
+                    yield number, record
         except UnicodeDecodeError as exc:
             # Find the bad bytes from the start (a UTF-8 BOM is valid UTF-8).
             codec = "utf-8" if opened.codec == "utf-8-sig" else opened.codec
@@ -236,50 +295,82 @@ class _JsonReaderBase:
                 raise invalid_bytes_error(again.stream, codec, data.name,
                                           requested=self.encoding) from exc
 
-    def _infer(self, data: _Input, opened: _Opened) -> Layout:
+    @staticmethod
+    def _refusal(bad: _BadRecord, source: str) -> ReadError:
+        return ReadError(bad.problem, source=source, line=bad.line,
+                         hint=f"{bad.hint or 'Fix the record'}; or read with "
+                         "on_bad_row='report' to set such records aside and read the rest")
+
+    def _infer(self, data: _Input, opened: _Opened, duplicates: dict[int, _BadRecord]
+               ) -> Layout:
         """Pass 1; read again without unwrapping if LD items turn into other records."""
         inference = Inference()
-        if not self._observe(data, opened, inference):
+        if not self._observe(data, opened, inference, duplicates):
             with data.open() as again:
                 inference = Inference(allow_envelope=False)
-                self._observe(data, again, inference)
+                self._observe(data, again, inference, duplicates)
         try:
             return inference.layout()
         except RecursionError as exc:
             raise ReadError("the records are nested too deeply to make columns of",
                             source=data.name) from exc
 
-    def _observe(self, data: _Input, opened: _Opened, inference: Inference) -> bool:
+    def _observe(self, data: _Input, opened: _Opened, inference: Inference,
+                 duplicates: dict[int, _BadRecord]) -> bool:
+        """Pass 1 over every usable record (pass 2 reports the others); records with a
+        name twice go to ``duplicates``, for pass 2."""
         for number, record in self._records(data, opened):
+            if isinstance(record, _BadRecord):
+                if record.code == "duplicate-json-key":
+                    duplicates[number] = record
+                continue
             try:
                 if not inference.add(record):
                     return False
             except FlattenError as exc:
-                raise self._located(exc, data.name, number) from exc
+                if self.on_bad_row == "raise":
+                    raise self._refusal(self._unflattened(exc, record, number),
+                                        data.name) from exc
         return True
 
-    def _batches(self, data: _Input, layout: Layout, batch_size: int
-                 ) -> Iterator[tuple[int, pa.RecordBatch]]:
-        """Pass 2: batches of consecutive records, each with its first record's number."""
+    def _batches(self, data: _Input, layout: Layout, batch_size: int, issues: list[Issue],
+                 duplicates: dict[int, _BadRecord] | None) -> Iterator[tuple[int, pa.RecordBatch]]:
+        """Pass 2: batches of consecutive records, each with its first record's number;
+        records that cannot be rows become ``issues`` (or ReadErrors). ``duplicates`` are
+        the records pass 1 found with a name twice (``None``: look for them here)."""
         try:
             with data.open() as opened:
                 rows: list[dict[str, Any]] = []
                 first = following = 0
-                for number, record in self._records(data, opened):
+                for number, record in self._records(data, opened, check=duplicates is None):
+                    if duplicates and number in duplicates:
+                        record = duplicates[number]
+                    if not isinstance(record, _BadRecord):
+                        try:
+                            flat = flatten(record, envelope=layout.envelope)
+                        except FlattenError as exc:
+                            record = self._unflattened(exc, record, number)
+                            if self.on_bad_row == "raise":
+                                raise self._refusal(record, data.name) from exc
+                    if isinstance(record, _BadRecord):
+                        issues.append(self._issue(record, number, data.name))
+                        continue
                     if rows and (number != following or len(rows) >= batch_size):
                         yield first, self._batch(rows, layout, data.name, first)
                         rows = []
                     if not rows:
                         first = number
-                    try:
-                        rows.append(flatten(record, envelope=layout.envelope))
-                    except FlattenError as exc:
-                        raise self._located(exc, data.name, number) from exc
+                    rows.append(flat)
                     following = number + 1
                 if rows:
                     yield first, self._batch(rows, layout, data.name, first)
         finally:
             data.close()
+
+    def _issue(self, bad: _BadRecord, number: int, source: str) -> Issue:
+        where = "" if self._numbers_lines else f" (line {bad.line})"
+        return Issue(code=bad.code, message=bad.problem + where, row=number, value=bad.text,
+                     source=source)
 
     def _batch(self, rows: list[dict[str, Any]], layout: Layout, source: str, first: int
                ) -> pa.RecordBatch:
@@ -291,41 +382,56 @@ class _JsonReaderBase:
                             source=source, hint="Pass a schema that fits the data, or none "
                             "to infer one") from exc
 
-    def _located(self, exc: FlattenError, source: str, number: int) -> ReadError:
-        if self._numbers_lines:
-            return ReadError(str(exc), source=source, line=number)
-        return ReadError(f"record {number}: {exc}", source=source)
+    def _unflattened(self, exc: FlattenError, record: dict[str, Any], number: int
+                     ) -> _BadRecord:
+        """A record whose fields cannot become columns, as a bad record."""
+        problem = str(exc) if self._numbers_lines else f"record {number}: {exc}"
+        return _BadRecord("column-clash", problem, json_text(record),
+                          number if self._numbers_lines else None)
 
 
 class JsonReader(_JsonReaderBase):
     """Reads a top-level JSON array of records (objects), e.g. an LD items file.
 
-    Option: ``encoding`` (default ``"utf-8"``, a BOM is accepted; ``"auto"`` detects).
-    Record numbers are 1-based array indexes.
+    Options: ``encoding`` (default ``"utf-8"``, a BOM is accepted; ``"auto"`` detects),
+    ``on_bad_row`` (``"raise"``, or ``"report"``: an element that is not an object or has
+    a name twice becomes an Issue on ``frames.issues``, raw text kept). Record numbers are
+    1-based array indexes.
     """
 
     format: ClassVar[str] = "json"
     suffixes: ClassVar[tuple[str, ...]] = (".json", ".json.gz")
     _numbers_lines = False
 
-    def _parse(self, opened: _Opened, source: str) -> _Records:
-        for index, value in ArrayScanner(opened.stream, opened.codec, source).elements():
-            if type(value) is not dict:
-                raise ReadError(f"record {index} is {kind_of(value)}, not an object",
-                                source=source, hint="Every element of the array must be "
-                                "a record {...}")
-            yield index, value
+    def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
+        scanner = ArrayScanner(opened.stream, opened.codec, source)
+        for index, value in scanner.elements():
+            if type(value) is dict:
+                name = scanner.element_duplicate(value) if check else None
+                if name is None:
+                    yield index, value
+                    continue
+                problem = f"record {index}: the name {name!r} appears twice in one object"
+                bad = _BadRecord("duplicate-json-key", problem, scanner.element_text(),
+                                 scanner.element_line(), _DUPLICATE_HINT)
+            else:
+                bad = _BadRecord("not-an-object", f"record {index} is {kind_of(value)}, not "
+                                 "an object", scanner.element_text(), scanner.element_line(),
+                                 "Every element of the array must be a record {...}")
+            yield index, bad
 
 
 class JsonLinesReader(_JsonReaderBase):
     """Reads JSON Lines: one record (object) per line; blank lines are skipped.
 
-    Option: ``encoding`` as for :class:`JsonReader`. Record numbers are line numbers.
+    Options as for :class:`JsonReader`; with ``on_bad_row="report"`` a line that is not
+    valid JSON is reported too, and the lines after it are read. Record numbers are line
+    numbers.
     """
 
     format: ClassVar[str] = "jsonl"
     suffixes: ClassVar[tuple[str, ...]] = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
     _numbers_lines = True
 
-    def _parse(self, opened: _Opened, source: str) -> _Records:
-        return _jsonl_records(opened, source)
+    def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
+        return _jsonl_records(opened, check)

@@ -127,10 +127,10 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
-    sources_read = SourceFiles(listed)  # before any reader opens them
     rejected: list[PartInfo] = []
     parts = PartSink(folder, item.item_type, writer, max_records=max_records,
                      max_bytes=max_bytes, dry_run=dry_run)
+    sources_read = SourceFiles(listed)  # before any reader opens them
     with _removed_on_failure(parts, rejected, sources_read):
         written = _run_sources(listed, read_options, validation, writer, parts, folder,
                                on_error, dry_run, progress, rejected)

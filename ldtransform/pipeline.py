@@ -138,12 +138,12 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
-    sources_read = SourceFiles(listed)  # before any reader opens them
     rejected: list[PartInfo] = []
     parts = PartSink(folder, item.item_type, writer, max_records=max_records,
                      max_bytes=max_bytes, dry_run=dry_run)
     quarantine_to = (Path(rejected_dir) if rejected_dir is not None else folder,
                      rejected_format)
+    sources_read = SourceFiles(listed)  # before any reader opens them
     with _removed_on_failure(parts, rejected, sources_read):
         written = _run_sources(listed, read_options, validation, writer, parts, quarantine_to,
                                on_error, dry_run, progress, rejected)
@@ -419,6 +419,8 @@ def _manifest(result: ConvertResult, item: ItemSchema | None, to: str, writer: R
         "itemType": item.item_type if item else None,
         "format": to,
         "action": getattr(writer, "action", None),
+        # What an empty value became and which fields the items leave out (LD items).
+        "empty": result.empty, "leftOut": result.left_out,
         "sources": sources,
         "schema": _file_entry(item.source) if item and item.source else None,
         "mapping": _file_entry(mapping),

@@ -165,6 +165,8 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         self.filters = _LimitedFilters(self, self.filters)
         self.filters[_STEPS_FILTER] = self._count_steps
         self.filters[_SIZE_FILTER] = lambda value: self._checked(value, "the result of '~'")
+        # Lorem ipsum builds as much text as it is asked for, in one call.
+        self.globals.pop("lipsum", None)
 
     def _finalizer(self, inner: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
         def finalize(value: Any) -> Any:

@@ -7,6 +7,7 @@ import email
 import io
 import json
 import sqlite3
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,9 +16,11 @@ from typing import Any
 import pytest
 from ldkit import LD, SCHEMAS, account, make_config, outbox
 
+from ldtransform.schema import load_schema
 from ldtransform.server import running
 from ldtransform.server.clock import Clock
 from ldtransform.server.jobview import job_status
+from ldtransform.server.sqlguard import GuardedQuery
 from ldtransform.server.store import Store
 
 
@@ -196,6 +199,23 @@ def test_a_row_over_the_row_size_limit_fails_the_export(capped: LD, columns: str
                                contentType="text/csv")
     assert_failed_without_files(capped, status, reason)
     assert "limit of 20000 bytes" in status["reason"]
+
+
+def test_query_rows_are_fetched_one_at_a_time(tmp_path: Path) -> None:
+    # 40 rows of 300 KB: memory holds one of them at a time, never a batch of them.
+    store = Store(tmp_path)
+    query = GuardedQuery(store.path, "Demo", {"Account": load_schema(SCHEMAS / "Account.json")},
+                         time_limit=30, row_limit=1000)
+    _, rows = query.rows("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
+                         "WHERE x < 40) SELECT x, printf('%.*c', 300000, 'x') AS pad FROM n")
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        query.close()
+    assert count == 40 and peak < 3 * 300_000
 
 
 def test_exports_under_the_size_limits_complete(capped: LD) -> None:

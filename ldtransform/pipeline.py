@@ -193,6 +193,8 @@ def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
             sources.stop()
         for info in [*parts.parts, *rejected]:
             info.path.unlink(missing_ok=True)
+        for info in rejected:  # and what says how each was written
+            sidecar_path(info.path).unlink(missing_ok=True)
         # A source cut short while being read can fail to parse: say what really happened.
         changed = sources.change() if sources is not None and isinstance(
             exc, ReadError) else None

@@ -12,7 +12,7 @@ import ldtransform
 from ldtransform.cli import main
 
 EARLIER = ["manifest.json", "Account-00001.json", "Account-00002.json", "Account-00003.json",
-           "accounts_errors.rejected.csv"]
+           "accounts_errors.rejected.csv", "accounts_errors.rejected.csv.json"]
 
 
 def earlier_conversion(out: Path) -> dict[str, bytes]:
@@ -33,7 +33,7 @@ def test_dry_run_without_overwrite_says_a_real_run_would_stop(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
     assert "25 rows in = 25 written + 0 rejected; would write 1 file(s)" in output
-    assert "holds an earlier conversion (5 file(s): " + ", ".join(EARLIER) in output
+    assert "holds an earlier conversion (6 file(s): " + ", ".join(EARLIER) in output
     assert "add --overwrite" in output
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 

@@ -64,7 +64,7 @@ def boom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.syspath_prepend(str(site))
     registry.refresh()
     source = tmp_path / "data.boom"
-    source.write_text("")
+    source.write_text("boom data\n")
     yield source
     monkeypatch.undo()
     registry.refresh()

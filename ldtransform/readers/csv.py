@@ -85,7 +85,8 @@ class CsvReader:
         delimiter = self.delimiter or _csvtext.sniff_delimiter(text, skipped)
         header = _csvtext.header_names(text, delimiter, self.header_row, opened.name)
         hint = _vetting.delimiter_hint(header or [], self.delimiter,
-                                       _csvtext.sniff_delimiter(text, skipped))
+                                       _csvtext.sniff_delimiter(text, skipped)
+                                       ) if self.delimiter else None
         info = {
             "format": self.format,
             "encoding": encoding,
@@ -94,8 +95,7 @@ class CsvReader:
             "header_row": self.header_row,
             "compressed": opened.compressed,
         }
-
-        if header is None:  # an empty file: nothing to read, nothing lost
+        if header is None:  # no header within the file: nothing to read, nothing lost
             return Frames(pa.schema([]), iter(()), source=opened.name, info=info)
         columns = pa.schema([
             pa.field(name, schema.field(name).type if schema and name in schema.names

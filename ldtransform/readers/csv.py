@@ -125,6 +125,7 @@ class _Parse:
         self.scan: _csvtext.StrayQuoteScan | None = None
         self.stream: pa.NativeFile | None = None
         self.raw: pa.NativeFile | None = None  # what self.stream decompresses, or itself
+        self.finished = False
 
     def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
         self.bad_rows.append(row)
@@ -166,6 +167,8 @@ class _Parse:
 
     def fraction(self, size: int) -> float | None:
         """How far through the file the parser has read (for a progress bar)."""
+        if self.finished:
+            return 1.0
         if self.stream is None or self.stream.closed or size <= 0:
             return None
         return min(1.0, int(self.stream.tell()) / size)
@@ -189,6 +192,7 @@ class _Parse:
             while True:
                 try:
                     yield from self._attempt(text)
+                    self.finished = True
                     return
                 except pa.ArrowInvalid as exc:
                     if not _csvtext.row_too_long(exc):

@@ -97,6 +97,7 @@ class CsvReader:
             for name in header
         ])
         parse = _Parse(self, opened, encoding, delimiter, columns, sample, batch_size)
+        parse.binary = "\x00" in text  # NUL is no character of any text file
         frames = Frames(columns, parse.batches(), batch_size=batch_size, source=opened.name,
                         info=info, issues=parse.issues)
         if opened.path is not None and not opened.compressed:
@@ -126,6 +127,7 @@ class _Parse:
         self.stream: pa.NativeFile | None = None
         self.raw: pa.NativeFile | None = None  # what self.stream decompresses, or itself
         self.finished = False
+        self.binary = False  # whether the start of the source holds NUL characters
 
     def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
         self.bad_rows.append(row)
@@ -349,6 +351,9 @@ class _Parse:
             return ReadError(problem, source=name, line=line, row=row.number,
                              hint="Fix the row, or read with on_bad_row='report' to collect "
                              f"such rows as issues ({code}) and go on")
+        if self.binary:
+            return ReadError("not a text file: it holds NUL bytes", source=name,
+                             hint="Check that this is the CSV file you meant")
         return ReadError(f"cannot parse as CSV: {exc}", source=name)
 
     def _text_stream(self) -> io.TextIOWrapper:

@@ -175,3 +175,11 @@ def test_a_gzip_bomb_given_as_a_stream_is_refused_without_unpacking_it() -> None
     packed.seek(0)
     with pytest.raises(ReadError, match="not a text file"):
         ldtransform.read(packed, format="csv").to_table()
+
+
+def test_bytes_invalid_in_the_named_encoding_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "shops.csv"
+    path.write_bytes("id,name\n1,Café\n2,bad \x81 byte\n".encode("latin-1"))
+    with pytest.raises(ReadError, match=r"line 3: bytes b'\\x81' at byte 21 are not valid "
+                                        "cp1252"):
+        ldtransform.read(path, encoding="cp1252").to_table()

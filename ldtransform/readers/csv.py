@@ -227,6 +227,7 @@ class _Parse:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
+                self._check_stray_quotes(None)
                 last_row = held[-1][0] + held[-1][1].num_rows - 1 if held else None
                 open_row = self._check_final_quote(text, last_value, last_row)
                 yield from self._hand_on(held, before=open_row)
@@ -270,7 +271,8 @@ class _Parse:
             return None
         if isinstance(last_value, str):
             opening = _csvtext.opening_quote_of(last_value)
-            if text.tail(len(opening)) != opening:
+            ends = self.scan.ends_with(opening) if self.scan is not None else None
+            if not (text.tail(len(opening)) == opening if ends is None else ends):
                 return None
         elif not self._odd_quotes(text):
             return None

@@ -241,8 +241,10 @@ class StrayQuoteScan:
         plain = "[^" + re.escape(delimiter) + '"\\r\\n]'
         self.pattern = plain + '"' + plain
         self.carry = b""
+        self.tail = b""  # the last bytes scanned, for the end-of-file quote check
+        self.whole = True  # whether self.tail holds every byte scanned
         self.reached = 0
-        self.done = False
+        self.done = self.at_end = False
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="ldtransform-csv-scan")
         self.ahead: Future[tuple[bool, int | None]] | None = None
 
@@ -252,6 +254,9 @@ class StrayQuoteScan:
         if not chunk.size:
             return False, None
         raw = chunk.to_pybytes()
+        self.tail += raw
+        if len(self.tail) > 1 << 20:
+            self.tail, self.whole = self.tail[-(1 << 20):], False
         data = pa.py_buffer(self.carry + raw)
         offsets = pa.array([0, data.size], pa.int32()).buffers()[1]
         text = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, data])
@@ -267,7 +272,7 @@ class StrayQuoteScan:
             self.ahead = None
             found, reached = ahead.result()
             if reached is None:
-                self.done = True
+                self.done = self.at_end = True
                 break
             self.reached = reached
             if found:
@@ -275,6 +280,12 @@ class StrayQuoteScan:
         if not self.done and self.ahead is None:
             self.ahead = self.pool.submit(self._next_chunk)
         return False
+
+    def ends_with(self, suffix: bytes) -> bool | None:
+        """Whether the text ends with ``suffix``; ``None`` when this scan cannot tell."""
+        if not self.at_end or (len(suffix) > len(self.tail) and not self.whole):
+            return None
+        return self.tail.endswith(suffix)
 
     def close(self) -> None:
         self.done = True

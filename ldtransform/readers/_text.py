@@ -164,17 +164,19 @@ class Utf8Text:
         """A fresh native stream, and the stream of bytes it decompresses (or itself),
         whose ``tell()`` says how far it has read."""
         if self.data is not None:
-            stream = pa.BufferReader(self.data)
-            return stream, stream
-        assert self.path is not None
-        raw = pa.OSFile(self.path)
+            raw: pa.NativeFile = pa.BufferReader(self.data)
+        else:
+            assert self.path is not None
+            raw = pa.OSFile(self.path)
         return (pa.CompressedInputStream(raw, "gzip") if self.gzip else raw), raw
 
     def size(self) -> int | None:
         """The number of bytes, when known without reading them."""
+        if self.gzip:
+            return None
         if self.data is not None:
             return len(self.data)
-        return None if self.gzip or self.path is None else os.path.getsize(self.path)
+        return None if self.path is None else os.path.getsize(self.path)
 
     def tail(self, count: int) -> bytes:
         """The last ``count`` bytes (reading everything only for gzip)."""
@@ -203,8 +205,13 @@ def utf8_text(opened: Opened, encoding: str) -> Utf8Text:
     codec = codecs.lookup(encoding).name
     if opened.path is not None and codec in ("utf-8", "utf-8-sig"):
         return Utf8Text(path=os.fspath(opened.path), gzip=opened.compressed)
+    stream: IO[bytes] = opened.reopen()
+    gzipped = False
+    if isinstance(stream, gzip.GzipFile) and codec == "utf-8" and stream.fileobj is not None:
+        # Copy the compressed bytes: pyarrow decompresses them as it reads.
+        gzipped, stream = True, stream.fileobj
+        stream.seek(0)  # a gzip stream is read from its start (see open_binary)
     decoder = None if codec == "utf-8" else codecs.getincrementaldecoder(encoding)()
-    stream = opened.reopen()
     chunks: list[bytes] = []
     held, copy = 0, None
     try:
@@ -234,9 +241,9 @@ def utf8_text(opened: Opened, encoding: str) -> Utf8Text:
         if opened.path is not None:
             stream.close()
     if copy is None:
-        return Utf8Text(data=b"".join(chunks))
+        return Utf8Text(data=b"".join(chunks), gzip=gzipped)
     copy.flush()
-    return Utf8Text(path=copy.name, copy=copy)
+    return Utf8Text(path=copy.name, gzip=gzipped, copy=copy)
 
 
 def detect_encoding(sample: bytes, requested: str | None, *, source: str) -> tuple[str, str]:

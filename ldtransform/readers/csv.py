@@ -107,6 +107,7 @@ class CsvReader:
             parse.delimiter_hint = hint
             parse.issues.append(Issue(code="delimiter-hint", message=hint, row=skipped + 1,
                                       severity="warning", source=opened.name))
+        parse.binary = "\x00" in text  # NUL is no character of any text file
         frames = Frames(columns, parse.batches(), batch_size=batch_size, source=opened.name,
                         info=info, issues=parse.issues)
         if opened.path is not None and not opened.compressed:
@@ -136,6 +137,8 @@ class _Parse:
         self.stream: pa.NativeFile | None = None
         self.delimiter_hint: str | None = None
         self.raw: pa.NativeFile | None = None  # what self.stream decompresses, or itself
+        self.finished = False
+        self.binary = False  # whether the start of the source holds NUL characters
 
     def _on_invalid_row(self, row: pacsv.InvalidRow) -> str:
         self.bad_rows.append(row)
@@ -177,6 +180,8 @@ class _Parse:
 
     def fraction(self, size: int) -> float | None:
         """How far through the file the parser has read (for a progress bar)."""
+        if self.finished:
+            return 1.0
         if self.stream is None or self.stream.closed or size <= 0:
             return None
         return min(1.0, int(self.stream.tell()) / size)
@@ -200,6 +205,7 @@ class _Parse:
             while True:
                 try:
                     yield from self._attempt(text)
+                    self.finished = True
                     return
                 except pa.ArrowInvalid as exc:
                     if not _csvtext.row_too_long(exc):
@@ -232,6 +238,7 @@ class _Parse:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
+                self._check_stray_quotes(None)
                 last_row = held[-1][0] + held[-1][1].num_rows - 1 if held else None
                 open_row = self._check_final_quote(text, last_value, last_row)
                 yield from self._hand_on(held, before=open_row)
@@ -275,7 +282,8 @@ class _Parse:
             return None
         if isinstance(last_value, str):
             opening = _csvtext.opening_quote_of(last_value)
-            if text.tail(len(opening)) != opening:
+            ends = self.scan.ends_with(opening) if self.scan is not None else None
+            if not (text.tail(len(opening)) == opening if ends is None else ends):
                 return None
         elif not self._odd_quotes(text):
             return None
@@ -358,6 +366,9 @@ class _Parse:
                              hint=self.delimiter_hint or "Fix the row, or read with "
                              "on_bad_row='report' to collect such rows as issues "
                              f"({code}) and go on")
+        if self.binary:
+            return ReadError("not a text file: it holds NUL bytes", source=name,
+                             hint="Check that this is the CSV file you meant")
         return ReadError(f"cannot parse as CSV: {exc}", source=name)
 
     def _text_stream(self) -> io.TextIOWrapper:

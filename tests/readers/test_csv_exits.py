@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -148,9 +149,9 @@ def zip_archive(path: Path) -> None:
 @pytest.mark.parametrize(("name", "make", "message"), [
     ("huge.csv", write_row_past_the_limit, r"line 4, column 'C \(city\)': the row is longer "
                                            r"than 16 MiB"),
-    ("zeros.csv", nul_bytes, r"zeros\.csv"),
-    ("bomb.csv.gz", gzip_bomb, r"bomb\.csv\.gz"),
-    ("archive.csv", zip_archive, r"archive\.csv"),
+    ("zeros.csv", nul_bytes, r"zeros\.csv: not a text file"),
+    ("bomb.csv.gz", gzip_bomb, r"bomb\.csv\.gz: not a text file"),
+    ("archive.csv", zip_archive, r"archive\.csv(, line 1)?: (this is a ZIP archive|bytes)"),
 ])
 def test_a_failing_input_exits_3_with_its_error(tmp_path: Path, name: str, make: object,
                                                  message: str) -> None:
@@ -163,3 +164,22 @@ def test_a_failing_input_exits_3_with_its_error(tmp_path: Path, name: str, make:
     output = " ".join((done.stdout + done.stderr).split())
     assert "error:" in output
     assert re.search(message, output), output
+
+
+def test_a_gzip_bomb_given_as_a_stream_is_refused_without_unpacking_it() -> None:
+    packed = io.BytesIO()
+    with gzip.GzipFile(fileobj=packed, mode="wb", compresslevel=1) as handle:
+        zeros = b"\0" * (1 << 20)
+        for _ in range(256):
+            handle.write(zeros)
+    packed.seek(0)
+    with pytest.raises(ReadError, match="not a text file"):
+        ldtransform.read(packed, format="csv").to_table()
+
+
+def test_bytes_invalid_in_the_named_encoding_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "shops.csv"
+    path.write_bytes("id,name\n1,Café\n2,bad \x81 byte\n".encode("latin-1"))
+    with pytest.raises(ReadError, match=r"line 3: bytes b'\\x81' at byte 21 are not valid "
+                                        "cp1252"):
+        ldtransform.read(path, encoding="cp1252").to_table()

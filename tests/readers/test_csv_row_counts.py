@@ -97,3 +97,12 @@ def test_a_stray_quote_deep_in_a_long_file_is_found(tmp_path: Path, name: str) -
     assert rows == [row for row in range(2, 30_002) if row != 15_002]
     assert [(i.row, i.code, i.value) for i in frames.issues] == [
         (15_002, "stray-quote", '15000,"shop" 15000,Boston\n')]
+
+
+def test_an_unterminated_quote_at_the_end_of_a_gzip_file_is_one_issue(tmp_path: Path) -> None:
+    path = tmp_path / "shops.csv.gz"
+    path.write_bytes(gzip.compress(b'a,b,c\n1,2,3\n4,5,"6\n7,8,9\n'))
+    frames = ldtransform.read(path, on_bad_row="report")
+    assert frames.to_table().to_pydict() == {"a": ["1"], "b": ["2"], "c": ["3"]}
+    assert [(i.row, i.code, i.value) for i in frames.issues] == [
+        (3, "unterminated-quote", '4,5,"6\n7,8,9\n')]

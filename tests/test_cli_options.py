@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from fakeplugins import fake_distribution
 
 import ldtransform
 from ldtransform import registry
@@ -44,11 +44,8 @@ PROBE_MODULE = """
 @pytest.fixture
 def probe_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     site = tmp_path / "site"
-    info = site / "ldt_probe-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ldt-probe\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[ldtransform.readers]\nprobe = ldt_probe:Probe\n")
-    (site / "ldt_probe.py").write_text(textwrap.dedent(PROBE_MODULE))
+    fake_distribution(site, "ldt-probe", "[ldtransform.readers]\nprobe = ldt_probe:Probe\n",
+                      PROBE_MODULE)
     monkeypatch.syspath_prepend(str(site))
     registry.refresh()
     _reader_option_names.cache_clear()

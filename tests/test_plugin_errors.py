@@ -4,12 +4,12 @@ asked with --debug."""
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fakeplugins import fake_distribution
 
 import ldtransform
 from ldtransform import registry
@@ -54,13 +54,9 @@ MODULE = """
 @pytest.fixture
 def boom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     site = tmp_path / "site"
-    info = site / "ldt_boom-2.3.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ldt-boom\nVersion: 2.3\n")
-    (info / "entry_points.txt").write_text("[ldtransform.readers]\nboom = ldt_boom:Boom\n"
-                                           "[ldtransform.validators]\n"
-                                           "explode = ldt_boom:Explode\n")
-    (site / "ldt_boom.py").write_text(textwrap.dedent(MODULE))
+    fake_distribution(site, "ldt-boom", "[ldtransform.readers]\nboom = ldt_boom:Boom\n"
+                      "[ldtransform.validators]\nexplode = ldt_boom:Explode\n", MODULE,
+                      version="2.3")
     monkeypatch.syspath_prepend(str(site))
     registry.refresh()
     source = tmp_path / "data.boom"

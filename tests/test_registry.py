@@ -10,19 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fakeplugins import fake_distribution
 
 from ldtransform import registry
 from ldtransform.errors import UnknownFormatError
-
-
-def fake_distribution(site: Path, name: str, entry_points: str, module: str = "") -> None:
-    """Write an installed-looking distribution (dist-info + module) into ``site``."""
-    info = site / f"{name.replace('-', '_')}-1.0.dist-info"  # as wheels name it
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
-    if module:
-        (site / f"{name.replace('-', '_')}.py").write_text(textwrap.dedent(module))
 
 
 def run_python(site: Path, code: str) -> subprocess.CompletedProcess[str]:

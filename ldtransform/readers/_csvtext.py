@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TextIO
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ldtransform.errors import ReadError
@@ -98,6 +98,7 @@ def header_names(text: str, delimiter: str, header_row: int | None, source: str
     return first
 
 
+QUOTE, CR, LF = ord('"'), ord("\r"), ord("\n")
 MAX_ROW_MIB = 16
 MAX_ROW_BYTES = MAX_ROW_MIB << 20  # the longest row read: pyarrow parses whole rows per block
 
@@ -230,19 +231,23 @@ def find_unterminated_quote(text: TextIO, delimiter: str) -> tuple[int, int, str
 class StrayQuoteScan:
     """A fast pass for a quote with text right before and after it (``"ab"c``), over
     1 MiB chunks of UTF-8 CSV, kept a chunk ahead of the parser on a thread of its own
-    (so it mostly runs while pyarrow parses, which releases the GIL).
+    (numpy compares whole chunks without the GIL, while pyarrow parses).
 
     Legal CSV has such a quote only inside an unquoted value (``ab"c``), which is rare,
     so the exact and slower :func:`stray_quotes` seldom runs.
     """
 
+    CHUNK = 1 << 20
+
     def __init__(self, streams: tuple[pa.NativeFile, pa.NativeFile], delimiter: str) -> None:
         self.stream, self.raw = streams
-        plain = "[^" + re.escape(delimiter) + '"\\r\\n]'
-        self.pattern = plain + '"' + plain
-        self.carry = b""
-        self.tail = b""  # the last bytes scanned, for the end-of-file quote check
-        self.whole = True  # whether self.tail holds every byte scanned
+        # A legal quote stands next to the delimiter, another quote or a line end.
+        self.delimiter = ord(delimiter)
+        self.carry = np.full(2, LF, dtype=np.uint8)  # the last bytes of the chunk before
+        self.work = (np.empty(self.CHUNK + 2, np.uint8), *(np.empty(self.CHUNK + 2, bool)
+                                                          for _ in range(3)))
+        self.last: list[pa.Buffer] = []  # the last chunks scanned, for the end-of-file check
+        self.chunks = 0  # how many were scanned
         self.reached = 0
         self.done = self.at_end = False
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="ldtransform-csv-scan")
@@ -250,19 +255,28 @@ class StrayQuoteScan:
 
     def _next_chunk(self) -> tuple[bool, int | None]:
         """Scan one chunk: (a candidate seen, where the raw stream stands; None at the end)."""
-        chunk = self.stream.read_buffer(1 << 20)
+        chunk = self.stream.read_buffer(self.CHUNK)
         if not chunk.size:
             return False, None
-        raw = chunk.to_pybytes()
-        self.tail += raw
-        if len(self.tail) > 1 << 20:
-            self.tail, self.whole = self.tail[-(1 << 20):], False
-        data = pa.py_buffer(self.carry + raw)
-        offsets = pa.array([0, data.size], pa.int32()).buffers()[1]
-        text = pa.Array.from_buffers(pa.binary(), 1, [None, offsets, data])
-        found = pc.match_substring_regex(text, self.pattern)[0].as_py()  # RE2, GIL released
-        self.carry = raw[-2:]
-        return bool(found), int(self.raw.tell())
+        self.last = [*self.last[-1:], chunk]
+        self.chunks += 1
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        size = data.size + 2
+        text, quote, special, plain = (work[:size] for work in self.work)
+        text[:2], text[2:] = self.carry, data  # two bytes of the chunk before, or blanks
+        # A quote whose neighbours are both plain bytes (whole-array compares, into buffers
+        # kept from chunk to chunk: a CSV file can hold tens of millions of quotes).
+        np.equal(text, QUOTE, out=quote)
+        np.equal(text, self.delimiter, out=special)
+        special |= quote
+        for line_end in (CR, LF):
+            special |= np.equal(text, line_end, out=plain)
+        np.logical_or(special[:-2], special[2:], out=plain[:-2])
+        np.logical_not(plain[:-2], out=plain[:-2])
+        plain[:-2] &= quote[1:-1]
+        found = bool(plain[:-2].any())
+        self.carry = text[-2:].copy()
+        return found, int(self.raw.tell())
 
     def found_up_to(self, position: int | None) -> bool:
         """Scan on until the raw stream stands at ``position`` (the end when ``None``):
@@ -283,9 +297,11 @@ class StrayQuoteScan:
 
     def ends_with(self, suffix: bytes) -> bool | None:
         """Whether the text ends with ``suffix``; ``None`` when this scan cannot tell."""
-        if not self.at_end or (len(suffix) > len(self.tail) and not self.whole):
+        tail = b"".join(chunk.to_pybytes() for chunk in self.last)
+        whole = self.chunks == len(self.last)  # every byte scanned is in tail
+        if not self.at_end or (len(suffix) > len(tail) and not whole):
             return None
-        return self.tail.endswith(suffix)
+        return tail.endswith(suffix)
 
     def close(self) -> None:
         self.done = True

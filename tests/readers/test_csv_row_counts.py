@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 
 import ldtransform
 from ldtransform.errors import ReadError
+from ldtransform.readers import _csvtext
 from ldtransform.schema import ItemSchema
 from ldtransform.validation import Validation
 
@@ -106,3 +109,22 @@ def test_an_unterminated_quote_at_the_end_of_a_gzip_file_is_one_issue(tmp_path: 
     assert frames.to_table().to_pydict() == {"a": ["1"], "b": ["2"], "c": ["3"]}
     assert [(i.row, i.code, i.value) for i in frames.issues] == [
         (3, "unterminated-quote", '4,5,"6\n7,8,9\n')]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet='ab,;"\r\n', max_size=40), st.sampled_from([",", ";"]),
+       st.integers(1, 9))
+def test_the_fast_stray_quote_pass_sees_what_the_pattern_sees(
+        text: str, delimiter: str, chunk: int) -> None:
+    # Chunks of a few bytes put quotes at every boundary the 1 MiB chunks can meet.
+    data = text.encode()
+    plain = "[^" + re.escape(delimiter) + '"\r\n]'
+    expected = re.search(plain + '"' + plain, text) is not None
+    stream = pa.BufferReader(data)
+    scan = _csvtext.StrayQuoteScan((stream, stream), delimiter)
+    scan.CHUNK = chunk
+    scan.work = tuple(np.empty(chunk + 2, work.dtype) for work in scan.work)
+    try:
+        assert scan.found_up_to(None) is expected
+    finally:
+        scan.close()

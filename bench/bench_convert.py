@@ -135,6 +135,7 @@ def main() -> None:
               f"{mib(result['peak'])} | {mib(result['added'])} | {mib(result['bytes'])} |")
     ours = results["ldtransform"].get("seconds")
     if ours:
+        print()
         for key, target, word in (("pandas", TARGET_PANDAS, "faster than"),
                                   ("duckdb", TARGET_DUCKDB, "within")):
             theirs = results[key].get("seconds")

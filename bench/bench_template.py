@@ -82,11 +82,12 @@ def main() -> None:
         ("ldtransform, row mode (Jinja2 sandbox)", small.num_rows, run_writer(small, "row")),
         ("naive: csv module over to_pylist()", args.rows, run_naive(table)),
     ]
-    print(f"Template CSV, {COLUMNS} columns")
-    print(f"{'way':<42}{'rows':>10}{'seconds':>10}{'rows/s':>12}")
+    print(f"Template CSV, {COLUMNS} columns\n")
+    print("| way | rows | time (s) | rows/s |")
+    print("|---|--:|--:|--:|")
     for name, rows, seconds in results:
-        print(f"{name:<42}{rows:>10,}{seconds:>10.2f}{rows / seconds:>12,.0f}")
-    print("(the naive way does not write LD dates or quote per LD; it only sets the pace)")
+        print(f"| {name} | {rows:,} | {seconds:.2f} | {rows / seconds:,.0f} |")
+    print("\n(the naive way does not write LD dates or quote per LD; it only sets the pace)")
 
 
 if __name__ == "__main__":

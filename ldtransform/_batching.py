@@ -16,7 +16,7 @@ __all__ = ["coalesced", "joined", "prefetched"]
 
 def coalesced(batches: Iterator[NumberedBatch], rows: int) -> Iterator[NumberedBatch]:
     """Consecutive small batches joined up to about ``rows`` rows: each check is a handful
-    of Arrow calls whose fixed cost would dominate on the 1 MiB blocks a CSV reader gives.
+    of Arrow calls whose fixed cost would dominate on the small blocks a CSV reader gives.
     Only batches whose row numbers follow on are joined, so numbering stays exact."""
     pending: list[pa.RecordBatch] = []
     first = next_row = 0

@@ -115,7 +115,6 @@ _VALUE = r"(?:'[^']*'|\"[^\"]*\"|[\w.+\-]+)"
 _QUOTED = r"(?:'[^']*'|\"[^\"]*\")"
 _ASSIGNMENT = re.compile(
     rf"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)*)=({_VALUE})((?:,?\s+or\s+{_QUOTED})*)")
-_CLI_ASIDE = re.compile(r"\s*\(CLI: [^)]*\)")
 
 
 def flag(name: str) -> str:
@@ -150,7 +149,7 @@ def cli_phrasing(text: str) -> str:
             return " or ".join(f"{FLAGS[name]} {v}" for v in values)
         return " or ".join(f"-o {name}={v}" for v in values)
 
-    return _ASSIGNMENT.sub(as_flags, _CLI_ASIDE.sub("", text))
+    return _ASSIGNMENT.sub(as_flags, text)
 
 
 @functools.cache

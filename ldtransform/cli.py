@@ -63,11 +63,14 @@ def inspect(source: str, format_: str | None, encoding: str | None, delimiter: s
 def _print_inspection(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from ldtransform._cli_words import cli_phrasing
 
     console = Console(highlight=False)
     details = {key: value for key, value in report.items()
                if key not in ("columns", "head", "head_rows", "issues", "source")}
-    console.print(f"[bold]{report['source']}[/bold]")
+    console.print(Text(str(report["source"]), style="bold"))
     for key, value in details.items():
         shown = repr(value) if key == "delimiter" else value
         console.print(f"  {key.replace('_', ' '):<16} {shown}")
@@ -86,9 +89,9 @@ def _print_inspection(report: dict[str, Any]) -> None:
             head.add_row(name, *("" if row[name] is None else str(row[name])
                                  for row in report["head"]))
         console.print(head)
-    for issue in report["issues"]:
-        console.print(f"[yellow]row {issue['row']}[/yellow] {issue['code']}: "
-                      f"{issue['message']}")
+    for issue in report["issues"]:  # as text, not markup: messages may hold brackets
+        console.print(Text.assemble((f"row {issue['row']}", "yellow"),
+                                    f" {issue['code']}: {cli_phrasing(issue['message'])}"))
 
 
 @main.command(short_help="List readers, writers, validators and transforms.", epilog=examples(

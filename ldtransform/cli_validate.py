@@ -21,6 +21,7 @@ from ldtransform._cli_common import (
     reporting_options,
     write_report,
 )
+from ldtransform._cli_words import cli_phrasing
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -152,7 +153,7 @@ def _print_report(report: Report, console: Console, show: int,
         for issue in report.issues[:show]:
             listed.add_row("" if issue.row is None else str(issue.row),
                            Text(issue.field or ""), Text(_short(issue.value)), issue.code,
-                           Text(issue.message))
+                           Text(cli_phrasing(issue.message)))
         console.print(listed)
     for path, rows in quarantined:
         console.print(Text(f"rejected rows: {path} ({rows:,} rows: fix them and validate "

@@ -130,8 +130,7 @@ def test_workbook_hint_speaks_python_in_python_and_flags_in_the_cli(tmp_path: Pa
 
 
 def test_cli_phrasing_of_library_hints() -> None:
-    assert cli_phrasing("e.g. encoding='latin-1' or 'cp1252' (CLI: --encoding latin-1), "
-                        "or use encoding='auto'") == (
+    assert cli_phrasing("e.g. encoding='latin-1' or 'cp1252', or use encoding='auto'") == (
         "e.g. --encoding latin-1 or --encoding cp1252, or use --encoding auto")
     assert cli_phrasing("pass overwrite=True") == "pass --overwrite"
     assert cli_phrasing("x=1 and a==b") == "x=1 and a==b"  # not an option: left alone

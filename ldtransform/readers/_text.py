@@ -316,10 +316,9 @@ def invalid_bytes_error(data: bytes | BinaryIO, encoding: str, source: str, *,
 
 def _encoding_hint(encoding: str, requested: str | None) -> str:
     if requested != "auto":
-        return ("Name the file's encoding, e.g. encoding='latin-1' or 'cp1252' "
-                "(CLI: --encoding latin-1), or use encoding='auto' to detect it")
+        return ("Name the file's encoding, e.g. encoding='latin-1' or 'cp1252', or use "
+                "encoding='auto' to detect it")
     # 'auto' judged by the start of the file; asking for it again changes nothing.
     other = "latin-1" if codecs.lookup(encoding).name == "cp1252" else "cp1252"
     return (f"encoding='auto' chose {encoding} from the start of the file, which these "
-            f"later bytes do not fit; name the file's encoding, e.g. encoding='{other}' "
-            f"(CLI: --encoding {other})")
+            f"later bytes do not fit; name the file's encoding, e.g. encoding='{other}'")

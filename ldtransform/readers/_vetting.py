@@ -68,7 +68,7 @@ def check_regular_file(path: str | os.PathLike[str]) -> None:
         kind = next((what for test, what in _KINDS if test(status.st_mode)), "not a file")
         raise ReadError(f"not a regular file: it is {kind}", source=name,
                         hint="To read from a pipe or a device, name the source '-' and feed "
-                        "it on standard input, with its format (CLI: - --format csv < it)")
+                        "it on standard input, naming its format, e.g. format='csv'")
     if status.st_size == 0:
         raise ReadError("the file is empty (0 bytes)", source=name, hint=_EMPTY_HINT)
 
@@ -83,7 +83,7 @@ def check_text(sample: bytes, encoding: str | None, source: str, *, whole: bool)
     if sample.startswith(_ZIP_MAGIC):
         raise ReadError("this is a ZIP archive, not text", source=source,
                         hint="A workbook (.xlsx, .ods) is a ZIP archive: give it its suffix "
-                        "or read it with format='excel' (CLI: --format excel); otherwise "
+                        "or read it with format='excel'; otherwise "
                         "unzip it first")
     wide = sample.startswith(_WIDE_BOMS) or _is_wide(encoding)
     if whole and _blank(sample, encoding):
@@ -93,9 +93,9 @@ def check_text(sample: bytes, encoding: str | None, source: str, *, whole: bool)
         at = sample.index(b"\x00")
         raise ReadError(f"not a text file: it holds a zero byte at byte {at}", source=source,
                         hint="If it is UTF-16 or UTF-32 text without a byte-order mark, name "
-                        "the encoding, e.g. encoding='utf-16-le' (CLI: --encoding utf-16-le);"
-                        " if it is a workbook or Parquet file, give it its suffix or pass "
-                        "format=")
+                        "the encoding, e.g. encoding='utf-16-le'; if it is a workbook or "
+                        "Parquet file, give it its suffix or name its format, e.g. "
+                        "format='parquet'")
 
 
 def delimiter_hint(header: list[str], given: str | None, sniffed: str) -> str | None:
@@ -104,8 +104,7 @@ def delimiter_hint(header: list[str], given: str | None, sniffed: str) -> str | 
         return None
     shown = "\\t" if sniffed == "\t" else sniffed
     return (f"The header is one column holding {shown!r}: the file seems delimited by "
-            f"{shown!r}, not {given!r}; read it with delimiter={shown!r} "
-            f"(CLI: --delimiter '{shown}')")
+            f"{shown!r}, not {given!r}; read it with delimiter={shown!r}")
 
 
 def _is_wide(encoding: str | None) -> bool:

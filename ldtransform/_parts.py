@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from ldtransform._atomic import atomic_writer
 from ldtransform.errors import ConfigError
+from ldtransform.manifest import OutputFile
 from ldtransform.writers import RecordWriter, record_bytes, value_offsets
 
 __all__ = ["PartInfo", "PartSink", "part_name"]
@@ -34,9 +35,12 @@ class PartInfo:
     bytes: int = 0
     sha256: str = ""
 
+    def entry(self, file: str | None = None) -> OutputFile:
+        """As the manifest lists it, under ``file`` (default: the file's name)."""
+        return OutputFile(file or self.path.name, self.records, self.bytes, self.sha256)
+
     def to_dict(self) -> dict[str, object]:
-        return {"file": self.path.name, "records": self.records, "bytes": self.bytes,
-                "sha256": self.sha256}
+        return self.entry().to_dict()
 
 
 def part_name(stem: str, number: int, suffix: str) -> str:

@@ -10,7 +10,6 @@ atomically; the manifest is written last, so a folder with a manifest is complet
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import inspect
 import os
@@ -24,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from ldtransform import registry
-from ldtransform._atomic import atomic_writer
 from ldtransform._parts import PartInfo, PartSink
 from ldtransform._quarantine_file import sidecar_path
 from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
 from ldtransform.errors import ConfigError, ReadError, ValidationFailed
 from ldtransform.frames import Frames
+from ldtransform.manifest import MANIFEST, ConfigFile, Manifest, SourceFile, ValidationSummary
 from ldtransform.quarantine import QuarantineFile, rejected_name
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema, load_schema
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ConvertResult", "convert", "write_frames"]
 
-MANIFEST = "manifest.json"
 OnError = Literal["quarantine", "fail"]
 #: Told, after each batch, the rows read so far from the current source, its name, and
 #: how far through it reading has come (0 to 1) when the reader knows, else None.
@@ -147,14 +145,15 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     with _removed_on_failure(parts, rejected, sources_read):
         written = _run_sources(listed, read_options, validation, writer, parts, quarantine_to,
                                on_error, dry_run, progress, rejected)
-        hashed = sources_read.verified()  # a source that changed meanwhile is an error
+        # A source that changed meanwhile is an error.
+        hashed = [SourceFile(**entry) for entry in sources_read.verified()]
         report = validation.finish()
         result = ConvertResult(folder, written, report, rejected, dry_run=dry_run,
                                replaces=earlier, needs_overwrite=bool(earlier) and not overwrite)
         _describe_empty(result, writer, validation)
         if not dry_run:
-            document = _manifest(result, item, to, writer, hashed, mapping, template)
-            result.manifest = write_manifest(folder, document)
+            result.manifest = _manifest(result, item, to, writer, hashed, mapping,
+                                        template).write(folder)
     return result
 
 
@@ -255,9 +254,8 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
         if report.rows_read == 0:
             report.rows_read = report.rows_valid = sum(p.records for p in parts)
         result = ConvertResult(folder, parts, report, rejected, replaces=earlier)
-        document = _manifest(result, item, to, writer, [], None,
-                             writer_options.get("template"))
-        result.manifest = write_manifest(folder, document)
+        result.manifest = _manifest(result, item, to, writer, [], None,
+                                    writer_options.get("template")).write(folder)
     return result
 
 
@@ -404,46 +402,29 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> list[Path]:
     return earlier
 
 
-def _file_entry(path: Any) -> dict[str, Any] | None:
+def _config_file(path: Any) -> ConfigFile | None:
     if not isinstance(path, str | os.PathLike):
         return None
-    data = Path(path).read_bytes()
-    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest()}
+    return ConfigFile(str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
 
 
 def _manifest(result: ConvertResult, item: ItemSchema | None, to: str, writer: RecordWriter,
-              sources: list[dict[str, Any]], mapping: Any, template: Any) -> dict[str, Any]:
+              sources: list[SourceFile], mapping: Any, template: Any) -> Manifest:
     from ldtransform import __version__
 
-    return {
-        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "ldtransform": __version__,
-        "itemType": item.item_type if item else None,
-        "format": to,
-        "action": getattr(writer, "action", None),
-        # What an empty value became and which fields the items leave out (LD items).
-        "empty": result.empty, "leftOut": result.left_out,
-        "sources": sources,
-        "schema": _file_entry(item.source) if item and item.source else None,
-        "mapping": _file_entry(mapping),
-        "template": _file_entry(template),
-        "parts": [part.to_dict() for part in result.parts],
-        "rejected": [{**part.to_dict(), "file": _in_folder(part.path, result.out)}
-                     for part in result.rejected],
-        "totals": {"files": len(result.parts), "records": result.records_written,
-                   "bytes": result.bytes_written},
-        "validation": result.report.summary(),
-    }
+    return Manifest(
+        ldtransform=__version__, item_type=item.item_type if item else None, format=to,
+        action=getattr(writer, "action", None), empty=result.empty,
+        left_out=tuple(result.left_out), sources=tuple(sources),
+        schema=_config_file(item.source) if item and item.source else None,
+        mapping=_config_file(mapping), template=_config_file(template),
+        parts=tuple(part.entry() for part in result.parts),
+        rejected=tuple(part.entry(_in_folder(part.path, result.out))
+                       for part in result.rejected),
+        validation=ValidationSummary.from_dict(result.report.summary()))
 
 
 def _in_folder(path: Path, folder: Path) -> str:
     """The name of a file in ``folder``; the full path of one elsewhere (a rejected-rows
     file the caller put outside it), which ``overwrite`` then leaves alone."""
     return path.name if path.parent.resolve() == folder.resolve() else str(path.resolve())
-
-
-def write_manifest(folder: Path, document: dict[str, Any]) -> Path:
-    path = folder / MANIFEST
-    with atomic_writer(path) as f:
-        f.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
-    return path

@@ -182,9 +182,13 @@ class _Parse:
         """How far through the file the parser has read (for a progress bar)."""
         if self.finished:
             return 1.0
-        if self.stream is None or self.stream.closed or size <= 0:
+        stream = self.stream
+        if stream is None or size <= 0:
             return None
-        return min(1.0, int(self.stream.tell()) / size)
+        try:  # asked from another thread: the read may close the stream meanwhile
+            return min(1.0, int(stream.tell()) / size)
+        except (OSError, ValueError, pa.ArrowException):
+            return None
 
     def _read_so_far(self) -> int | None:
         """Where pyarrow's read-ahead stands in the raw bytes, with a margin for the

@@ -103,7 +103,7 @@ def _parse_json_text(array: pa.Array, spec: FieldSpec, context: Context,
         failed = [v is not None for v in array.to_pylist()]
     what = "a JSON list" if spec.type == "array" else "a JSON record"
     findings = _findings_where(pa.array(failed, pa.bool_()), array, codes.TYPE_ERROR, path,
-                               _not(what))
+                               _is_not(what))
     return nested, findings
 
 
@@ -140,11 +140,11 @@ def _check_scalar(array: pa.Array, spec: FieldSpec, context: Context,
         findings += _findings_where(mask, array, codes.TYPE_ERROR, path, message)
         unexplained = pc.and_(unexplained, pc.invert(mask))
     findings += _findings_where(unexplained, array, codes.TYPE_ERROR, path,
-                                _not(EXPECTED[spec.type]))
+                                _is_not(EXPECTED[spec.type]))
     if spec.required:
         absent = pc.and_(pc.is_null(values), pc.invert(converted.failed))
         findings += _findings_where(absent, array, codes.MISSING_VALUE, path,
-                                    _template(codes.MISSING_VALUE))
+                                    codes.message(codes.MISSING_VALUE))
     findings += _constraint_findings(values, array, spec, context, path)
     return values, findings
 
@@ -160,7 +160,7 @@ def _constraint_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, conte
             outside = pc.invert(pc.is_in(values, value_set=allowed))
             found += _findings_where(pc.and_(outside, pc.is_valid(values)), raw,
                                      codes.NOT_IN_ENUM, path,
-                                     _template(codes.NOT_IN_ENUM, allowed=_listed(c["enum"])))
+                                     codes.message(codes.NOT_IN_ENUM, allowed=_listed(c["enum"])))
         elif spec.type == "enumeration":
             bad = pc.invert(pc.match_substring_regex(values, pattern=DIMENSION_PATH.pattern))
             found += _findings_where(bad, raw, codes.INVALID_DIMENSION_PATH, path,
@@ -170,19 +170,14 @@ def _constraint_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, conte
         if "pattern" in c:
             found += _findings_where(pc.invert(_full_match(values, c["pattern"])), raw,
                                      codes.PATTERN_MISMATCH, path,
-                                     _template(codes.PATTERN_MISMATCH, pattern=c["pattern"]))
+                                     codes.message(codes.PATTERN_MISMATCH, pattern=c["pattern"]))
     if "minimum" in c or "maximum" in c:
         found += _range_findings(values, raw, spec, context, path)
     return found
 
 
-def _template(code: str, **parts: object) -> str:
-    """The catalogue's message of ``code``, ``{value}`` and ``{field}`` left to fill."""
-    return codes.CATALOGUE[code].render(**parts)
-
-
-def _not(expected: str) -> str:
-    return _template(codes.TYPE_ERROR, expected=expected)
+def _is_not(expected: str) -> str:
+    return codes.message(codes.TYPE_ERROR, expected=expected)
 
 
 def _listed(allowed: list[str]) -> str:
@@ -208,11 +203,11 @@ def _length_findings(lengths: pa.Array, values: pa.Array, spec: FieldSpec, path:
     found: list[Finding] = []
     if "minLength" in c:
         found += _findings_where(pc.less(lengths, c["minLength"]), values, codes.TOO_SHORT,
-                                 path, _template(codes.TOO_SHORT, limit=c["minLength"],
+                                 path, codes.message(codes.TOO_SHORT, limit=c["minLength"],
                                                  unit=unit))
     if "maxLength" in c:
         found += _findings_where(pc.greater(lengths, c["maxLength"]), values, codes.TOO_LONG,
-                                 path, _template(codes.TOO_LONG, limit=c["maxLength"],
+                                 path, codes.message(codes.TOO_LONG, limit=c["maxLength"],
                                                  unit=unit))
     return found
 
@@ -228,7 +223,7 @@ def _range_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, context: C
         limit = convert_scalar(pa.array([str(bound)]), spec.type, timezone=context.timezone,
                                arrow_type=spec.to_arrow())
         found += _findings_where(compare(values, limit.values[0]), raw, code, path,
-                                 _template(code, limit=bound))
+                                 codes.message(code, limit=bound))
     return found
 
 
@@ -237,7 +232,7 @@ def _not_a(array: pa.Array, spec: FieldSpec, path: str,
     present = pc.is_valid(array)
     shown = to_text(array) if not pa.types.is_nested(array.type) else pa.array(
         [None if v is None else str(v) for v in array.to_pylist()], pa.string())
-    findings = _findings_where(present, shown, codes.TYPE_ERROR, path, _not(expected))
+    findings = _findings_where(present, shown, codes.TYPE_ERROR, path, _is_not(expected))
     return pa.nulls(len(array), spec.to_arrow()), findings
 
 
@@ -315,5 +310,5 @@ def _check_object(array: pa.Array, spec: FieldSpec, context: Context,
     if spec.required:
         findings += _findings_where(pc.is_null(array), pa.nulls(len(array), pa.string()),
                                     codes.MISSING_VALUE, path,
-                                    _template(codes.MISSING_VALUE))
+                                    codes.message(codes.MISSING_VALUE))
     return struct, findings

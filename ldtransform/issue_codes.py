@@ -14,7 +14,7 @@ from typing import Literal
 
 from ldtransform.protocols import Severity
 
-__all__ = ["CATALOGUE", "IssueCode", "markdown_table"]
+__all__ = ["CATALOGUE", "IssueCode", "markdown_table", "message"]
 
 Checker = Literal["toolkit", "server", "both"]
 
@@ -55,10 +55,11 @@ def _code(code: str, severity: Severity, title: str, description: str,
 # The table of the schema: columns against fields.
 MISSING_COLUMN = _code("missing-column", "error", "Missing column",
                        "a required field has no column (every row is rejected)",
-                       "the required field {field} has no column")
+                       "the required field {field} has no column; add it or map a column to it")
 EXTRA_COLUMN = _code("extra-column", "warning", "Extra column",
                      "a column that is no field (without a mapping; `--extra-columns error` "
-                     "makes it an error that rejects every row, `ignore` silences it)")
+                     "makes it an error that rejects every row, `ignore` silences it)",
+                     "column {column} is not a field of {item_type}")
 
 # One value against one field: the checks both checkers make.
 MISSING_VALUE = _code("missing-value", "error", "Missing value",
@@ -127,6 +128,11 @@ COLUMN_CLASH = _code("column-clash", "error", "Column clash",
 UNKNOWN_FIELD = _code("unknown-field", "error", "Unknown field",
                       "a record's field that the itemType schema does not have",
                       "the itemType schema has no such field", "server")
+
+
+def message(code: str, **parts: object) -> str:
+    """The message of ``code`` with ``parts`` filled in (see :meth:`IssueCode.render`)."""
+    return CATALOGUE[code].render(**parts)
 
 
 def markdown_table() -> str:

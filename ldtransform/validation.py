@@ -174,9 +174,9 @@ class _SourceRun:
             spec.name for spec in schema.fields if spec.name not in names]
         for spec in self.v.fields:
             if spec.name not in names and spec.required:
-                issue = Issue(codes.MISSING_COLUMN, f"the required field {spec.name} has no "
-                              "column; add it or map a column to it", None, spec.name, None,
-                              "error", self.source)
+                issue = Issue(codes.MISSING_COLUMN,
+                              codes.message(codes.MISSING_COLUMN, field=spec.name), None,
+                              spec.name, None, "error", self.source)
                 report.add(issue)
                 errors.append(_reason(issue))
         if self.bound is None and self.v.extra_columns != "ignore":
@@ -184,9 +184,10 @@ class _SourceRun:
             severity: Severity = "error" if self.v.extra_columns == "error" else "warning"
             for name in self.frames.schema.names:
                 if name not in fields and not name.startswith(ENVELOPE_PREFIX):
-                    issue = Issue(codes.EXTRA_COLUMN, f"column {name!r} is not a field of "
-                                  f"{schema.item_type}", None, name, None, severity,
-                                  self.source)
+                    issue = Issue(codes.EXTRA_COLUMN,
+                                  codes.message(codes.EXTRA_COLUMN, column=repr(name),
+                                                item_type=schema.item_type),
+                                  None, name, None, severity, self.source)
                     report.add(issue)
                     if severity == "error":
                         errors.append(_reason(issue))

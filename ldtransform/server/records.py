@@ -182,7 +182,7 @@ def _compile_object(specs: tuple[FieldSpec, ...]) -> Check:
             for name in value:
                 if name not in known:
                     out.append((prefix + name, codes.UNKNOWN_FIELD,
-                                codes.CATALOGUE[codes.UNKNOWN_FIELD].render()))
+                                codes.message(codes.UNKNOWN_FIELD)))
     return check
 
 

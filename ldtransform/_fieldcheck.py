@@ -17,6 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform import issue_codes as codes
 from ldtransform._convert import EXPECTED, convert_scalar, to_text
 from ldtransform.protocols import Severity
 from ldtransform.schema import DIMENSION_PATH, FieldSpec
@@ -101,8 +102,8 @@ def _parse_json_text(array: pa.Array, spec: FieldSpec, context: Context,
         nested = pa.nulls(len(parsed))
         failed = [v is not None for v in array.to_pylist()]
     what = "a JSON list" if spec.type == "array" else "a JSON record"
-    findings = _findings_where(pa.array(failed, pa.bool_()), array, "type-error", path,
-                               "{value} is not " + what)
+    findings = _findings_where(pa.array(failed, pa.bool_()), array, codes.TYPE_ERROR, path,
+                               _is_not(what))
     return nested, findings
 
 
@@ -136,14 +137,14 @@ def _check_scalar(array: pa.Array, spec: FieldSpec, context: Context,
     unexplained = converted.failed
     findings = []
     for mask, message in converted.reasons:
-        findings += _findings_where(mask, array, "type-error", path, message)
+        findings += _findings_where(mask, array, codes.TYPE_ERROR, path, message)
         unexplained = pc.and_(unexplained, pc.invert(mask))
-    findings += _findings_where(unexplained, array, "type-error", path,
-                                "{value} is not " + EXPECTED[spec.type])
+    findings += _findings_where(unexplained, array, codes.TYPE_ERROR, path,
+                                _is_not(EXPECTED[spec.type]))
     if spec.required:
         absent = pc.and_(pc.is_null(values), pc.invert(converted.failed))
-        findings += _findings_where(absent, array, "missing-value", path,
-                                    "{field} is required but empty")
+        findings += _findings_where(absent, array, codes.MISSING_VALUE, path,
+                                    codes.message(codes.MISSING_VALUE))
     findings += _constraint_findings(values, array, spec, context, path)
     return values, findings
 
@@ -158,21 +159,25 @@ def _constraint_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, conte
             allowed = pa.array(c["enum"], pa.string())
             outside = pc.invert(pc.is_in(values, value_set=allowed))
             found += _findings_where(pc.and_(outside, pc.is_valid(values)), raw,
-                                     "not-in-enum", path,
-                                     "{value} is not one of " + _listed(c["enum"]))
+                                     codes.NOT_IN_ENUM, path,
+                                     codes.message(codes.NOT_IN_ENUM, allowed=_listed(c["enum"])))
         elif spec.type == "enumeration":
             bad = pc.invert(pc.match_substring_regex(values, pattern=DIMENSION_PATH.pattern))
-            found += _findings_where(bad, raw, "invalid-dimension-path", path,
+            found += _findings_where(bad, raw, codes.INVALID_DIMENSION_PATH, path,
                                      "{value} is not a dimension path such as "
                                      "/Account/accountClass[invoiced]")
         found += _length_findings(pc.utf8_length(values), raw, spec, path, "characters")
         if "pattern" in c:
             found += _findings_where(pc.invert(_full_match(values, c["pattern"])), raw,
-                                     "pattern-mismatch", path,
-                                     "{value} does not match the pattern " + c["pattern"])
+                                     codes.PATTERN_MISMATCH, path,
+                                     codes.message(codes.PATTERN_MISMATCH, pattern=c["pattern"]))
     if "minimum" in c or "maximum" in c:
         found += _range_findings(values, raw, spec, context, path)
     return found
+
+
+def _is_not(expected: str) -> str:
+    return codes.message(codes.TYPE_ERROR, expected=expected)
 
 
 def _listed(allowed: list[str]) -> str:
@@ -197,26 +202,28 @@ def _length_findings(lengths: pa.Array, values: pa.Array, spec: FieldSpec, path:
     c = spec.constraints
     found: list[Finding] = []
     if "minLength" in c:
-        found += _findings_where(pc.less(lengths, c["minLength"]), values, "too-short", path,
-                                 "{value} is shorter than " + f"{c['minLength']} {unit}")
+        found += _findings_where(pc.less(lengths, c["minLength"]), values, codes.TOO_SHORT,
+                                 path, codes.message(codes.TOO_SHORT, limit=c["minLength"],
+                                                 unit=unit))
     if "maxLength" in c:
-        found += _findings_where(pc.greater(lengths, c["maxLength"]), values, "too-long",
-                                 path, "{value} is longer than " + f"{c['maxLength']} {unit}")
+        found += _findings_where(pc.greater(lengths, c["maxLength"]), values, codes.TOO_LONG,
+                                 path, codes.message(codes.TOO_LONG, limit=c["maxLength"],
+                                                 unit=unit))
     return found
 
 
 def _range_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, context: Context,
                     path: str) -> list[Finding]:
     found: list[Finding] = []
-    for name, code, compare, word in (("minimum", "below-minimum", pc.less, "below"),
-                                      ("maximum", "above-maximum", pc.greater, "above")):
+    for name, code, compare in (("minimum", codes.BELOW_MINIMUM, pc.less),
+                                ("maximum", codes.ABOVE_MAXIMUM, pc.greater)):
         if name not in spec.constraints:
             continue
         bound = spec.constraints[name]
         limit = convert_scalar(pa.array([str(bound)]), spec.type, timezone=context.timezone,
                                arrow_type=spec.to_arrow())
         found += _findings_where(compare(values, limit.values[0]), raw, code, path,
-                                 "{value} is " + f"{word} the {name} {bound}")
+                                 codes.message(code, limit=bound))
     return found
 
 
@@ -225,8 +232,7 @@ def _not_a(array: pa.Array, spec: FieldSpec, path: str,
     present = pc.is_valid(array)
     shown = to_text(array) if not pa.types.is_nested(array.type) else pa.array(
         [None if v is None else str(v) for v in array.to_pylist()], pa.string())
-    findings = _findings_where(present, shown, "type-error", path,
-                               "{value} is not " + expected)
+    findings = _findings_where(present, shown, codes.TYPE_ERROR, path, _is_not(expected))
     return pa.nulls(len(array), spec.to_arrow()), findings
 
 
@@ -252,7 +258,7 @@ def _check_list(array: pa.Array, spec: FieldSpec, context: Context,
     findings += _length_findings(lengths, pc.cast(lengths, pa.int64()), spec, path, "entries")
     if spec.required:
         findings += _findings_where(pc.equal(lengths, 0), pa.nulls(len(lengths), pa.string()),
-                                    "missing-value", path,
+                                    codes.MISSING_VALUE, path,
                                     "{field} needs at least one entry")
     return rebuilt, findings
 
@@ -303,5 +309,6 @@ def _check_object(array: pa.Array, spec: FieldSpec, context: Context,
     struct, findings = _check_records(array, spec, context, path)
     if spec.required:
         findings += _findings_where(pc.is_null(array), pa.nulls(len(array), pa.string()),
-                                    "missing-value", path, "{field} is required but empty")
+                                    codes.MISSING_VALUE, path,
+                                    codes.message(codes.MISSING_VALUE))
     return struct, findings

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform import issue_codes as codes
 from ldtransform._mapping_eval import Columns, Evaluated, evaluate, interleave, text_key
 from ldtransform._mapping_spec import ChildSpec, FieldRule, Target, suggest
 from ldtransform.errors import MappingError
@@ -202,7 +203,7 @@ class ChildTable:
 
     def _orphan(self, index: int, why: str) -> Issue:
         key = self.columns[self.spec.key][index].as_py()
-        return Issue("orphan-child-row", f"{self.label} row {int(self.rows[index])}: "
+        return Issue(codes.ORPHAN_CHILD_ROW, f"{self.label} row {int(self.rows[index])}: "
                      f"{self.spec.key} {key!r} {why} ({self.spec.parent_key}); the row is "
                      f"not in any {self.spec.name}", row=int(self.rows[index]),
                      field=self.spec.name, value=key, source=self.label)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from ldtransform import issue_codes as codes
 from ldtransform import registry
 from ldtransform._batching import coalesced, prefetched
 from ldtransform._empty import mapping_empty, with_presence
@@ -119,7 +120,7 @@ class Validation:
             if hinted is not exc:
                 raise hinted from exc
             # Columns missing because of a wrong delimiter: say so beside the mapping error.
-            hints = [i.message for i in frames.issues if i.code == "delimiter-hint"]
+            hints = [i.message for i in frames.issues if i.code == codes.DELIMITER_HINT]
             if not hints:
                 raise
             raise MappingError(f"{exc.problem}. {hints[0]}", path=exc.path,
@@ -173,9 +174,9 @@ class _SourceRun:
             spec.name for spec in schema.fields if spec.name not in names]
         for spec in self.v.fields:
             if spec.name not in names and spec.required:
-                issue = Issue("missing-column", f"the required field {spec.name} has no "
-                              "column; add it or map a column to it", None, spec.name, None,
-                              "error", self.source)
+                issue = Issue(codes.MISSING_COLUMN,
+                              codes.message(codes.MISSING_COLUMN, field=spec.name), None,
+                              spec.name, None, "error", self.source)
                 report.add(issue)
                 errors.append(_reason(issue))
         if self.bound is None and self.v.extra_columns != "ignore":
@@ -183,9 +184,10 @@ class _SourceRun:
             severity: Severity = "error" if self.v.extra_columns == "error" else "warning"
             for name in self.frames.schema.names:
                 if name not in fields and not name.startswith(ENVELOPE_PREFIX):
-                    issue = Issue("extra-column", f"column {name!r} is not a field of "
-                                  f"{schema.item_type}", None, name, None, severity,
-                                  self.source)
+                    issue = Issue(codes.EXTRA_COLUMN,
+                                  codes.message(codes.EXTRA_COLUMN, column=repr(name),
+                                                item_type=schema.item_type),
+                                  None, name, None, severity, self.source)
                     report.add(issue)
                     if severity == "error":
                         errors.append(_reason(issue))
@@ -292,9 +294,9 @@ class _SourceRun:
         found: list[Finding] = []
         schema = self.v.schema
         checks: list[tuple[str, tuple[str, ...], KeyIndex]] = [
-            ("duplicate-value", (name,), index) for name, index in self.v._unique.items()]
+            (codes.DUPLICATE_VALUE, (name,), index) for name, index in self.v._unique.items()]
         if self.v._primary is not None:
-            checks.append(("duplicate-key", schema.primary_key, self.v._primary))
+            checks.append((codes.DUPLICATE_KEY, schema.primary_key, self.v._primary))
         for code, names, index in checks:
             columns = [typed[name] for name in names]
             present = np.ones(n, dtype=bool)
@@ -318,7 +320,7 @@ class _SourceRun:
                            earlier: np.ndarray) -> Finding:
         keys = [" / ".join(str(typed[n][int(i)].as_py()) for n in names) for i in at]
         label = " + ".join(names)
-        what = "primary key" if code == "duplicate-key" else "value"
+        what = "primary key" if code == codes.DUPLICATE_KEY else "value"
         texts = [f"{label} {key!r}: this {what} already appears in {self._place(int(e))}"
                  for key, e in zip(keys, earlier, strict=True)]
         return Finding(code, label, at, list(keys), "", texts=texts)

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ldtransform import issue_codes as codes
 from ldtransform.errors import ReadError
 from ldtransform.protocols import Issue
 from ldtransform.readers._text import column_letter, invalid_bytes_error
@@ -157,8 +158,9 @@ def opening_quote_of(value: str) -> bytes:
 def describe_bad_row(row: pacsv.InvalidRow) -> tuple[str, str]:
     """``(issue code, message)`` for a row pyarrow could not split as the header says."""
     if row.text.count('"') % 2:
-        return "unterminated-quote", UNTERMINATED_QUOTE
-    kind = "too-many-fields" if row.actual_columns > row.expected_columns else "too-few-fields"
+        return codes.UNTERMINATED_QUOTE, UNTERMINATED_QUOTE
+    kind = (codes.TOO_MANY_FIELDS if row.actual_columns > row.expected_columns
+            else codes.TOO_FEW_FIELDS)
     return kind, (f"the row has {row.actual_columns} fields but the header has "
                   f"{row.expected_columns}")
 

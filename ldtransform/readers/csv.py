@@ -19,6 +19,7 @@ from typing import ClassVar, Literal
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ldtransform import issue_codes as codes
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Issue, Source
@@ -105,7 +106,7 @@ class CsvReader:
         parse = _Parse(self, opened, encoding, delimiter, columns, sample, batch_size)
         if hint:
             parse.delimiter_hint = hint
-            parse.issues.append(Issue(code="delimiter-hint", message=hint, row=skipped + 1,
+            parse.issues.append(Issue(code=codes.DELIMITER_HINT, message=hint, row=skipped + 1,
                                       severity="warning", source=opened.name))
         parse.binary = "\x00" in text  # NUL is no character of any text file
         frames = Frames(columns, parse.batches(), batch_size=batch_size, source=opened.name,
@@ -296,7 +297,7 @@ class _Parse:
             return None
         row, line, value = found
         if self.reader.on_bad_row == "report":
-            self.issues.append(Issue(code="unterminated-quote", row=row, value=value,
+            self.issues.append(Issue(code=codes.UNTERMINATED_QUOTE, row=row, value=value,
                                      source=self.opened.name,
                                      message=_csvtext.UNTERMINATED_QUOTE))
             return row
@@ -328,7 +329,7 @@ class _Parse:
                                 "(stray-quote) and go on")
             self.strays.add(row)
             self.issues[:] = [i for i in self.issues if i.row != row]  # one Issue a row
-            self.issues.append(Issue(code="stray-quote", message=problem, row=row,
+            self.issues.append(Issue(code=codes.STRAY_QUOTE, message=problem, row=row,
                                      field=self.schema.names[column]
                                      if column < len(self.schema) else None,
                                      value=raw, source=self.opened.name))

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, ClassVar, Literal, cast
 import orjson
 import pyarrow as pa
 
+from ldtransform import issue_codes as codes
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Issue, Source
@@ -162,7 +163,7 @@ _DUPLICATE_HINT = ("Keep one of the two values (JSON allows each name once in an
 
 
 def _duplicate(name: str, text: str, line: int) -> _BadRecord:
-    return _BadRecord("duplicate-json-key", f"the name {name!r} appears twice in one object",
+    return _BadRecord(codes.DUPLICATE_JSON_KEY, f"the name {name!r} appears twice in one object",
                       text, line, _DUPLICATE_HINT)
 
 
@@ -183,7 +184,7 @@ def _jsonl_records(opened: _Opened, check: bool) -> _Records:
         elif isinstance(value, _BadRecord):
             yield number, value
         else:
-            yield number, _BadRecord("not-an-object", f"the line holds {kind_of(value)}, not "
+            yield number, _BadRecord(codes.NOT_AN_OBJECT, f"the line holds {kind_of(value)}, not "
                                      "an object", _text_of(line, opened.codec), number,
                                      _LINE_HINT)
 
@@ -223,10 +224,10 @@ def _parse_slowly(line: bytes | str, codec: str, number: int) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         problem = syntax_problem(exc.msg, text, exc.pos)
-        return _BadRecord("invalid-json", f"invalid JSON at column {exc.pos + 1}: {problem}",
+        return _BadRecord(codes.INVALID_JSON, f"invalid JSON at column {exc.pos + 1}: {problem}",
                           text, number, SYNTAX_HINT)
     except RecursionError:
-        return _BadRecord("nested-too-deeply", "the record is nested too deeply", text,
+        return _BadRecord(codes.NESTED_TOO_DEEPLY, "the record is nested too deeply", text,
                           number)
 
 
@@ -321,7 +322,7 @@ class _JsonReaderBase:
         name twice go to ``duplicates``, for pass 2."""
         for number, record in self._records(data, opened):
             if isinstance(record, _BadRecord):
-                if record.code == "duplicate-json-key":
+                if record.code == codes.DUPLICATE_JSON_KEY:
                     duplicates[number] = record
                 continue
             try:
@@ -386,7 +387,7 @@ class _JsonReaderBase:
                      ) -> _BadRecord:
         """A record whose fields cannot become columns, as a bad record."""
         problem = str(exc) if self._numbers_lines else f"record {number}: {exc}"
-        return _BadRecord("column-clash", problem, json_text(record),
+        return _BadRecord(codes.COLUMN_CLASH, problem, json_text(record),
                           number if self._numbers_lines else None)
 
 
@@ -412,10 +413,10 @@ class JsonReader(_JsonReaderBase):
                     yield index, value
                     continue
                 problem = f"record {index}: the name {name!r} appears twice in one object"
-                bad = _BadRecord("duplicate-json-key", problem, scanner.element_text(),
+                bad = _BadRecord(codes.DUPLICATE_JSON_KEY, problem, scanner.element_text(),
                                  scanner.element_line(), _DUPLICATE_HINT)
             else:
-                bad = _BadRecord("not-an-object", f"record {index} is {kind_of(value)}, not "
+                bad = _BadRecord(codes.NOT_AN_OBJECT, f"record {index} is {kind_of(value)}, not "
                                  "an object", scanner.element_text(), scanner.element_line(),
                                  "Every element of the array must be a record {...}")
             yield index, bad

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from ldtransform import issue_codes as codes
 from ldtransform.errors import ConfigError
 from ldtransform.schema import ItemSchema, load_schema
 from ldtransform.server.records import Problem, RecordChecker, primary_key_of
@@ -158,7 +159,8 @@ def plan_records(records: Sequence[Record], *, item_type: str | None,
         kind = item_type or headers.get("type")
         if action not in ACTIONS:
             plan.rejected.append(_reject(record, "InvalidAction", [
-                ("headers.action", "enum", f"{action!r} is not one of {', '.join(ACTIONS)}")]))
+                ("headers.action", codes.NOT_IN_ENUM,
+                 f"{action!r} is not one of {', '.join(ACTIONS)}")]))
         elif item_type is not None and headers.get("type") not in (None, item_type):
             plan.rejected.append(_reject(record, "WrongItemType", [
                 ("headers.type", "wrong-item-type",
@@ -181,7 +183,7 @@ def _plan_type(plan: Plan, kind: str, ctx: TypeContext, group: list[tuple[Record
         pk = primary_key_of(schema, record[2])
         if pk is None:
             problems = checker.check_key(record[2]) or [
-                ("", "required", "the primary key must be a plain value")]
+                ("", codes.MISSING_VALUE, "the primary key must be a plain value")]
             plan.rejected.append(_reject(record, "ValidationError", problems))
         else:
             keyed.append((record, action, pk))

@@ -4,7 +4,7 @@ The server checks every record of a million-item import, so the schema is compil
 into generated Python source for a yes/no test (straight-line code, no calls per field),
 which valid records pass quickly, and into a tree of small closures that names every
 problem of a record that fails it. A problem is ``(field path, code, message)``; the codes
-are the toolkit's kebab-case issue codes.
+are the toolkit's issue codes (:mod:`ldtransform.issue_codes`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import date, datetime
 from math import isfinite
 from typing import Any
 
+from ldtransform import issue_codes as codes
 from ldtransform.schema import DIMENSION_PATH, FieldSpec, ItemSchema
 
 __all__ = ["Problem", "RecordChecker", "primary_key_of"]
@@ -88,35 +89,36 @@ def _value_checks(kind: str, fmt: str | None, c: dict[str, Any]) -> list[Check]:
         checks.append(check)
 
     if kind == "enumeration":
-        add(lambda v: bool(DIMENSION_PATH.match(v)), "format",
+        add(lambda v: bool(DIMENSION_PATH.match(v)), codes.INVALID_DIMENSION_PATH,
             lambda v: f"{v!r} is not a dimension path like /Account/accountClass[invoiced]")
     if kind == "datetime":
-        add(_valid_datetime, "format",
+        add(_valid_datetime, codes.TYPE_ERROR,
             lambda v: f"{v!r} is not a date-time like 2014-02-01T05:00:00+0000")
     if kind == "date":
-        add(_valid_date, "format", lambda v: f"{v!r} is not a date like 2014-02-01")
+        add(_valid_date, codes.TYPE_ERROR, lambda v: f"{v!r} is not a date like 2014-02-01")
     if "enum" in c:
         allowed = frozenset(c["enum"])
         shown = ", ".join(c["enum"][:8])
-        add(lambda v: v in allowed, "enum", lambda v: f"{v!r} is not one of: {shown}")
+        add(lambda v: v in allowed, codes.NOT_IN_ENUM, lambda v: f"{v!r} is not one of: {shown}")
     if "pattern" in c:
         regex = re.compile(c["pattern"])
-        add(lambda v: regex.fullmatch(v) is not None, "pattern",
+        add(lambda v: regex.fullmatch(v) is not None, codes.PATTERN_MISMATCH,
             lambda v: f"{v!r} does not match the pattern {c['pattern']}")
     if "maxLength" in c:
         most = c["maxLength"]
-        add(lambda v: len(v) <= most, "max-length",
+        add(lambda v: len(v) <= most, codes.TOO_LONG,
             lambda v: f"{len(v)} long, more than the maximum length {most}")
     if "minLength" in c:
         least = c["minLength"]
-        add(lambda v: len(v) >= least, "min-length",
+        add(lambda v: len(v) >= least, codes.TOO_SHORT,
             lambda v: f"{len(v)} long, less than the minimum length {least}")
     if "minimum" in c and kind in ("integer", "number", "decimal"):
         low = c["minimum"]
-        add(lambda v: v >= low, "minimum", lambda v: f"{v!r} is less than the minimum {low}")
+        add(lambda v: v >= low, codes.BELOW_MINIMUM,
+            lambda v: f"{v!r} is less than the minimum {low}")
     if "maximum" in c and kind in ("integer", "number", "decimal"):
         high = c["maximum"]
-        add(lambda v: v <= high, "maximum",
+        add(lambda v: v <= high, codes.ABOVE_MAXIMUM,
             lambda v: f"{v!r} is more than the maximum {high}")
     return checks
 
@@ -138,7 +140,7 @@ def _compile_field(spec: FieldSpec) -> Check:
 
     def check(value: Any, path: str, out: list[Problem]) -> None:
         if not is_type(value):
-            out.append((path, "type", f"{value!r} is not {expected}"))
+            out.append((path, codes.TYPE_ERROR, f"{value!r} is not {expected}"))
             return
         for each in checks:
             each(value, path, out)
@@ -156,7 +158,7 @@ def _compile_array(spec: FieldSpec) -> Check:
     def check(values: list[Any], path: str, out: list[Problem]) -> None:
         for i, value in enumerate(values):
             if value is None:
-                out.append((f"{path}[{i}]", "type", "null is not allowed in a list"))
+                out.append((f"{path}[{i}]", codes.TYPE_ERROR, "null is not allowed in a list"))
             else:
                 element(value, f"{path}[{i}]", out)
     return check
@@ -173,14 +175,14 @@ def _compile_object(specs: tuple[FieldSpec, ...]) -> Check:
             # LD writes unset text as "": a missing value, as the schema's missingValues say.
             if item is None or item == "":
                 if required:
-                    out.append((prefix + name, "required", "a value is required"))
+                    out.append((prefix + name, codes.MISSING_VALUE, "a value is required"))
                 continue
             field_check(item, prefix + name, out)
         if len(value) > len(known) or not known.issuperset(value):
             for name in value:
                 if name not in known:
-                    out.append((prefix + name, "unknown-field",
-                                "the itemType schema has no such field"))
+                    out.append((prefix + name, codes.UNKNOWN_FIELD,
+                                codes.message(codes.UNKNOWN_FIELD)))
     return check
 
 
@@ -302,5 +304,5 @@ class RecordChecker:
 
     def check_key(self, data: dict[str, Any]) -> list[Problem]:
         """Problems of the primary key alone (what a Delete needs)."""
-        return [(name, "required", "the primary key field is required")
+        return [(name, codes.MISSING_VALUE, "the primary key field is required")
                 for name in self.schema.primary_key if _is_missing(data.get(name))]

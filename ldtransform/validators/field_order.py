@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform import issue_codes as codes
 from ldtransform._fieldcheck import list_positions
 from ldtransform.errors import ConfigError
 from ldtransform.protocols import Issue
@@ -62,7 +63,7 @@ class FieldOrder:
                 f"{self.parent}[{index[i]}].{self.child_a}")
             first, second = _shown(a[int(i)].as_py()), _shown(b[int(i)].as_py())
             relation = "after" if self.allow_equal else "not before"
-            yield Issue("field-order", f"{self.earlier} ({first}) is {relation} "
+            yield Issue(codes.FIELD_ORDER, f"{self.earlier} ({first}) is {relation} "
                         f"{self.later} ({second})", first_row + int(rows[i]), field, first)
 
     def finish(self) -> Iterable[Issue]:

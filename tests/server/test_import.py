@@ -176,14 +176,14 @@ def test_invalid_records_are_reported_and_the_rest_imported(ld: LD) -> None:
     lines = [json.loads(line) for line in r.text.splitlines()]
     assert [line["record"] for line in lines] == [2, 4, 5, 6, 7]
     by_record = {line["record"]: line for line in lines}
-    assert by_record[2]["errors"] == [{"field": "currency", "code": "enum",
+    assert by_record[2]["errors"] == [{"field": "currency", "code": "not-in-enum",
                                        "message": by_record[2]["errors"][0]["message"]}]
     assert by_record[2]["headers"]["receiptType"] == "ValidationError"
     assert by_record[2]["data"]["currency"] == "GBP"
-    assert by_record[4]["errors"][0]["code"] == "required"
+    assert by_record[4]["errors"][0]["code"] == "missing-value"
     codes = {(e["field"], e["code"]) for e in by_record[5]["errors"]}
-    assert codes == {("addresses[0].postalCode", "pattern"),
-                     ("addresses[0].addressType", "required")}
+    assert codes == {("addresses[0].postalCode", "pattern-mismatch"),
+                     ("addresses[0].addressType", "missing-value")}
     assert by_record[6]["errors"][0]["code"] == "wrong-item-type"
     assert by_record[7]["data"] is None
     items = ld.all_items()

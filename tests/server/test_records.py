@@ -98,6 +98,6 @@ def test_numbers_outside_what_the_types_hold_are_type_problems(data: dict[str, A
     problems = NUMBERS.check(data)
     assert NUMBERS.is_valid(data) == (bad is None)
     assert [(path, code) for path, code, _ in problems] == ([] if bad is None
-                                                            else [(bad, "type")])
+                                                            else [(bad, "type-error")])
     if bad == "count":
         assert "9223372036854775807" in problems[0][2]

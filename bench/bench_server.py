@@ -28,9 +28,11 @@ from typing import Any
 import httpx
 import orjson
 
+from ldtransform import ld
+from ldtransform.ld import JobStatus, is_terminal
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "samples" / "schemas"
-TERMINAL = {"Completed", "Rejected", "Canceled", "Failed"}
 TOKEN_FORM = {"grant_type": "password", "client_id": "ldtransform",
               "client_secret": "ldtransform", "username": "demo", "password": "demo",
               "scope": "community=Demo"}
@@ -137,20 +139,20 @@ class Pollers:
         # http.client rather than httpx: the pollers share the machine with the server,
         # and a lean client leaves it more of the CPU (about 0.14 ms a poll, not 0.44).
         url = urllib.parse.urlsplit(self.url)
-        body = urllib.parse.urlencode({"jobId": self.job_id})
+        body = urllib.parse.urlencode({ld.JOB_ID: self.job_id})
         headers = {"Authorization": "Bearer " + self.token,
                    "Content-Type": "application/x-www-form-urlencoded"}
         connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
         try:
             while not self.done.is_set():
                 started = time.perf_counter()
-                connection.request("POST", "/ls/api/batch/status", body=body, headers=headers)
+                connection.request("POST", ld.STATUS, body=body, headers=headers)
                 response = connection.getresponse()
                 answer = response.read()
                 self.latencies.append(time.perf_counter() - started)
                 if response.status != 200:
                     self.errors += 1
-                elif orjson.loads(answer)["status"] in TERMINAL:
+                elif is_terminal(orjson.loads(answer)["status"]):
                     self.done.set()
                 if self.interval:
                     self.done.wait(self.interval)
@@ -170,9 +172,9 @@ class Pollers:
 
 def wait(client: httpx.Client, headers: dict[str, str], job_id: str) -> dict[str, Any]:
     while True:
-        status: dict[str, Any] = client.post("/ls/api/batch/status", headers=headers,
-                                             data={"jobId": job_id}).json()
-        if status["status"] in TERMINAL:
+        status: dict[str, Any] = client.post(ld.STATUS, headers=headers,
+                                             data={ld.JOB_ID: job_id}).json()
+        if is_terminal(status["status"]):
             return status
         time.sleep(0.2)
 
@@ -195,11 +197,11 @@ def run(count: int, pollers: int, interval: float) -> dict[str, Any]:
                               "pollers": pollers, "poll_interval_s": interval}
     try:
         client = httpx.Client(base_url=url, timeout=600)
-        token = client.post("/ls/api/oauth2/token", data=TOKEN_FORM).json()["access_token"]
+        token = client.post(ld.TOKEN, data=TOKEN_FORM).json()["access_token"]
         headers = {"Authorization": "Bearer " + token}
         t0 = time.perf_counter()
         with open(data, "rb") as handle:
-            job = client.post("/ls/api/batch/import", headers=headers, files={
+            job = client.post(ld.IMPORT, headers=headers, files={
                 "file": ("data.json", handle, "application/json")}, data={
                 "jobName": "bench import", "itemType": "Account",
                 "contentType": "application/json"}).json()
@@ -207,7 +209,7 @@ def run(count: int, pollers: int, interval: float) -> dict[str, Any]:
         with Pollers(url, token, job["jobId"], pollers, interval) as poll:
             done = wait(client, headers, job["jobId"])
         import_s = time.perf_counter() - t0
-        assert done["status"] == "Completed" and done["recordsRejected"] == "0", done
+        assert done["status"] == JobStatus.COMPLETED and done["recordsRejected"] == "0", done
         run_ms = int(done["runTime"])
         result.update(
             upload_s=round(upload_s, 2), import_wall_s=round(import_s, 2),
@@ -218,12 +220,12 @@ def run(count: int, pollers: int, interval: float) -> dict[str, Any]:
             poll_p99_ms=round(percentile(poll.latencies, 0.99) * 1000, 1),
             poll_mean_ms=round(statistics.fmean(poll.latencies or [0.0]) * 1000, 1))
         t0 = time.perf_counter()
-        job = client.post("/ls/api/batch/export", headers=headers, data={
+        job = client.post(ld.EXPORT, headers=headers, data={
             "jobName": "bench export", "itemType": "Account", "contentType": "application/json",
             "sqlQuery": "SELECT * FROM Account"}).json()
         done = wait(client, headers, job["jobId"])
         export_s = time.perf_counter() - t0
-        assert done["status"] == "Completed", done
+        assert done["status"] == JobStatus.COMPLETED, done
         exported = 0
         for link in done["links"]:
             with client.stream("GET", link, headers=headers) as r:

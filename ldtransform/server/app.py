@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from ldtransform import ld
 from ldtransform.server import batch, itemsapi
 from ldtransform.server.auth import Authenticator, AuthError
 from ldtransform.server.clock import Clock
@@ -111,7 +112,7 @@ def _client_from_basic(request: Request) -> tuple[str | None, str | None]:
 
 
 def _install_oauth(app: FastAPI) -> None:
-    @app.post("/ls/api/oauth2/token", tags=["oauth2"],
+    @app.post(ld.TOKEN, tags=["oauth2"],
               openapi_extra=form_doc(TOKEN_FIELDS, required=("grant_type", "username",
                                                              "password")))
     async def token(request: Request) -> JSONResponse:
@@ -138,19 +139,19 @@ def _install_oauth(app: FastAPI) -> None:
                              "scope": f"community={who.community}"},
                             headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
-    @app.get("/ls/api/oauth2/validate", tags=["oauth2"])
+    @app.get(ld.VALIDATE, tags=["oauth2"])
     def validate(request: Request, who: Caller) -> dict[str, Any]:
         """200 when the bearer token is valid, 401 when it is not."""
         return {"valid": True, "expiresIn": int(who.expires - state_of(request).clock.now())}
 
-    @app.post("/ls/api/oauth2/tokenInfo", tags=["oauth2"])
+    @app.post(ld.TOKEN_INFO, tags=["oauth2"])
     def token_info(request: Request, who: Caller) -> dict[str, Any]:
         """Who the token belongs to and its community."""
         return {"userId": who.user, "authenticatedUserId": who.user,
                 "community": who.community, "clientId": who.client_id,
                 "expiresIn": int(who.expires - state_of(request).clock.now())}
 
-    @app.post("/ls/api/oauth2/setCommunity", tags=["oauth2"],
+    @app.post(ld.SET_COMMUNITY, tags=["oauth2"],
               openapi_extra=form_doc({"community": "A community of the token's user."},
                                      required=("community",)))
     async def set_community(request: Request,
@@ -188,7 +189,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
 
     app = FastAPI(title="ldtransform local LD server", version="1.0",
                   description="Liquid Decisions Batch and Items API on loopback. "
-                  "Get a token at /ls/api/oauth2/token, then send it as a bearer token.",
+                  f"Get a token at {ld.TOKEN}, then send it as a bearer token.",
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ld = state
     _install_handlers(app)
@@ -197,7 +198,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> FastAPI:
     app.include_router(batch.router)
     app.include_router(itemsapi.router)
 
-    @app.get("/health", tags=["server"])
+    @app.get(ld.HEALTH, tags=["server"])
     def health() -> dict[str, str]:
         """Liveness check; needs no token."""
         return {"status": "ok"}

@@ -16,6 +16,8 @@ from fastapi.responses import FileResponse, Response
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from ldtransform import ld
+from ldtransform.ld import ExportField, ImportField, JobStatus, is_terminal
 from ldtransform.server.auth import Principal
 from ldtransform.server.export import CSV_TYPES, JSON_TYPES, parse_filters, safe_name
 from ldtransform.server.jobview import job_status
@@ -28,38 +30,41 @@ from ldtransform.server.sources import (
 )
 from ldtransform.server.sqlguard import GuardedQuery, QueryError
 from ldtransform.server.state import ApiError, Caller, ServerState, form_doc, state_of
-from ldtransform.server.store import TERMINAL
 from ldtransform.server.uploads import read_form, read_upload
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/ls/api/batch", tags=["batch"])
+router = APIRouter(tags=["batch"])
 
 IMPORT_TYPES = (*JSON_TYPES, *CSV_TYPES)
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
-_COMMON = {
-    "jobName": "A name for the job.",
-    "itemType": "Item type as per the LD schema, e.g. Account.",
-    "notificationEmail": "Optional: an address that is told when the job ends.",
+_COMMON: dict[str, str] = {
+    ImportField.JOB_NAME: "A name for the job.",
+    ImportField.ITEM_TYPE: "Item type as per the LD schema, e.g. Account.",
+    ImportField.NOTIFICATION_EMAIL: "Optional: an address that is told when the job ends.",
 }
-IMPORT_FIELDS = {
+IMPORT_FIELDS: dict[str, str] = {
     **_COMMON,
-    "file": "The data: a JSON array of item envelopes, or CSV.",
-    "contentType": "application/json, or text/plain, plain/text or text/csv for CSV.",
-    "template": "Import template (JSON) mapping CSV columns to fields; file part or text.",
-    "merge": "True: merge the given fields into existing items. Default False: override.",
-    "headerRow": "CSV only: true (default) when the first line is a header.",
+    ImportField.FILE: "The data: a JSON array of item envelopes, or CSV.",
+    ImportField.CONTENT_TYPE: "application/json, or text/plain, plain/text or text/csv for CSV.",
+    ImportField.TEMPLATE: "Import template (JSON) mapping CSV columns to fields; file part "
+                          "or text.",
+    ImportField.MERGE: "True: merge the given fields into existing items. Default False: "
+                       "override.",
+    ImportField.HEADER_ROW: "CSV only: true (default) when the first line is a header.",
 }
-EXPORT_FIELDS = {
+EXPORT_FIELDS: dict[str, str] = {
     **_COMMON,
-    "contentType": "application/json (item envelopes) or text/plain / text/csv (CSV).",
-    "rowHeader": "true: the CSV files start with a header row.",
-    "template": "Optional Jinja2 template turning one item into a CSV line.",
-    "sqlQuery": "Optional SELECT over the itemType views; wins over filters.",
-    "filters": "Optional field: value pairs as JSON or a Python dict's text; 0 = none.",
+    ExportField.CONTENT_TYPE: "application/json (item envelopes) or text/plain / text/csv "
+                              "(CSV).",
+    ExportField.ROW_HEADER: "true: the CSV files start with a header row.",
+    ExportField.TEMPLATE: "Optional Jinja2 template turning one item into a CSV line.",
+    ExportField.SQL_QUERY: "Optional SELECT over the itemType views; wins over filters.",
+    ExportField.FILTERS: "Optional field: value pairs as JSON or a Python dict's text; "
+                         "0 = none.",
 }
-JOB_FIELDS = {"jobId": "The job's id, from the submit answer."}
+JOB_FIELDS = {ld.JOB_ID: "The job's id, from the submit answer."}
 
 
 def _flag(fields: dict[str, str], name: str, default: bool) -> bool:
@@ -76,17 +81,17 @@ def _flag(fields: dict[str, str], name: str, default: bool) -> bool:
 
 def _common_checks(state: ServerState, fields: dict[str, str], allowed: tuple[str, ...]) -> str:
     """Check the parameters both kinds of job share; returns the content type."""
-    for name in ("jobName", "itemType", "contentType"):
+    for name in (ImportField.JOB_NAME, ImportField.ITEM_TYPE, ImportField.CONTENT_TYPE):
         if not fields.get(name, "").strip():
             raise JobRejected(f"The parameter {name} is required")
-    if fields["itemType"] not in state.types:
+    if fields[ImportField.ITEM_TYPE] not in state.types:
         raise JobRejected(f"Unknown itemType {fields['itemType']!r}; this server knows "
                           f"{', '.join(sorted(state.types))}")
-    content_type = fields["contentType"].strip().lower()
+    content_type = fields[ImportField.CONTENT_TYPE].strip().lower()
     if content_type not in allowed:
         raise JobRejected(f"contentType {fields['contentType']!r} is not one of "
                           f"{', '.join(allowed)}")
-    email = fields.get("notificationEmail")
+    email = fields.get(ImportField.NOTIFICATION_EMAIL)
     if email and ("@" not in email or any(c in email for c in " \r\n,;<>")):
         raise JobRejected(f"notificationEmail {email!r} is not an e-mail address")
     return content_type
@@ -95,8 +100,8 @@ def _common_checks(state: ServerState, fields: dict[str, str], allowed: tuple[st
 def _import_params(state: ServerState, fields: dict[str, str], template_file: bytes | None,
                    data: Path | None) -> dict[str, Any]:
     content_type = _common_checks(state, fields, IMPORT_TYPES)
-    params: dict[str, Any] = {"merge": _flag(fields, "merge", False),
-                              "headerRow": _flag(fields, "headerRow", True),
+    params: dict[str, Any] = {"merge": _flag(fields, ImportField.MERGE, False),
+                              "headerRow": _flag(fields, ImportField.HEADER_ROW, True),
                               "format": "json" if content_type in JSON_TYPES else "csv"}
     if data is None:
         raise JobRejected("The upload has no 'file' part")
@@ -105,10 +110,10 @@ def _import_params(state: ServerState, fields: dict[str, str], template_file: by
         if problem:
             raise JobRejected(f"The file cannot be read: {problem}")
         return params
-    raw = template_file if template_file is not None else fields.get("template", "")
+    raw = template_file if template_file is not None else fields.get(ImportField.TEMPLATE, "")
     if not raw or not raw.strip():
         raise JobRejected("A CSV import needs a template mapping its columns to fields")
-    schema = state.types[fields["itemType"]].schema
+    schema = state.types[fields[ImportField.ITEM_TYPE]].schema
     try:
         template = parse_template(raw, schema)
         check_csv_header(data, template, header_row=params["headerRow"])
@@ -126,22 +131,22 @@ def _submit(state: ServerState, who: Principal, kind: str, fields: dict[str, str
     is always ``Accepted`` or ``Rejected``.
     """
     job_id = state.store.create_job(
-        community=who.community, kind=kind, fields=fields, params={}, status="Initialized",
+        community=who.community, kind=kind, fields=fields, params={}, status=JobStatus.INITIALIZED,
         reason="The job has been received and is being accepted", job_id=job_id)
     try:
         params = check()
     except JobRejected as exc:
-        state.store.set_status(job_id, "Rejected", str(exc), finished=time.time())
+        state.store.set_status(job_id, JobStatus.REJECTED, str(exc), finished=time.time())
         state.worker.notify_finished(job_id)
         return _job(state, job_id)
     except Exception:
         # A fault of the server, not of the job: end the job rather than leave it waiting.
-        state.store.set_status(job_id, "Failed", "The server could not check the job",
+        state.store.set_status(job_id, JobStatus.FAILED, "The server could not check the job",
                                finished=time.time())
         state.worker.notify_finished(job_id)
         raise
-    state.store.set_status(job_id, "Accepted", "The file has been stored and the job is "
-                           "ready for processing" if kind == "import" else
+    state.store.set_status(job_id, JobStatus.ACCEPTED, "The file has been stored and the "
+                           "job is ready for processing" if kind == "import" else
                            "The job is ready for processing",
                            params=orjson.dumps(params).decode())
     job = _job(state, job_id)
@@ -155,15 +160,16 @@ def _job(state: ServerState, job_id: str) -> sqlite3.Row:
     return job
 
 
-@router.post("/import", openapi_extra=form_doc(
-    IMPORT_FIELDS, required=("jobName", "itemType", "contentType", "file"),
-    files=("file", "template"), multipart_only=True))
+@router.post(ld.IMPORT, openapi_extra=form_doc(
+    IMPORT_FIELDS, required=(ImportField.JOB_NAME, ImportField.ITEM_TYPE, ImportField.CONTENT_TYPE,
+                             ImportField.FILE),
+    files=(ImportField.FILE, ImportField.TEMPLATE), multipart_only=True))
 async def batch_import(request: Request,
                        who: Caller) -> dict[str, Any]:
     """Upload a file to import; answers with the job-status object."""
     state = state_of(request)
     job_id = str(uuid.uuid4())
-    folder = state.store.data_dir / "uploads" / job_id
+    folder = state.store.upload_dir(job_id)
     try:
         upload = await read_upload(request, folder / "data", state.config.limits)
     except BaseException:
@@ -173,7 +179,7 @@ async def batch_import(request: Request,
     def submit() -> dict[str, Any]:
         job = _submit(state, who, "import", upload.fields, lambda: _import_params(
             state, upload.fields, upload.template_file, upload.file_path), job_id)
-        if job["status"] == "Rejected":
+        if job["status"] == JobStatus.REJECTED:
             shutil.rmtree(folder, ignore_errors=True)
         return job_status(job, state.store, state.base_url(request))
     return await run_in_threadpool(submit)
@@ -181,24 +187,24 @@ async def batch_import(request: Request,
 
 def _export_params(state: ServerState, who: Principal, fields: dict[str, str]) -> dict[str, Any]:
     content_type = _common_checks(state, fields, IMPORT_TYPES)
-    schema = state.types[fields["itemType"]].schema
-    filters = parse_filters(fields.get("filters"))
+    schema = state.types[fields[ExportField.ITEM_TYPE]].schema
+    filters = parse_filters(fields.get(ExportField.FILTERS))
     unknown = sorted(set(filters or {}) - set(schema.field_names))
-    if unknown and not fields.get("sqlQuery"):
+    if unknown and not fields.get(ExportField.SQL_QUERY):
         raise JobRejected(f"filter fields {', '.join(unknown)} are not fields of "
                           f"{schema.item_type}")
-    template = fields.get("template") or None
+    template = fields.get(ExportField.TEMPLATE) or None
     if template and content_type not in JSON_TYPES:
         try:
             SandboxedEnvironment().parse(template)
         except TemplateSyntaxError as exc:
             raise JobRejected(f"The export template does not compile: line {exc.lineno}: "
                               f"{exc.message}") from exc
-    sql = (fields.get("sqlQuery") or "").strip() or None
+    sql = (fields.get(ExportField.SQL_QUERY) or "").strip() or None
     if sql:
         _check_sql(state, who, sql)
-    return {"rowHeader": _flag(fields, "rowHeader", False), "template": template,
-            "sqlQuery": sql, "filters": None if sql else fields.get("filters")}
+    return {"rowHeader": _flag(fields, ExportField.ROW_HEADER, False), "template": template,
+            "sqlQuery": sql, "filters": None if sql else fields.get(ExportField.FILTERS)}
 
 
 def _check_sql(state: ServerState, who: Principal, sql: str) -> None:
@@ -215,8 +221,9 @@ def _check_sql(state: ServerState, who: Principal, sql: str) -> None:
         guard.close()
 
 
-@router.post("/export", openapi_extra=form_doc(
-    EXPORT_FIELDS, required=("jobName", "itemType", "contentType")))
+@router.post(ld.EXPORT, openapi_extra=form_doc(
+    EXPORT_FIELDS, required=(ExportField.JOB_NAME, ExportField.ITEM_TYPE,
+                             ExportField.CONTENT_TYPE)))
 async def batch_export(request: Request,
                        who: Caller) -> dict[str, Any]:
     """Submit an export job; answers with the job-status object."""
@@ -233,7 +240,7 @@ async def batch_export(request: Request,
 async def _job_of(request: Request, who: Principal) -> tuple[ServerState, str]:
     state = state_of(request)
     fields = await read_form(request, state.config.limits)
-    job_id = (fields.get("jobId") or "").strip()
+    job_id = (fields.get(ld.JOB_ID) or "").strip()
     if not job_id:
         raise ApiError(400, "invalid_request", "the form field jobId is required")
     return state, job_id
@@ -247,7 +254,7 @@ def _status_or_404(state: ServerState, who: Principal, job_id: str,
     return job_status(job, state.store, state.base_url(request))
 
 
-@router.post("/status", openapi_extra=form_doc(JOB_FIELDS, required=("jobId",)),
+@router.post(ld.STATUS, openapi_extra=form_doc(JOB_FIELDS, required=(ld.JOB_ID,)),
              response_class=Response,
              responses={200: {"content": {"application/json": {}},
                               "description": "The job-status object"}})
@@ -260,7 +267,7 @@ async def batch_status(request: Request, who: Caller) -> Response:
     return Response(orjson.dumps(status), media_type="application/json")
 
 
-@router.post("/cancel", openapi_extra=form_doc(JOB_FIELDS, required=("jobId",)))
+@router.post(ld.CANCEL, openapi_extra=form_doc(JOB_FIELDS, required=(ld.JOB_ID,)))
 async def batch_cancel(request: Request,
                        who: Caller) -> dict[str, Any]:
     """Ask for a job to be canceled; a finished job is left as it is."""
@@ -268,11 +275,11 @@ async def batch_cancel(request: Request,
 
     def cancel() -> dict[str, Any]:
         job = state.store.job(job_id, who.community)
-        if job is not None and job["status"] not in TERMINAL:
+        if job is not None and not is_terminal(job["status"]):
             state.store.set_status(
-                job_id, "Canceling", "A request to cancel the job has been received; it "
-                "will be canceled next time it is up for processing",
-                only_from=("Initialized", "Accepted", "Processing"))
+                job_id, JobStatus.CANCELING, "A request to cancel the job has been received; "
+                "it will be canceled next time it is up for processing",
+                only_from=(JobStatus.INITIALIZED, JobStatus.ACCEPTED, JobStatus.PROCESSING))
             state.worker.wake()
         return _status_or_404(state, who, job_id, request)
     return await run_in_threadpool(cancel)
@@ -282,7 +289,7 @@ _MEDIA = {".json": "application/json", ".csv": "text/csv; charset=utf-8",
           ".ndjson": "application/x-ndjson"}
 
 
-@router.get("/download/{link_id}/{name}", response_class=FileResponse,
+@router.get(ld.DOWNLOAD, response_class=FileResponse,
             responses={404: {"description": "No such file in your community"},
                        410: {"description": "The link has expired"}})
 def batch_download(link_id: str, name: str, request: Request,

@@ -26,6 +26,7 @@ import orjson
 
 from ldtransform import issue_codes as codes
 from ldtransform.errors import ConfigError
+from ldtransform.ld import ReceiptType
 from ldtransform.schema import ItemSchema, load_schema
 from ldtransform.server.records import Problem, RecordChecker, primary_key_of
 from ldtransform.server.sources import ACTIONS, Record
@@ -76,7 +77,7 @@ class Rejection:
     number: int
     headers: dict[str, Any] | None
     data: Any
-    receipt_type: str
+    receipt_type: ReceiptType
     problems: list[Problem]
 
     @property
@@ -94,7 +95,7 @@ class Applied:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def _reject(record: Record, kind: str, problems: list[Problem]) -> Rejection:
+def _reject(record: Record, kind: ReceiptType, problems: list[Problem]) -> Rejection:
     number, headers, data = record
     return Rejection(number, headers, data, kind, problems)
 
@@ -153,20 +154,21 @@ def plan_records(records: Sequence[Record], *, item_type: str | None,
     for record in records:
         _, headers, data = record
         if headers is None:
-            plan.rejected.append(_reject(record, "ReadError", [("", "bad-record", data)]))
+            plan.rejected.append(_reject(record, ReceiptType.READ_ERROR,
+                                         [("", "bad-record", data)]))
             continue
         action = headers.get("action") or "Create"
         kind = item_type or headers.get("type")
         if action not in ACTIONS:
-            plan.rejected.append(_reject(record, "InvalidAction", [
+            plan.rejected.append(_reject(record, ReceiptType.INVALID_ACTION, [
                 ("headers.action", codes.NOT_IN_ENUM,
                  f"{action!r} is not one of {', '.join(ACTIONS)}")]))
         elif item_type is not None and headers.get("type") not in (None, item_type):
-            plan.rejected.append(_reject(record, "WrongItemType", [
+            plan.rejected.append(_reject(record, ReceiptType.WRONG_ITEM_TYPE, [
                 ("headers.type", "wrong-item-type",
                  f"{headers.get('type')!r} in a job importing {item_type}")]))
         elif not isinstance(kind, str) or kind not in types:
-            plan.rejected.append(_reject(record, "UnknownItemType", [
+            plan.rejected.append(_reject(record, ReceiptType.UNKNOWN_ITEM_TYPE, [
                 ("headers.type", "unknown-item-type", f"no schema for itemType {kind!r}")]))
         else:
             by_type.setdefault(kind, []).append((record, action))
@@ -184,7 +186,7 @@ def _plan_type(plan: Plan, kind: str, ctx: TypeContext, group: list[tuple[Record
         if pk is None:
             problems = checker.check_key(record[2]) or [
                 ("", codes.MISSING_VALUE, "the primary key must be a plain value")]
-            plan.rejected.append(_reject(record, "ValidationError", problems))
+            plan.rejected.append(_reject(record, ReceiptType.VALIDATION_ERROR, problems))
         else:
             keyed.append((record, action, pk))
     if merge or any(action != "Create" for _, action, _ in keyed):
@@ -195,7 +197,7 @@ def _plan_type(plan: Plan, kind: str, ctx: TypeContext, group: list[tuple[Record
     for record, _, pk in keyed:
         problems = checker.check(record[2])
         if problems:
-            plan.rejected.append(_reject(record, "ValidationError", problems))
+            plan.rejected.append(_reject(record, ReceiptType.VALIDATION_ERROR, problems))
         else:
             ready[pk] = dumps(record[2]).decode()
     plan.ready[kind] = ready
@@ -214,12 +216,13 @@ def apply_plan(conn: sqlite3.Connection, plan: Plan, *, community: str,
         for record, action, pk in keyed:
             after, error = _outcome(action, merge, record[2], state.get(pk))
             if error is not None:
-                result.rejected.append(_reject(record, "NotFound", [("", "not-found", error)]))
+                result.rejected.append(_reject(record, ReceiptType.NOT_FOUND,
+                                               [("", "not-found", error)]))
                 continue
             if after is not None:
                 problems = ctx.checker.check(after)
                 if problems:
-                    result.rejected.append(_reject(record, "ValidationError", problems))
+                    result.rejected.append(_reject(record, ReceiptType.VALIDATION_ERROR, problems))
                     continue
             state[pk] = after
             touched[pk] = None if after is None else dumps(after).decode()

@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from ldtransform import ld
 from ldtransform.server.auth import Principal
 from ldtransform.server.items import apply_records
 from ldtransform.server.sources import Record
@@ -16,7 +17,7 @@ from ldtransform.server.uploads import read_form
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/ls/api/items", tags=["items"])
+router = APIRouter(tags=["items"])
 
 UPDATES_FIELDS = {
     "itemType": "The item type, e.g. Account.",
@@ -67,7 +68,7 @@ def _upsert(state: ServerState, who: Principal, doc: list[Any]) -> dict[str, Any
     return answer
 
 
-@router.post("/upsert", openapi_extra=_UPSERT_BODY)
+@router.post(ld.UPSERT, openapi_extra=_UPSERT_BODY)
 async def items_upsert(request: Request, who: Caller) -> Any:
     """Create, merge, update or delete items given as a JSON array of envelopes."""
     state = state_of(request)
@@ -121,7 +122,7 @@ def _updates(state: ServerState, who: Principal, fields: dict[str, str]) -> dict
     return {"items": items, "maxProcessedAt": rows[-1][2], "lastId": str(rows[-1][0])}
 
 
-@router.post("/updates", openapi_extra=form_doc(UPDATES_FIELDS, required=("itemType",)))
+@router.post(ld.UPDATES, openapi_extra=form_doc(UPDATES_FIELDS, required=("itemType",)))
 async def items_updates(request: Request,
                         who: Caller) -> dict[str, Any]:
     """Items of a type changed after a point, paged by (processed-at, row id)."""

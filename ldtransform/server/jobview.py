@@ -12,19 +12,15 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from ldtransform.ld import JobStatus, download_path
 from ldtransform.server.store import Store
 
-__all__ = ["download_path", "job_status", "ld_time"]
+__all__ = ["job_status", "ld_time"]
 
 
 def ld_time(epoch: float) -> str:
     """``2015-05-26T13:35:25+0000``."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def download_path(link_id: str, name: str) -> str:
-    """The path of a download link (relative to the server's base URL)."""
-    return f"/ls/api/batch/download/{link_id}/{name}"
 
 
 def _run_ms(job: sqlite3.Row) -> int:
@@ -56,7 +52,7 @@ def job_status(job: sqlite3.Row, store: Store, base_url: str) -> dict[str, Any]:
     for row in files:
         if row["kind"] == "rejects":
             status["rejectionFile"] = base + download_path(row["link_id"], row["name"])
-    if job["kind"] == "export" and job["status"] == "Completed":
+    if job["kind"] == "export" and job["status"] == JobStatus.COMPLETED:
         results = [row for row in files if row["kind"] == "result"]
         status["links"] = [base + download_path(r["link_id"], r["name"]) for r in results]
         if results and results[0]["expires"] is not None:

@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
+from ldtransform.ld import JobStatus
+
 __all__ = ["JobCanceled", "JobEnded", "JobFailed", "JobInterrupted", "JobRejected"]
 
 
 class JobEnded(Exception):
     """A job ends before its work is done; the message is the job's ``reason``."""
 
-    status = "Failed"
+    status = JobStatus.FAILED
 
 
 class JobRejected(JobEnded):
     """The job's parameters or file are wrong (nothing was applied)."""
 
-    status = "Rejected"
+    status = JobStatus.REJECTED
 
 
 class JobFailed(JobEnded):
     """An error during processing stopped the job."""
 
-    status = "Failed"
+    status = JobStatus.FAILED
 
 
 class JobCanceled(JobEnded):
     """A cancel request was seen between two chunks."""
 
-    status = "Canceled"
+    status = JobStatus.CANCELED
 
 
 class JobInterrupted(JobEnded):
     """The server is stopping; the job stays ``Processing`` and resumes on restart."""
 
-    status = "Processing"
+    status = JobStatus.PROCESSING

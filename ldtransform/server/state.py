@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ldtransform import ld
 from ldtransform.server.auth import Authenticator, Principal
 from ldtransform.server.clock import Clock
 from ldtransform.server.config import ServerConfig
@@ -55,8 +56,8 @@ def state_of(request: Request) -> ServerState:
     return state
 
 
-_bearer = HTTPBearer(auto_error=False, description="The access_token from "
-                     "/ls/api/oauth2/token, as 'Authorization: Bearer <token>'.")
+_bearer = HTTPBearer(auto_error=False, description=f"The access_token from {ld.TOKEN}, "
+                     "as 'Authorization: Bearer <token>'.")
 
 
 def principal(request: Request,

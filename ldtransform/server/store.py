@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["TERMINAL", "Store", "connect"]
+from ldtransform.ld import JobStatus
 
-TERMINAL = frozenset({"Completed", "Rejected", "Canceled", "Failed"})
+__all__ = ["Store", "connect"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -141,7 +141,7 @@ class Store:
     # -- jobs -----------------------------------------------------------------------
 
     def create_job(self, *, community: str, kind: str, fields: dict[str, Any],
-                   params: dict[str, Any], status: str, reason: str,
+                   params: dict[str, Any], status: JobStatus, reason: str,
                    job_id: str | None = None) -> str:
         """Insert a job and return its id."""
         job_id = job_id or str(uuid.uuid4())
@@ -165,8 +165,8 @@ class Store:
             return None
         return row
 
-    def set_status(self, job_id: str, status: str, reason: str, *,
-                   only_from: tuple[str, ...] = (), **columns: Any) -> bool:
+    def set_status(self, job_id: str, status: JobStatus, reason: str, *,
+                   only_from: tuple[JobStatus, ...] = (), **columns: Any) -> bool:
         """Move a job to ``status``; with ``only_from``, only from one of those statuses."""
         sets = ", ".join(f"{name} = ?" for name in columns)
         sql = f"UPDATE jobs SET status = ?, reason = ?{', ' + sets if sets else ''} " \
@@ -187,29 +187,34 @@ class Store:
         """
         with self.write() as conn:
             row: sqlite3.Row | None = conn.execute(
-                "SELECT * FROM jobs WHERE status = 'Accepted' OR (status = 'Canceling' "
-                "AND runner IS NULL) ORDER BY seq LIMIT 1").fetchone()
+                "SELECT * FROM jobs WHERE status = ? OR (status = ? AND runner IS NULL) "
+                "ORDER BY seq LIMIT 1", (JobStatus.ACCEPTED, JobStatus.CANCELING)).fetchone()
             if row is None:
                 return None
-            if row["status"] == "Canceling":
-                conn.execute("UPDATE jobs SET status = 'Canceled', reason = ?, finished = ? "
-                             "WHERE job_id = ?", ("The job was canceled before it started "
-                                                  "processing", time.time(), row["job_id"]))
+            if row["status"] == JobStatus.CANCELING:
+                conn.execute("UPDATE jobs SET status = ?, reason = ?, finished = ? "
+                             "WHERE job_id = ?", (JobStatus.CANCELED, "The job was canceled "
+                                                  "before it started processing",
+                                                  time.time(), row["job_id"]))
             else:
                 runner = uuid.uuid4().hex
-                conn.execute("UPDATE jobs SET status = 'Processing', reason = ?, runner = ?, "
+                conn.execute("UPDATE jobs SET status = ?, reason = ?, runner = ?, "
                              "started = coalesce(started, ?) WHERE job_id = ?",
-                             ("The job is being processed", runner, time.time(),
-                              row["job_id"]))
+                             (JobStatus.PROCESSING, "The job is being processed", runner,
+                              time.time(), row["job_id"]))
                 row = conn.execute("SELECT * FROM jobs WHERE job_id = ?",
                                    (row["job_id"],)).fetchone()
         return row
 
-    def jobs_in(self, *statuses: str) -> list[sqlite3.Row]:
+    def jobs_in(self, *statuses: JobStatus) -> list[sqlite3.Row]:
         """Every job in one of ``statuses``, oldest first."""
         marks = ", ".join("?" * len(statuses))
         return list(self.conn().execute(
             f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY seq", statuses))
+
+    def upload_dir(self, job_id: str) -> Path:
+        """The folder of an import job's upload (``data``) and rejected records."""
+        return self.data_dir / "uploads" / job_id
 
     # -- result files -----------------------------------------------------------------
 
@@ -247,5 +252,5 @@ class Store:
             conn.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?)", [
                 (uuid.uuid4().hex, job_id, community, "result", name, path, records, size,
                  expires) for name, path, records, size in parts])
-            conn.execute("UPDATE jobs SET status = 'Completed', reason = ?, finished = ? "
-                         "WHERE job_id = ?", (reason, finished, job_id))
+            conn.execute("UPDATE jobs SET status = ?, reason = ?, finished = ? "
+                         "WHERE job_id = ?", (JobStatus.COMPLETED, reason, finished, job_id))

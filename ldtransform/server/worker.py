@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import orjson
 
 from ldtransform._template_limits import TemplateLimits
+from ldtransform.ld import JobStatus, is_terminal
 from ldtransform.schema import ItemSchema
 from ldtransform.server.config import Limits, ServerConfig
 from ldtransform.server.export import (
@@ -53,7 +54,7 @@ from ldtransform.server.prepare import (
     Unreadable,
     read_plans,
 )
-from ldtransform.server.store import TERMINAL, Store, connect
+from ldtransform.server.store import Store, connect
 
 __all__ = ["Worker"]
 
@@ -211,21 +212,21 @@ class Worker:
 
     def recover(self) -> None:
         """Deal with jobs a stopped or crashed server left unfinished."""
-        for job in self.store.jobs_in("Initialized"):
-            self._finish(job, "Failed", "The server stopped while the upload was being "
+        for job in self.store.jobs_in(JobStatus.INITIALIZED):
+            self._finish(job, JobStatus.FAILED, "The server stopped while the upload was being "
                          "accepted; submit the job again")
-        for job in self.store.jobs_in("Canceling"):
+        for job in self.store.jobs_in(JobStatus.CANCELING):
             if job["runner"] is not None:  # it was running when the server stopped
-                self._finish(job, "Canceled", f"Canceled at the user's request after "
+                self._finish(job, JobStatus.CANCELED, f"Canceled at the user's request after "
                              f"{job['records_processed']} records; the records processed "
                              "before remain")
-        for job in self.store.jobs_in("Processing"):
+        for job in self.store.jobs_in(JobStatus.PROCESSING):
             if self.config.recovery == "resume":
-                self.store.set_status(job["job_id"], "Accepted", "The server restarted; "
+                self.store.set_status(job["job_id"], JobStatus.ACCEPTED, "The server restarted; "
                                       f"the job resumes after record {job['cursor']}",
                                       runner=None)
             else:
-                self._finish(job, "Failed", "The server restarted while the job was "
+                self._finish(job, JobStatus.FAILED, "The server restarted while the job was "
                              f"processing; {job['records_processed']} records were "
                              "processed and kept")
 
@@ -240,7 +241,7 @@ class Worker:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
-            if job["status"] == "Canceling":
+            if job["status"] == JobStatus.CANCELING:
                 self.notify_finished(job["job_id"])
             elif self._pool is not None:
                 self._run_in_process(job)
@@ -254,7 +255,7 @@ class Worker:
         except BrokenProcessPool:
             # A job process died; leave the job to recovery unless we are stopping.
             if not self._stop.is_set():
-                self._finish(job, "Failed", "The job's process ended unexpectedly")
+                self._finish(job, JobStatus.FAILED, "The job's process ended unexpectedly")
         except RuntimeError:
             pass  # the pool is shutting down with the server
 
@@ -275,9 +276,9 @@ class Worker:
             self._finish(job, exc.status, str(exc))
         except Exception as exc:
             log.exception("job %s failed", job["job_id"])
-            self._finish(job, "Failed", f"Internal error while processing: {exc}")
+            self._finish(job, JobStatus.FAILED, f"Internal error while processing: {exc}")
 
-    def _finish(self, job: sqlite3.Row, status: str, reason: str) -> None:
+    def _finish(self, job: sqlite3.Row, status: JobStatus, reason: str) -> None:
         """End a job that did not complete (and an import that did)."""
         if job["kind"] == "import":
             self._register_rejections(job["job_id"])
@@ -286,13 +287,13 @@ class Worker:
             shutil.rmtree(self.store.data_dir / "exports" / job["job_id"], ignore_errors=True)
         self.store.set_status(job["job_id"], status, reason, finished=time.time())
         if job["kind"] == "import":  # the job is over: its upload is no longer needed
-            (self.store.data_dir / "uploads" / job["job_id"] / "data").unlink(missing_ok=True)
+            (self.store.upload_dir(job["job_id"]) / "data").unlink(missing_ok=True)
         self.notify_finished(job["job_id"])
 
     def notify_finished(self, job_id: str) -> None:
         """Write (and send) the notification of a finished job that asked for one."""
         row = self.store.job(job_id)
-        if row is None or row["status"] not in TERMINAL or not row["notification_email"]:
+        if row is None or not is_terminal(row["status"]) or not row["notification_email"]:
             return
         try:
             notify(self.config, self.store, row, self.base_url)
@@ -311,7 +312,7 @@ class Worker:
     def _check_interruptions(self, run: _Run) -> None:
         """Raise if the job was canceled or the server is stopping."""
         row = self.store.job(run.job["job_id"])
-        if row is not None and row["status"] == "Canceling":
+        if row is not None and row["status"] == JobStatus.CANCELING:
             raise JobCanceled(f"Canceled at the user's request after {run.processed} "
                               f"records; the records processed before remain")
         if self._stop.is_set() or (_PARENT_PID and os.getppid() != _PARENT_PID):
@@ -349,10 +350,10 @@ class Worker:
     def _import(self, run: _Run) -> None:
         job = run.job
         ctx = self.types.get(job["item_type"])
-        path = self.store.data_dir / "uploads" / job["job_id"] / "data"
+        path = self.store.upload_dir(job["job_id"]) / "data"
         if ctx is None or not path.exists():
             raise JobFailed("The uploaded file or the itemType schema is no longer there")
-        rejects = self.store.data_dir / "uploads" / job["job_id"] / "rejected.ndjson"
+        rejects = self.store.upload_dir(job["job_id"]) / "rejected.ndjson"
         with open(rejects, "ab") as handle:
             handle.truncate(run.rejects_bytes)
         plans = self._plans(run, path)
@@ -396,7 +397,7 @@ class Worker:
 
     def _register_rejections(self, job_id: str) -> None:
         job = self.store.job(job_id)
-        rejects = self.store.data_dir / "uploads" / job_id / "rejected.ndjson"
+        rejects = self.store.upload_dir(job_id) / "rejected.ndjson"
         if job is None or not job["records_rejected"] or self.store.files_of(job_id):
             return
         self.store.add_file(job_id=job_id, community=job["community"], kind="rejects",
@@ -411,7 +412,7 @@ class Worker:
         if run.rejected:
             reason += (f"; {run.rejected} records were rejected (see the file at "
                        "rejectionFile)")
-        self._finish(job, "Completed", reason)
+        self._finish(job, JobStatus.COMPLETED, reason)
 
     # -- export -----------------------------------------------------------------------
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import httpx
 
+from ldtransform import ld
+from ldtransform.ld import ExportField, ImportField, is_terminal
 from ldtransform.server.config import config_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "samples" / "schemas"
 ACCOUNTS = ROOT / "samples" / "accounts.items.json"
-TERMINAL = {"Completed", "Rejected", "Canceled", "Failed"}
 
 #: Users and clients of the test servers: two communities, one user in both.
 AUTH = {
@@ -48,7 +49,7 @@ class LD:
         self.token = self.get_token(user, password, community)
 
     def get_token(self, user: str, password: str, community: str) -> str:
-        r = self.http.post("/ls/api/oauth2/token", data={
+        r = self.http.post(ld.TOKEN, data={
             "grant_type": "password", "client_id": "ldtransform",
             "client_secret": "ldtransform", "username": user, "password": password,
             "scope": f"community={community}"})
@@ -71,30 +72,31 @@ class LD:
             content = content.read_bytes()
         if not isinstance(content, bytes | str):
             content = json.dumps(content)
-        files: dict[str, Any] = {"file": (filename, content, content_type, {"Expires": "0"})}
+        files: dict[str, Any] = {
+            ImportField.FILE: (filename, content, content_type, {"Expires": "0"})}
         template = fields.pop("template_file", None)
         if template is not None:
-            files["template"] = ("template.json", template, "application/json",
+            files[ImportField.TEMPLATE] = ("template.json", template, "application/json",
                                  {"Expires": "0"})
-        data = {"jobName": "Test Import", "itemType": item_type,
-                "contentType": content_type, **fields}
-        r = self.post("/ls/api/batch/import", files=files,
+        data = {ImportField.JOB_NAME: "Test Import", ImportField.ITEM_TYPE: item_type,
+                ImportField.CONTENT_TYPE: content_type, **fields}
+        r = self.post(ld.IMPORT, files=files,
                       data={k: str(v) for k, v in data.items() if v is not None})
         assert r.status_code == 200, r.text
         status: dict[str, Any] = r.json()
         return status
 
     def export(self, **fields: Any) -> dict[str, Any]:
-        data = {"jobName": "Test Export", "itemType": "Account",
-                "contentType": "application/json", **fields}
-        r = self.post("/ls/api/batch/export",
+        data = {ExportField.JOB_NAME: "Test Export", ExportField.ITEM_TYPE: "Account",
+                ExportField.CONTENT_TYPE: "application/json", **fields}
+        r = self.post(ld.EXPORT,
                       data={k: str(v) for k, v in data.items() if v is not None})
         assert r.status_code == 200, r.text
         status: dict[str, Any] = r.json()
         return status
 
     def status(self, job_id: str) -> dict[str, Any]:
-        r = self.post("/ls/api/batch/status", data={"jobId": job_id})
+        r = self.post(ld.STATUS, data={ld.JOB_ID: job_id})
         assert r.status_code == 200, r.text
         status: dict[str, Any] = r.json()
         return status
@@ -103,7 +105,7 @@ class LD:
         deadline = time.monotonic() + timeout
         while True:
             status = self.status(job_id)
-            if status["status"] in TERMINAL:
+            if is_terminal(status["status"]):
                 return status
             assert time.monotonic() < deadline, f"job still {status['status']}"
             time.sleep(0.05)
@@ -126,7 +128,7 @@ class LD:
         return items
 
     def upsert(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        r = self.post("/ls/api/items/upsert", content=json.dumps(items),
+        r = self.post(ld.UPSERT, content=json.dumps(items),
                       headers={**self.auth, "Content-Type": "application/json"})
         assert r.status_code == 200, r.text
         result: dict[str, Any] = r.json()
@@ -137,7 +139,7 @@ class LD:
         found: dict[str, dict[str, Any]] = {}
         after, last = 0, ""
         while True:
-            r = self.post("/ls/api/items/updates", data={
+            r = self.post(ld.UPDATES, data={
                 "itemType": item_type, "processedAfter": after, "lastId": last, "max": 500})
             page = r.json()
             for item in page["items"]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from ldtransform.fieldpath import MAX_LIST_INDEX, FieldPath, FieldPathError
 from ldtransform.readers._jsonscan import ArrayScanner
 from ldtransform.schema import FieldSpec, ItemSchema
 
@@ -48,10 +49,8 @@ Record = tuple[int, dict[str, Any] | None, Any]
 #: Which records (by number) a reader should give; the others are passed over unread.
 Wanted = Callable[[int], bool]
 ACTIONS = ("Create", "Merge", "Update", "Delete")
-#: The largest list index a template's field path may name (``addresses[99].city``): every
-#: row builds its lists up to the largest index named.
-MAX_LIST_INDEX = 99
-_PATH_PART = re.compile(r"^([A-Za-z_]\w*)(?:\[([0-9]*)\])?$")
+#: The field names a template's path may use (the grammar allows more).
+_NAME = re.compile(r"[A-Za-z_]\w*")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
@@ -284,34 +283,34 @@ def _field_path(text: str, schema: ItemSchema) -> tuple[tuple[tuple[str, int | N
     through, at most :data:`MAX_LIST_INDEX`. An index at the end makes the field an element
     of the list (``deliveryDays[0]`` is one string).
     """
+    try:
+        steps = FieldPath.parse(text).steps
+    except FieldPathError:
+        steps = ()
+    if not steps or not all(_NAME.fullmatch(step.name) for step in steps):
+        raise TemplateError(f"field {text!r}: write a path like addresses[0].city")
     parts: list[tuple[str, int | None]] = []
     specs: tuple[FieldSpec, ...] = schema.fields
-    pieces = text.split(".")
     spec: FieldSpec | None = None
     index: int | None = None
-    for depth, piece in enumerate(pieces):
-        match = _PATH_PART.match(piece)
-        if match is None:
-            raise TemplateError(f"field {text!r}: write a path like addresses[0].city")
-        name = match.group(1)
+    for depth, step in enumerate(steps):
+        name, index = step.name, step.index
         spec = next((s for s in specs if s.name == name), None)
         if spec is None:
             raise TemplateError(f"field {text!r}: the {schema.item_type} schema has no "
                                 f"field {name!r} there")
-        digits = match.group(2)
-        if digits and spec.type != "array":
+        if index is not None and spec.type != "array":
             raise TemplateError(f"field {text!r}: {name} is not a list; write it without "
-                                f"[{digits}]")
-        if digits and (len(digits) > 9 or int(digits) > MAX_LIST_INDEX):
-            raise TemplateError(f"field {text!r}: list index {digits} is over the limit of "
+                                f"[{index}]")
+        if index is not None and index > MAX_LIST_INDEX:
+            raise TemplateError(f"field {text!r}: list index {index} is over the limit of "
                                 f"{MAX_LIST_INDEX}")
-        index = int(digits) if digits else None
-        if depth < len(pieces) - 1 and spec.type == "array" and index is None:
+        if depth < len(steps) - 1 and spec.type == "array" and index is None:
             raise TemplateError(f"field {text!r}: {name} is a list; name an element, e.g. "
-                                f"{name}[0].{pieces[depth + 1]}")
+                                f"{name}[0].{steps[depth + 1].name}")
         parts.append((name, index))
         specs = spec.fields
-    assert spec is not None  # str.split gives at least one piece
+    assert spec is not None  # a parsed path has at least one step
     if index is not None:  # one element of the list
         spec = FieldSpec(spec.name, "object", fields=spec.fields) if spec.fields else \
             FieldSpec(spec.name, spec.items or "string")

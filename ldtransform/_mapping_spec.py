@@ -15,6 +15,7 @@ from typing import Any
 
 from ldtransform._empty import EMPTY_RULES
 from ldtransform.errors import MappingError
+from ldtransform.fieldpath import FieldPath, FieldPathError
 
 __all__ = ["ChildSpec", "FieldRule", "MappingSpec", "Target", "close_match", "parse_spec",
            "suggest"]
@@ -29,8 +30,6 @@ RULE_KEYS = (*SOURCE_KEYS, "separator", "default", "trim", "normalize_space", "v
 KEYED_CHILD_KEYS = ("sheet", "file", "options", "key", "parent_key", "fields")
 FLAT_CHILD_KEYS = ("skip_if_empty",)
 UNMATCHED = ("keep", "null")
-#: ``name``, ``name[0]``, ``name.sub`` or ``name[0].sub``: one level of child records.
-_TARGET = re.compile(r"^(?P<name>[^\[\].\s]+)(?:\[(?P<index>\d+)\])?(?:\.(?P<sub>[^\[\].\s]+))?$")
 #: TOML scalars a constant or default may be (TOML dates arrive as datetime objects).
 Scalar = str | bool | int | float | dt.date | dt.datetime | dt.time
 
@@ -180,11 +179,7 @@ class _Parser:
 
     def add_field(self, targets: dict[str, Target], key: str, raw: Any) -> None:
         path = f"fields.{_quote(key)}"
-        match = _TARGET.match(key)
-        if not match:
-            raise self.fail(path, "an output field is 'name', 'name[0]', 'name.sub' or "
-                            "'name[0].sub' (one level of child records)")
-        name, index, sub = match["name"], match["index"], match["sub"]
+        name, index, sub = self.split_target(key, path)
         kind = "value" if index is None and sub is None else (
             "object" if index is None else "list")
         rule = self.rule(sub or name, path, raw, in_child=False)
@@ -200,10 +195,22 @@ class _Parser:
             raise self.fail(path, f"{name!r} mixes plain items ({name}[0]) and child "
                             f"records ({name}[0].field)")
         target.plain_items = plain
-        record = target.records.setdefault(int(index) if index is not None else 0, [])
+        record = target.records.setdefault(index if index is not None else 0, [])
         if any(r.name == rule.name for r in record):
             raise self.fail(path, f"{key!r} is mapped twice")
         record.append(rule)
+
+    def split_target(self, key: str, path: str) -> tuple[str, int | None, str | None]:
+        """Split an output field ``name[0].sub`` into its name, index and child field."""
+        try:
+            steps = FieldPath.parse(key).steps
+        except FieldPathError:
+            steps = ()
+        if not 1 <= len(steps) <= 2 or steps[0].every or steps[-1].every \
+                or (len(steps) == 2 and steps[1].index is not None):
+            raise self.fail(path, "an output field is 'name', 'name[0]', 'name.sub' or "
+                            "'name[0].sub' (one level of child records)")
+        return steps[0].name, steps[0].index, steps[1].name if len(steps) == 2 else None
 
     def add_children(self, targets: dict[str, Target], name: str, raw: Any) -> None:
         path = f"children.{_quote(name)}"

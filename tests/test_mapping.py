@@ -164,10 +164,20 @@ def test_unknown_child_column_names_the_sheet_and_its_columns() -> None:
     ({"fields": {"a[0]": "b", "a[1].x": "c"}}, "mixes plain items"),
     ({"fields": {"a": "b"}, "children": {"c": {"key": "k"}}}, "need the table"),
     ({"fields": {"a": {"parent": "b"}}}, "unknown key 'parent'"),
+    *(({"fields": {key: "b"}}, r"an output field is 'name', 'name\[0\]'")
+      for key in ("a.b.c", "a[0].b[1]", "a[]", "a.b[]", "a[x]", "a b", "a.", "[0]")),
 ])
 def test_malformed_mappings_name_the_key_path(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(MappingError, match=message):
         Mapping.from_dict(spec)
+
+
+def test_output_fields_take_one_level_of_child_records() -> None:
+    targets = Mapping.from_dict({"fields": {"a": "x", "b[2]": "y", "c.d": "z",
+                                            "e[1].f": "w"}}).spec.targets
+    assert [(t.name, t.kind, sorted(t.records), t.plain_items) for t in targets] == [
+        ("a", "value", [], False), ("b", "list", [2], True), ("c", "object", [0], False),
+        ("e", "list", [1], False)]
 
 
 def test_the_readme_example_is_a_valid_mapping() -> None:

@@ -14,7 +14,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import orjson
 
 from ldtransform import ld
 from ldtransform.ld import JobStatus, is_terminal
+from ldtransform.server.testing import descendants, free_port, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "samples" / "schemas"
@@ -76,30 +76,11 @@ def write_items(path: Path, count: int) -> int:
     return path.stat().st_size
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(work: Path, port: int) -> subprocess.Popen[bytes]:
+def start_bench_server(work: Path, port: int) -> subprocess.Popen[str]:
     config = work / "server.toml"
     config.write_text("[limits]\nsql_time_limit = 600\nsql_row_limit = 10000000\n"
                       "records_per_file = 250000\nmax_upload_bytes = 4294967296\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ldtransform", "serve", "--port", str(port), "--data-dir",
-         str(work / "data"), "--schemas", str(SCHEMAS), "--config", str(config)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not start")
+    return start_server(port, work / "data", SCHEMAS, config)
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -108,13 +89,6 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process started by ``pid``, and by those, and so on."""
-    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
-                for c in (task / "children").read_text().split()]
-    return children + [d for child in children for d in descendants(child)]
 
 
 def server_peak_rss_mib(pid: int) -> tuple[float, float]:
@@ -191,7 +165,7 @@ def run(count: int, pollers: int, interval: float) -> dict[str, Any]:
     size = write_items(data, count)
     print(f"wrote {count:,} items ({size / 2**20:,.0f} MiB) in {time.perf_counter() - t0:.1f} s")
     port = free_port()
-    proc = start_server(work, port)
+    proc = start_bench_server(work, port)
     url = f"http://127.0.0.1:{port}"
     result: dict[str, Any] = {"items": count, "file_mib": round(size / 2**20, 1),
                               "pollers": pollers, "poll_interval_s": interval}

@@ -9,9 +9,8 @@ The public API is re-exported here; everything else is private::
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from ldtransform import _pandas_hook
+from ldtransform._version import __version__
 from ldtransform.errors import (
     ConfigError,
     EncodingError,
@@ -41,10 +40,6 @@ from ldtransform.validation import Validation
 
 _pandas_hook.install()  # df.ld.validate(...) once pandas is imported
 
-try:
-    __version__ = metadata.version("ldtransform")
-except metadata.PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0+unknown"
 
 __all__ = [
     "BoundMapping",

@@ -24,12 +24,13 @@ from ldtransform._cli_common import (
     log_to_stderr,
     reader_options,
 )
+from ldtransform._version import __version__
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_READ", "EXIT_USAGE", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="ldtransform")
+@click.version_option(version=__version__)
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
 def main(debug: bool) -> None:
     """Turn messy CSV, Excel, Parquet and JSON into clean, validated Liquid Decisions data."""

@@ -27,6 +27,7 @@ from ldtransform._parts import PartInfo, PartSink
 from ldtransform._quarantine_file import sidecar_path
 from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
+from ldtransform._version import __version__
 from ldtransform.errors import ConfigError, ReadError, ValidationFailed
 from ldtransform.frames import Frames
 from ldtransform.manifest import MANIFEST, ConfigFile, Manifest, SourceFile, ValidationSummary
@@ -410,8 +411,6 @@ def _config_file(path: Any) -> ConfigFile | None:
 
 def _manifest(result: ConvertResult, item: ItemSchema | None, to: str, writer: RecordWriter,
               sources: list[SourceFile], mapping: Any, template: Any) -> Manifest:
-    from ldtransform import __version__
-
     return Manifest(
         ldtransform=__version__, item_type=item.item_type if item else None, format=to,
         action=getattr(writer, "action", None), empty=result.empty,

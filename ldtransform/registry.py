@@ -17,6 +17,7 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from ldtransform._plugin_guard import guarded
+from ldtransform._version import __version__
 from ldtransform.errors import PluginConflictError, PluginLoadError, UnknownFormatError
 
 __all__ = ["GROUPS", "PluginSpec", "describe", "find", "load", "names", "reader_for_source"]
@@ -93,18 +94,11 @@ def _load_target(spec: PluginSpec) -> Any:
     return obj if spec.builtin else guarded(spec, obj)
 
 
-def _own_version() -> str:
-    try:
-        return metadata.version("ldtransform")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 @cache
 def _discover(kind: Kind) -> dict[str, tuple[PluginSpec, ...]]:
     """Every claim on every name of ``kind``; more than one claim is a conflict."""
     claims: dict[str, list[PluginSpec]] = {}
-    version = _own_version()
+    version = __version__
     for name, target in BUILTINS[kind].items():
         claims.setdefault(name, []).append(PluginSpec(kind, name, target, "ldtransform", version))
     for entry in metadata.entry_points(group=GROUPS[kind]):

@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from ldkit import AUTH, LD, SCHEMAS, account, make_config
 
 from ldtransform.server import running
+from ldtransform.server.testing import descendants, free_port, start_server
 
 SLOW = {"records_per_second": 100, "workers": 1}
 
@@ -113,36 +111,11 @@ def test_restart_with_recovery_fail(tmp_path: Path) -> None:
         assert "restarted" in done["reason"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start(tmp_path: Path, port: int, toml: str) -> subprocess.Popen[str]:
     config = tmp_path / "server.toml"
     config.write_text(toml)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ldtransform", "serve", "--port", str(port), "--data-dir",
-         str(tmp_path / "data"), "--schemas", str(SCHEMAS), "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process started by ``pid``, and by those, and so on (Linux /proc)."""
-    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
-                for c in (task / "children").read_text().split()]
-    return children + [d for child in children for d in descendants(child)]
+    return start_server(port, tmp_path / "data", SCHEMAS, config, output=subprocess.PIPE,
+                        timeout=30)
 
 
 def toml_auth() -> str:

@@ -47,10 +47,19 @@ def read(
     in_memory = _in_memory(source, batch_size)
     if in_memory is not None:
         return in_memory
+    return _read_file(source, format, batch_size, options, report_bad_rows=False)
+
+
+def _read_file(source: Source, format: str | None, batch_size: int, options: dict[str, Any],
+               *, report_bad_rows: bool) -> Frames:
+    """A file through its reader: a quarantine file with its sidecar's options, standard
+    input and the checks on what the path names (see :func:`read`)."""
     format, options, sidecar = apply_sidecar(source, format, options)
     source = resolve_source(source, format)
     reader_class = registry.reader_for_source(source, format)
     valid = reader_options(reader_class)
+    if report_bad_rows and "on_bad_row" in valid:
+        options.setdefault("on_bad_row", "report")
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise UnknownOptionError(
@@ -85,11 +94,6 @@ def read_for_validation(source: Source, **options: Any) -> Frames:
     stop, so a validation run lists them with everything else."""
     if is_in_memory(source):
         return read(source, **options)
-    # A quarantine file is read as it was written (one warning if options are dropped).
-    format, options, _ = apply_sidecar(source, options.pop("format", None), options)
-    options["format"] = format
-    source = resolve_source(source, format)
-    reader_class = registry.reader_for_source(source, format)
-    if "on_bad_row" in reader_options(reader_class):
-        options.setdefault("on_bad_row", "report")
-    return read(source, **options)
+    batch_size = options.pop("batch_size", DEFAULT_BATCH_SIZE)
+    return _read_file(source, options.pop("format", None), batch_size, options,
+                      report_bad_rows=True)

@@ -4,7 +4,14 @@ and the plugin's module beside it, in a folder put on ``sys.path``."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
+
+from ldtransform import registry
+from ldtransform._cli_words import _reader_option_names
 
 
 def fake_distribution(site: Path, name: str, entry_points: str, module: str = "",
@@ -17,3 +24,18 @@ def fake_distribution(site: Path, name: str, entry_points: str, module: str = ""
     (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
     if module:
         (site / f"{stem}.py").write_text(textwrap.dedent(module))
+
+
+@contextmanager
+def installed(site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The distributions in ``site`` seen by the registry (and the CLI's list of reader
+    options) inside the block, and forgotten after it."""
+    monkeypatch.syspath_prepend(str(site))
+    registry.refresh()
+    _reader_option_names.cache_clear()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        registry.refresh()
+        _reader_option_names.cache_clear()

@@ -11,11 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from fakeplugins import fake_distribution
+from fakeplugins import fake_distribution, installed
 
 import ldtransform
-from ldtransform import registry
-from ldtransform._cli_words import _reader_option_names, cli_phrasing
+from ldtransform._cli_words import cli_phrasing
 from ldtransform.cli import EXIT_CONFIG, EXIT_READ, EXIT_USAGE, main
 from ldtransform.errors import ReadError
 
@@ -46,15 +45,10 @@ def probe_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     site = tmp_path / "site"
     fake_distribution(site, "ldt-probe", "[ldtransform.readers]\nprobe = ldt_probe:Probe\n",
                       PROBE_MODULE)
-    monkeypatch.syspath_prepend(str(site))
-    registry.refresh()
-    _reader_option_names.cache_clear()
     source = tmp_path / "data.probe"
     source.write_text("probe data\n")
-    yield source
-    monkeypatch.undo()
-    registry.refresh()
-    _reader_option_names.cache_clear()
+    with installed(site, monkeypatch):
+        yield source
 
 
 def inspect_json(*args: str) -> dict[str, object]:

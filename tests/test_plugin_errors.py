@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakeplugins import fake_distribution
+from fakeplugins import fake_distribution, installed
 
 import ldtransform
-from ldtransform import registry
 from ldtransform.cli import EXIT_CONFIG, EXIT_READ, main
 from ldtransform.errors import PluginError, ReadError
 
@@ -57,13 +56,10 @@ def boom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     fake_distribution(site, "ldt-boom", "[ldtransform.readers]\nboom = ldt_boom:Boom\n"
                       "[ldtransform.validators]\nexplode = ldt_boom:Explode\n", MODULE,
                       version="2.3")
-    monkeypatch.syspath_prepend(str(site))
-    registry.refresh()
     source = tmp_path / "data.boom"
     source.write_text("boom data\n")
-    yield source
-    monkeypatch.undo()
-    registry.refresh()
+    with installed(site, monkeypatch):
+        yield source
 
 
 def test_a_failure_inside_a_plugin_names_the_plugin(boom: Path) -> None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ldtransform import issue_codes as codes
-from ldtransform._convert import EXPECTED, convert_scalar, to_text
+from ldtransform._casting import EXPECTED, convert_scalar, to_text
 from ldtransform.protocols import Severity
 from ldtransform.schema import DIMENSION_PATH, FieldSpec
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ldtransform import registry
-from ldtransform._cli_words import _reader_option_names
+from ldtransform.cli._words import _reader_option_names
 
 
 def fake_distribution(site: Path, name: str, entry_points: str, module: str = "",

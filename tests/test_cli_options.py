@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from fakeplugins import fake_distribution, installed
 
 import ldtransform
-from ldtransform._cli_words import cli_phrasing
 from ldtransform.cli import EXIT_CONFIG, EXIT_READ, EXIT_USAGE, main
+from ldtransform.cli._words import cli_phrasing
 from ldtransform.errors import ReadError
 
 PROBE_MODULE = """

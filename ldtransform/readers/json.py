@@ -40,13 +40,6 @@ from ldtransform.readers._jsonflat import (
     flatten,
     json_text,
 )
-from ldtransform.readers._jsonscan import (
-    SYNTAX_HINT,
-    ArrayScanner,
-    duplicate_key,
-    kind_of,
-    syntax_problem,
-)
 from ldtransform.readers._text import (
     GZIP_MAGIC,
     SAMPLE_BYTES,
@@ -55,6 +48,13 @@ from ldtransform.readers._text import (
     source_name,
 )
 from ldtransform.readers._vetting import check_regular_file, check_text
+from ldtransform.readers.jsonscan import (
+    SYNTAX_HINT,
+    ArrayScanner,
+    duplicate_key,
+    kind_of,
+    syntax_problem,
+)
 
 __all__ = ["JsonLinesReader", "JsonReader"]
 

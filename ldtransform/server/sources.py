@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from ldtransform.fieldpath import MAX_LIST_INDEX, FieldPath, FieldPathError
-from ldtransform.readers._jsonscan import ArrayScanner
+from ldtransform.readers.jsonscan import ArrayScanner
 from ldtransform.schema import FieldSpec, ItemSchema
 
 __all__ = [

@@ -180,7 +180,7 @@ def kept_runs(first_row: int, batch: pa.RecordBatch, keep: np.ndarray) -> Iterat
 def check_columns(names: Iterable[str], schema: pa.Schema, what: str,
                   source: str | None) -> None:
     """A ConfigError naming every column of ``names`` the source lacks."""
-    from ldtransform._mapping_spec import close_match
+    from ldtransform.mapping._spec import close_match
 
     missing = [name for name in names if name not in schema.names]
     if missing:

@@ -114,7 +114,7 @@ def _compare(column: pa.Array, op: str, literal: Literal | list[Literal]) -> _Va
 
 def _as(column: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     """``column`` as ``kind``, and where a present value could not become one."""
-    from ldtransform._convert import convert_scalar, to_text
+    from ldtransform._casting import convert_scalar, to_text
 
     if kind == "string":
         return to_text(column), np.zeros(len(column), dtype=bool)

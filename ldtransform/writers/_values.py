@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ldtransform._convert import once_per_distinct
+from ldtransform._casting import once_per_distinct
 from ldtransform.errors import UnwritableValueError
 from ldtransform.writers import value_offsets
 

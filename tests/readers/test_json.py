@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 import ldtransform
 from ldtransform.errors import ConfigError, EncodingError, ReadError
-from ldtransform.readers import _jsonflat, _jsonscan
+from ldtransform.readers import _jsonflat
+from ldtransform.readers import jsonscan as _jsonscan
 from ldtransform.readers.json import JsonLinesReader, JsonReader
 from ldtransform.testing import ReaderContract, UnseekableStream
 

@@ -196,7 +196,7 @@ objects = st.recursive(
        duplicate=st.booleans())
 def test_duplicates_are_found_exactly(record: dict[str, Any], separators: tuple[str, str],
                                       duplicate: bool) -> None:
-    from ldtransform.readers._jsonscan import duplicate_key
+    from ldtransform.readers.jsonscan import duplicate_key
 
     text = json.dumps(record, separators=separators)
     if duplicate and record:

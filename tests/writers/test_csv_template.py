@@ -439,7 +439,7 @@ def test_default_template_writes_every_field_in_both_modes() -> None:
 
 
 def test_template_init_command(tmp_path: Path) -> None:
-    from ldtransform.cli_template import template
+    from ldtransform.cli.template import template
 
     out = tmp_path / "sub" / "account.csv.j2"
     args = ["init", "--schema", str(ACCOUNT), "--out", str(out)]

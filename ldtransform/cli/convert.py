@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ldtransform._cli_common import (
+from ldtransform.cli._common import (
     EXIT_INVALID,
     collect_reader_options,
     errors_reported,

@@ -1,5 +1,5 @@
-"""The ``ldtransform`` command line. Only the CLI modules (``cli*.py``) print; the bigger
-commands live in ``cli_validate``, ``cli_convert`` and ``cli_template``.
+"""The ``ldtransform`` command line. Only the CLI modules (``cli`` package) print; the bigger
+commands live in ``cli.validate``, ``cli.convert`` and ``cli.template``.
 
 Exit codes: 0 success; 2 wrong usage; 3 a source cannot be read; 4 a plugin, option or
 configuration problem (including a missing optional extra); 5 the data is invalid (rows
@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from ldtransform._cli_common import (
+from ldtransform._version import __version__
+from ldtransform.cli._common import (
     EXIT_CONFIG,
     EXIT_ERROR,
     EXIT_READ,
@@ -24,7 +25,6 @@ from ldtransform._cli_common import (
     log_to_stderr,
     reader_options,
 )
-from ldtransform._version import __version__
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_READ", "EXIT_USAGE", "main"]
 
@@ -66,7 +66,7 @@ def _print_inspection(report: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ldtransform._cli_words import cli_phrasing
+    from ldtransform.cli._words import cli_phrasing
 
     console = Console(highlight=False)
     details = {key: value for key, value in report.items()
@@ -124,9 +124,9 @@ def plugins(as_json: bool) -> None:
 
 
 def _register_commands() -> None:
-    from ldtransform.cli_convert import convert, run
-    from ldtransform.cli_template import template
-    from ldtransform.cli_validate import schema, validate
+    from ldtransform.cli.convert import convert, run
+    from ldtransform.cli.template import template
+    from ldtransform.cli.validate import schema, validate
     from ldtransform.server.command import serve_command  # imports only click
 
     serve_command.short_help = "Run a local LD server (Batch and Items API)."

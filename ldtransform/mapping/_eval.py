@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ldtransform._convert import strptime_real_days
-from ldtransform._mapping_spec import FieldRule, Scalar
+from ldtransform._casting import strptime_real_days
 from ldtransform.errors import MappingError
+from ldtransform.mapping._spec import FieldRule, Scalar
 
 __all__ = ["Columns", "Evaluated", "evaluate", "interleave", "is_present", "text_key"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ldtransform._cli_common import errors_reported, examples
+from ldtransform.cli._common import errors_reported, examples
 
 __all__ = ["template"]
 

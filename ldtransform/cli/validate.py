@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ldtransform._cli_common import (
+from ldtransform.cli._common import (
     EXIT_INVALID,
     collect_reader_options,
     errors_reported,
@@ -21,7 +21,7 @@ from ldtransform._cli_common import (
     reporting_options,
     write_report,
 )
-from ldtransform._cli_words import cli_phrasing
+from ldtransform.cli._words import cli_phrasing
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -2,7 +2,7 @@
 reporting options, help examples.
 
 Messages of the library speak Python (``header_row=2``); errors are printed through
-:func:`~ldtransform._cli_words.cli_phrasing`, which says ``--header-row 2`` instead.
+:func:`~ldtransform.cli._words.cli_phrasing`, which says ``--header-row 2`` instead.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ldtransform._cli_words import cli_phrasing, flag, parse_option_value, reader_class_for
+from ldtransform.cli._words import cli_phrasing, flag, parse_option_value, reader_class_for
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
            "collect_reader_options", "errors_reported", "examples", "log_to_stderr",

@@ -66,11 +66,11 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from ldtransform._empty import with_presence
-from ldtransform._mapping_children import ChildTable, build_flat, missing_text
-from ldtransform._mapping_eval import evaluate
-from ldtransform._mapping_spec import MappingSpec, Target, parse_spec, suggest
 from ldtransform.errors import MappingError
 from ldtransform.frames import Frames
+from ldtransform.mapping._children import ChildTable, build_flat, missing_text
+from ldtransform.mapping._eval import evaluate
+from ldtransform.mapping._spec import MappingSpec, Target, parse_spec, suggest
 from ldtransform.protocols import Issue
 from ldtransform.schema import FieldSpec, ItemSchema
 

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ldtransform import issue_codes as codes
-from ldtransform._mapping_eval import Columns, Evaluated, evaluate, interleave, text_key
-from ldtransform._mapping_spec import ChildSpec, FieldRule, Target, suggest
 from ldtransform.errors import MappingError
+from ldtransform.mapping._eval import Columns, Evaluated, evaluate, interleave, text_key
+from ldtransform.mapping._spec import ChildSpec, FieldRule, Target, suggest
 from ldtransform.protocols import Issue
 
 __all__ = ["ChildTable", "build_flat", "missing_text", "struct_of"]

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck layers unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
+# The import contracts in pyproject.toml: which package may import which.
+layers: $(VENV)/.dev-installed
+	$(BIN)/lint-imports
+
 # pytest exits 5 when it collected no tests: for this suite that is a failure.
 unit: $(VENV)/.dev-installed
 	@$(BIN)/python -m pytest -q tests $(foreach p,$(PLUGINS),$(dir $(p))tests); \
@@ -35,7 +39,7 @@ unit: $(VENV)/.dev-installed
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$status
 
-test: lint typecheck unit
+test: lint typecheck layers unit
 
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

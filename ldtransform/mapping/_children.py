@@ -25,6 +25,7 @@ from ldtransform.errors import MappingError
 from ldtransform.mapping._eval import Columns, Evaluated, evaluate, interleave, text_key
 from ldtransform.mapping._spec import ChildSpec, FieldRule, Target, suggest
 from ldtransform.protocols import Issue
+from ldtransform.readers import read
 
 __all__ = ["ChildTable", "build_flat", "missing_text", "struct_of"]
 
@@ -138,8 +139,6 @@ class ChildTable:
     def load(cls, spec: ChildSpec, *, source_path: str | None, base_dir: Path,
              mapping_source: str | None) -> ChildTable:
         """Read the child sheet or file completely, with source row numbers."""
-        from ldtransform.readers import read  # late: readers sit above the mapping core
-
         options: dict[str, Any] = dict(spec.options)
         if spec.sheet is not None:
             if source_path is None:

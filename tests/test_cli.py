@@ -1,27 +1,22 @@
-"""The command line, both in-process (CliRunner) and as a real subprocess."""
+"""`ldtransform inspect` and the exit codes, in-process (tests/test_cli_smoke.py runs
+it as a real process)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from clirun import run_cli
 
 from ldtransform.cli import EXIT_CONFIG, EXIT_READ, main
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ldtransform", *args], capture_output=True,
-                          text=True, timeout=120)
-
-
 def test_inspect_json_on_a_real_csv() -> None:
-    result = cli("inspect", str(SAMPLES / "accounts.csv"), "--json")
+    result = run_cli("inspect", str(SAMPLES / "accounts.csv"), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["format"] == "csv" and report["delimiter"] == ","
@@ -36,7 +31,7 @@ def test_inspect_json_on_a_real_csv() -> None:
 
 
 def test_inspect_workbook_sheet_and_sheets() -> None:
-    result = cli("inspect", str(SAMPLES / "accounts.xlsx"), "--sheet", "Addresses", "--json")
+    result = run_cli("inspect", str(SAMPLES / "accounts.xlsx"), "--sheet", "Addresses", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["sheet"] == "Addresses" and report["sheets"] == ["Accounts", "Addresses"]
@@ -44,7 +39,7 @@ def test_inspect_workbook_sheet_and_sheets() -> None:
 
 
 def test_inspect_human_output_shows_detection() -> None:
-    result = cli("inspect", str(SAMPLES / "messy" / "accounts_semicolon.csv"))
+    result = run_cli("inspect", str(SAMPLES / "messy" / "accounts_semicolon.csv"))
     assert result.returncode == 0, result.stderr
     assert "delimiter" in result.stdout and "';'" in result.stdout
     assert "accountId" in result.stdout and "First 5 rows" in result.stdout
@@ -52,10 +47,10 @@ def test_inspect_human_output_shows_detection() -> None:
 
 def test_inspect_latin1_needs_an_encoding_and_says_so() -> None:
     path = SAMPLES / "messy" / "accounts_latin1.csv"
-    failed = cli("inspect", str(path))
+    failed = run_cli("inspect", str(path))
     assert failed.returncode == EXIT_READ
     assert "accounts_latin1.csv" in failed.stderr and "--encoding" in failed.stderr
-    ok = cli("inspect", str(path), "--encoding", "latin-1", "--json")
+    ok = run_cli("inspect", str(path), "--encoding", "latin-1", "--json")
     assert ok.returncode == 0
     assert "Müller GmbH" in [row["name"] for row in json.loads(ok.stdout)["head"]]
 
@@ -77,7 +72,7 @@ def test_inspect_header_row_and_delimiter_options() -> None:
     (["inspect", str(SAMPLES / "accounts.csv"), "--sheet", "1"], EXIT_CONFIG, "valid options"),
 ])
 def test_errors_have_documented_exit_codes(args: list[str], code: int, text: str) -> None:
-    result = cli(*args)
+    result = run_cli(*args)
     assert result.returncode == code, result.stderr
     assert text in result.stderr and "Traceback" not in result.stderr
 
@@ -85,6 +80,6 @@ def test_errors_have_documented_exit_codes(args: list[str], code: int, text: str
 def test_bad_csv_row_reports_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text('id,name\n1,"a\nb"\n2,c,extra\n')
-    result = cli("inspect", str(path))
+    result = run_cli("inspect", str(path))
     assert result.returncode == EXIT_READ
     assert f"{path}, line 4" in result.stderr

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from clirun import run_cli
 
 from ldtransform.cli import main
 
@@ -19,8 +20,7 @@ FLAT_MAPPING = SAMPLES / "mappings" / "accounts-flat.toml"
 
 
 def ldtransform(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ldtransform", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return run_cli(*args, cwd=cwd)
 
 
 def broken_copy(tmp_path: Path) -> Path:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 from click.testing import CliRunner
+from clirun import run_cli
 
 import ldtransform
 from ldtransform.cli import main
@@ -151,8 +152,7 @@ def test_the_sample_pipeline_runs_as_is(tmp_path: Path) -> None:
     assert '"../out/pipeline"' in text
     pipeline = tmp_path / "pipeline.toml"
     pipeline.write_text(text.replace('"../out/pipeline"', '"out/pipeline"'), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "ldtransform", "run", str(pipeline)],
-                          capture_output=True, text=True, timeout=120)
+    done = run_cli("run", pipeline)
     assert done.returncode == 0, done.stderr
     assert "25 rows in = 25 written + 0 rejected; wrote 3 file(s)" in done.stdout
     assert check_folder(tmp_path / "out" / "pipeline") == 25

@@ -36,13 +36,6 @@ def cp1252_export(tmp_path: Path) -> Path:
     return path
 
 
-def validate(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The command as a user runs it, in a process of its own."""
-    return subprocess.run([sys.executable, "-m", "ldtransform", "validate",
-                           *map(str, args), "--schema", str(SCHEMA), "--mapping",
-                           str(FLAT_MAPPING)], capture_output=True, text=True, timeout=120)
-
-
 def validate_here(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """The same command in this process (faster)."""
     result = CliRunner().invoke(main, ["validate", *map(str, args), "--schema", str(SCHEMA),
@@ -53,7 +46,7 @@ def validate_here(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_the_rejected_file_of_a_cp1252_title_row_file_round_trips(tmp_path: Path) -> None:
     source = cp1252_export(tmp_path)
     fix = tmp_path / "fix"
-    first = validate(source, *ORIGINAL_OPTIONS, "--rejected-dir", fix)
+    first = validate_here(source, *ORIGINAL_OPTIONS, "--rejected-dir", fix)
     assert first.returncode == 5, first.stdout + first.stderr
     rejected = fix / "export.rejected.csv"
     sidecar = json.loads((fix / "export.rejected.csv.json").read_text(encoding="utf-8"))

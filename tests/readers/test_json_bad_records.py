@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -208,11 +206,10 @@ def test_duplicates_are_found_exactly(record: dict[str, Any], separators: tuple[
     assert duplicate_key(text.encode(), value) == expected
 
 
-def test_a_real_process_reports_a_duplicate_name(tmp_path: Path) -> None:
+def test_the_command_reports_a_duplicate_name(tmp_path: Path) -> None:
     path = jsonl(tmp_path, '{"id": "A1"}', '{"id": "A2", "id": "A3"}')
-    result = subprocess.run([sys.executable, "-m", "ldtransform", "inspect", str(path)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 3
+    result = CliRunner().invoke(main, ["inspect", str(path)])
+    assert result.exit_code == 3
     assert f"{path}, line 2: the name 'id' appears twice in one object" in result.stderr
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -453,16 +451,3 @@ def test_template_init_command(tmp_path: Path) -> None:
     assert CliRunner().invoke(template, [*args, "--force"]).exit_code == 0
     assert out.read_text(encoding="utf-8").startswith("{#")
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".part")]
-
-
-def test_template_init_as_a_subprocess(tmp_path: Path) -> None:
-    from ldtransform.cli import main
-
-    if "template" not in main.commands:
-        pytest.skip("the template group is not registered in ldtransform.cli yet")
-    out = tmp_path / "a.csv.j2"
-    done = subprocess.run([sys.executable, "-m", "ldtransform", "template", "init",
-                           "--schema", str(ACCOUNT), "--out", str(out)],
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    assert "{% block row %}" in out.read_text(encoding="utf-8")

@@ -1,0 +1,106 @@
+"""Each command once as a user runs it: a real process, the installed entry point's module.
+
+Everything else about the commands is tested in-process with click's CliRunner, which is
+many times faster; these make sure the process around them (imports, exit codes, stdout
+and stderr, the working directory) holds together.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from ldtransform import ld
+from ldtransform.cli import main
+from ldtransform.server.testing import free_port, start_server
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SCHEMA = SAMPLES / "schemas" / "Account.json"
+MAPPING = SAMPLES / "mappings" / "accounts.toml"
+SMOKED = {"convert", "inspect", "plugins", "run", "schema", "serve", "template", "validate"}
+
+
+def ldtransform(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ldtransform", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_every_command_has_a_smoke_test() -> None:
+    assert set(main.commands) == SMOKED
+
+
+def test_inspect() -> None:
+    done = ldtransform("inspect", SAMPLES / "accounts.csv", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == 25
+
+
+def test_inspect_exit_code_and_message_on_stderr() -> None:
+    done = ldtransform("inspect", "no/such/file.csv")
+    assert done.returncode == 3 and done.stdout == ""
+    assert "no such file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_validate(tmp_path: Path) -> None:
+    done = ldtransform("validate", SAMPLES / "accounts.xlsx", "--schema", SCHEMA,
+                       "--mapping", MAPPING, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "25 rows read = 25 valid + 0 rejected" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_schema(tmp_path: Path) -> None:
+    done = ldtransform("schema", "infer", SAMPLES / "accounts.csv", "--item-type", "Account",
+                       "--out", "draft.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "draft.json").read_text(encoding="utf-8"))["itemType"] == \
+        "Account"
+
+
+def test_convert(tmp_path: Path) -> None:
+    done = ldtransform("convert", SAMPLES / "accounts.xlsx", "--schema", SCHEMA, "--mapping",
+                       MAPPING, "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "25 rows in = 25 written + 0 rejected; wrote 1 file(s)" in done.stdout
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["parts"]) == 1
+
+
+def test_run(tmp_path: Path) -> None:
+    # The sample as shipped, but writing under tmp_path rather than into the repository.
+    text = (SAMPLES / "pipeline.toml").read_text(encoding="utf-8")
+    for relative in ("schemas/", "mappings/", "accounts.xlsx"):
+        text = text.replace(f'"{relative}', f'"{SAMPLES.as_posix()}/{relative}')
+    pipeline = tmp_path / "pipeline.toml"
+    pipeline.write_text(text.replace('"../out/pipeline"', '"out/pipeline"'), encoding="utf-8")
+    done = ldtransform("run", pipeline)
+    assert done.returncode == 0, done.stderr
+    assert "25 rows in = 25 written + 0 rejected; wrote 3 file(s)" in done.stdout
+
+
+def test_template(tmp_path: Path) -> None:
+    out = tmp_path / "a.csv.j2"
+    done = ldtransform("template", "init", "--schema", SCHEMA, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "{% block row %}" in out.read_text(encoding="utf-8")
+
+
+def test_plugins() -> None:
+    done = ldtransform("plugins", "--json")
+    assert done.returncode == 0, done.stderr
+    assert {"kind": "reader", "name": "csv"}.items() <= json.loads(done.stdout)[0].items()
+
+
+def test_serve(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(port, tmp_path / "data", SAMPLES / "schemas",
+                          SAMPLES / "server.toml")
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}{ld.HEALTH}").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

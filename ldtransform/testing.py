@@ -1,8 +1,5 @@
 """Conformance suites for plugin authors (and the built-in formats, which use the same).
 
-:class:`WriterContract` does the same for writers: implement ``make_writer`` and
-``read_back`` (one file's bytes → its rows).
-
 Subclass :class:`ReaderContract` in a test module, set ``format`` and implement
 :meth:`~ReaderContract.write_table` and :meth:`~ReaderContract.malformed_inputs`; pytest
 then runs every contract test against your reader through :func:`ldtransform.read`::
@@ -11,6 +8,11 @@ then runs every contract test against your reader through :func:`ldtransform.rea
         format = "xml"
         def write_table(self, table, path): ...
         def malformed_inputs(self): return [b"<unclosed"]
+
+:class:`WriterContract` does the same for writers: implement ``make_writer`` and
+``read_back`` (one file's bytes → its rows); :class:`ValidatorContract` and
+:class:`TransformContract` for validators and transforms: implement ``make_validator`` or
+``make_transform`` and ``sample_table`` (a table on which the plugin has something to do).
 """
 
 from __future__ import annotations
@@ -32,8 +34,16 @@ from ldtransform.errors import (
     StreamConsumedError,
     UnknownOptionError,
 )
+from ldtransform.protocols import Issue, Transform, Validator
 
-__all__ = ["ReaderContract", "UnseekableStream", "WriterContract", "canonical_table"]
+__all__ = [
+    "ReaderContract",
+    "TransformContract",
+    "UnseekableStream",
+    "ValidatorContract",
+    "WriterContract",
+    "canonical_table",
+]
 
 
 class UnseekableStream(io.RawIOBase):
@@ -254,3 +264,103 @@ class WriterContract:
                     + writer.end())
             rows += self.read_back(part)
         assert rows == self.expected_rows(table)
+
+
+class ValidatorContract:
+    """The behaviour every validator owes the validation stage. Subclass it, set ``name``
+    and implement :meth:`make_validator` and :meth:`sample_table` (a table, typed as the
+    schema would type it, in which the validator finds at least one problem)."""
+
+    #: The validator's name (its entry-point name, and what a schema's ``checks`` names).
+    name: ClassVar[str]
+
+    def make_validator(self) -> Any:
+        raise NotImplementedError
+
+    def sample_table(self) -> pa.Table:
+        raise NotImplementedError
+
+    def _issues(self, table: pa.Table, batch_size: int, first_row: int = 2) -> list[Any]:
+        validator = self.make_validator()
+        issues = []
+        for batch in table.to_batches(max_chunksize=batch_size):
+            found = list(validator.check(batch, first_row=first_row))
+            assert all(first_row <= i.row < first_row + batch.num_rows for i in found
+                       if i.row is not None), "check() reports rows outside its batch"
+            issues += found
+            first_row += batch.num_rows
+        return issues + list(validator.finish())
+
+    def test_is_registered_under_its_name(self) -> None:
+        assert registry.find("validator", self.name).load().name == self.name
+
+    def test_satisfies_the_protocol(self) -> None:
+        assert isinstance(self.make_validator(), Validator)
+
+    def test_finds_problems_as_issues_with_codes_and_source_rows(self) -> None:
+        table = self.sample_table()
+        issues = self._issues(table, batch_size=table.num_rows or 1)
+        assert issues, "the sample table should hold at least one problem"
+        for issue in issues:
+            assert isinstance(issue, Issue)
+            assert issue.code and issue.code == issue.code.lower() and " " not in issue.code
+            assert issue.message and issue.severity in ("error", "warning")
+
+    def test_batching_does_not_change_the_issues(self) -> None:
+        table = self.sample_table()
+        whole = self._issues(table, batch_size=table.num_rows or 1)
+        assert sorted(map(repr, self._issues(table, batch_size=1))) == sorted(map(repr, whole))
+
+    def test_an_empty_table_has_no_issues(self) -> None:
+        empty = self.sample_table().slice(0, 0)
+        validator = self.make_validator()
+        for batch in empty.to_batches() or [pa.RecordBatch.from_pylist([], schema=empty.schema)]:
+            assert list(validator.check(batch, first_row=2)) == []
+        assert list(validator.finish()) == []
+
+
+class TransformContract:
+    """The behaviour every transform owes a pipeline. Subclass it, set ``name`` and
+    implement :meth:`make_transform` and :meth:`sample_table` (a source's columns, as
+    text, on which the transform changes something)."""
+
+    #: The transform's name (its entry-point name, and what a mapping's ``transforms`` names).
+    name: ClassVar[str]
+
+    def make_transform(self) -> Any:
+        raise NotImplementedError
+
+    def sample_table(self) -> pa.Table:
+        raise NotImplementedError
+
+    def _run(self, table: pa.Table, batch_size: int) -> ldtransform.Frames:
+        frames = ldtransform.Frames.from_table(table, batch_size=batch_size, first_row=2,
+                                               source="sample.csv")
+        output = self.make_transform()(frames)
+        assert isinstance(output, ldtransform.Frames)
+        return output
+
+    def test_is_registered_under_its_name(self) -> None:
+        assert registry.find("transform", self.name).load().name == self.name
+
+    def test_satisfies_the_protocol(self) -> None:
+        assert isinstance(self.make_transform(), Transform)
+
+    def test_keeps_the_source_and_streams(self) -> None:
+        output = self._run(self.sample_table(), batch_size=2)
+        assert output.source == "sample.csv"
+        for first_row, batch in output.numbered():
+            assert first_row >= 2 and isinstance(batch, pa.RecordBatch)
+
+    def test_changes_the_sample(self) -> None:
+        table = self.sample_table()
+        assert self._run(table, batch_size=table.num_rows).to_table() != table
+
+    def test_batching_does_not_change_the_result(self) -> None:
+        table = self.sample_table()
+        whole = self._run(table, batch_size=table.num_rows).to_table()
+        assert self._run(table, batch_size=1).to_table().equals(whole)
+
+    def test_an_empty_source_gives_empty_frames(self) -> None:
+        output = self._run(self.sample_table().slice(0, 0), batch_size=2).to_table()
+        assert output.num_rows == 0

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 from test_pipeline import FLAT, SAMPLES, SCHEMA
 
 import ldtransform
+from ldtransform import registry
 from ldtransform.cli import main
+from ldtransform.testing import TransformContract
 from ldtransform.transforms._expression import parse
 
 TRANSFORMS = """
@@ -227,3 +229,36 @@ def test_map_refuses_a_mapping_with_transforms_rather_than_skip_them(tmp_path: P
     frames = ldtransform.read(SAMPLES / "accounts.csv")
     with pytest.raises(ldtransform.ConfigError, match=r"use .validate\(schema, mapping"):
         frames.map(mapping_with_transforms(tmp_path))
+
+
+SAMPLE = pa.table({"id": ["1", "2", "2", "", "3"], "country": ["US", "CA", "CA", "", "US"]})
+
+
+class TestDedupeContract(TransformContract):
+    name = "dedupe"
+
+    def make_transform(self) -> Any:
+        return registry.load("transform", "dedupe")(on=["id"])
+
+    def sample_table(self) -> pa.Table:
+        return SAMPLE
+
+
+class TestDropEmptyRowsContract(TransformContract):
+    name = "drop_empty_rows"
+
+    def make_transform(self) -> Any:
+        return registry.load("transform", "drop_empty_rows")()
+
+    def sample_table(self) -> pa.Table:
+        return SAMPLE
+
+
+class TestFilterContract(TransformContract):
+    name = "filter"
+
+    def make_transform(self) -> Any:
+        return registry.load("transform", "filter")(where='country = "US"')
+
+    def sample_table(self) -> pa.Table:
+        return SAMPLE

@@ -12,8 +12,9 @@ import pyarrow as pa
 import pytest
 
 import ldtransform
-from ldtransform import ItemSchema, Validation
+from ldtransform import ItemSchema, Validation, registry
 from ldtransform.quarantine import QuarantineFile
+from ldtransform.testing import ValidatorContract
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 ACCOUNT = SAMPLES / "schemas" / "Account.json"
@@ -315,3 +316,15 @@ def test_dates_keep_their_day_where_midnight_is_skipped(tmp_path: Path) -> None:
     # 00:30 did not happen on the 4th: read as the moment the clocks changed
     assert [d["at"] for d in data] == ["2018-11-04T03:00:00+0000",
                                        "2018-11-05T02:30:00+0000"]
+
+
+class TestFieldOrderContract(ValidatorContract):
+    name = "field-order"
+
+    def make_validator(self) -> Any:
+        return registry.load("validator", "field-order")(earlier="validFrom", later="validTo")
+
+    def sample_table(self) -> pa.Table:
+        days = [date(2024, 1, d) for d in (1, 9, 3, 4, 8)]
+        ends = [date(2024, 1, d) for d in (2, 5, 3, 1, 9)]
+        return pa.table({"validFrom": days, "validTo": ends})

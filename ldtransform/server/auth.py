@@ -208,10 +208,9 @@ class Authenticator:
                community: str) -> tuple[str, Principal]:
         token = str(uuid.uuid4())
         principal = Principal(user, community, client_id, self.clock.now() + self.ttl)
-        with self._store.write() as conn:
-            conn.execute("INSERT INTO tokens VALUES (?,?,?,?,?)",
-                         (_token_hash(token), user, client_id, community, principal.expires))
-            conn.execute("DELETE FROM tokens WHERE expires < ?", (self.clock.now() - 86400,))
+        self._store.add_token(_token_hash(token), user=user, client_id=client_id,
+                              community=community, expires=principal.expires,
+                              forget_before=self.clock.now() - 86400)
         with self._lock:
             self._cache[_token_hash(token)] = principal
         return token, principal
@@ -222,9 +221,7 @@ class Authenticator:
         with self._lock:
             principal = self._cache.get(key)
         if principal is None:
-            row = self._store.conn().execute(
-                "SELECT user, community, client_id, expires FROM tokens WHERE token_hash = ?",
-                (key,)).fetchone()
+            row = self._store.token(key)
             if row is None:
                 return None
             principal = Principal(row[0], row[1], row[2], row[3])
@@ -237,13 +234,11 @@ class Authenticator:
         user = self._users.get(principal.user)
         if user is None or community not in user[1]:
             raise NotAMember(f"user {principal.user!r} is not a member of community "
-                            f"{community!r}")
+                             f"{community!r}")
         changed = Principal(principal.user, community, principal.client_id,
                             principal.expires)
         key = _token_hash(token)
-        with self._store.write() as conn:
-            conn.execute("UPDATE tokens SET community = ? WHERE token_hash = ?",
-                         (community, key))
+        self._store.set_token_community(key, community)
         with self._lock:
             self._cache[key] = changed
         return changed

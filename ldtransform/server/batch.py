@@ -172,7 +172,8 @@ async def batch_import(request: Request,
     job_id = str(uuid.uuid4())
     folder = state.store.upload_dir(job_id)
     try:
-        upload = await read_upload(request, folder / "data", state.config.limits)
+        upload = await read_upload(request, state.store.upload_file(job_id),
+                                   state.config.limits)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -302,9 +303,8 @@ def batch_download(link_id: str, name: str, request: Request,
         raise NotFound("no such file")
     if row["expires"] is not None and row["expires"] < state.clock.now():
         raise LinkExpired("the link has expired; export again")
-    root = state.store.data_dir.resolve()
-    path = (root / row["path"]).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = state.store.stored_path(row)
+    if path is None:
         raise NotFound("the file is no longer there")
     return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"),
                         filename=safe_name(name, "download"))

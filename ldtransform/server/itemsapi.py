@@ -102,12 +102,8 @@ def _updates(state: ServerState, who: Principal, fields: dict[str, str]) -> dict
     limit = _int(fields, "max", 100)
     if not 1 <= limit <= state.config.limits.max_updates_page:
         raise InvalidRequest(f"max must be 1 to {state.config.limits.max_updates_page}")
-    rows = state.store.conn().execute(
-        "SELECT h_id, revision, processed_at, deleted, data FROM items "
-        "WHERE community = ? AND item_type = ? AND "
-        "(processed_at > ? OR (processed_at = ? AND h_id > ?)) "
-        "ORDER BY processed_at, h_id LIMIT ?",
-        (who.community, item_type, after, after, last_id, limit)).fetchall()
+    rows = state.store.items_changed(who.community, item_type, after=after, last_id=last_id,
+                                     limit=limit)
     category = state.types[item_type].schema.category
     items = []
     for h_id, revision, _at, deleted, data in rows:

@@ -48,7 +48,7 @@ from ldtransform.server.prepare import (
     Unreadable,
     read_plans,
 )
-from ldtransform.server.store import Store, connect
+from ldtransform.server.store import Store, connect, save_progress
 
 __all__ = ["JobRunner", "StopSignal", "export_limits"]
 
@@ -122,10 +122,10 @@ class JobRunner:
             self._register_rejections(job["job_id"])
         else:  # an export that does not complete leaves no files behind
             self.store.drop_files(job["job_id"], "result")
-            shutil.rmtree(self.store.data_dir / "exports" / job["job_id"], ignore_errors=True)
+            shutil.rmtree(self.store.export_dir(job["job_id"]), ignore_errors=True)
         self.store.set_status(job["job_id"], status, reason, finished=time.time())
         if job["kind"] == "import":  # the job is over: its upload is no longer needed
-            (self.store.upload_dir(job["job_id"]) / "data").unlink(missing_ok=True)
+            self.store.upload_file(job["job_id"]).unlink(missing_ok=True)
         self.notify_finished(job["job_id"])
 
     def notify_finished(self, job_id: str) -> None:
@@ -188,10 +188,10 @@ class JobRunner:
     def _import(self, run: _Run) -> None:
         job = run.job
         ctx = self.types.get(job["item_type"])
-        path = self.store.upload_dir(job["job_id"]) / "data"
+        path = self.store.upload_file(job["job_id"])
         if ctx is None or not path.exists():
             raise JobFailed("The uploaded file or the itemType schema is no longer there")
-        rejects = self.store.upload_dir(job["job_id"]) / "rejected.ndjson"
+        rejects = self.store.rejections_file(job["job_id"])
         with open(rejects, "ab") as handle:
             handle.truncate(run.rejects_bytes)
         plans = self._plans(run, path)
@@ -225,22 +225,21 @@ class JobRunner:
                 run.rejects_bytes += _append_rejections(rejects, applied.rejected)
             run.processed += plan.count
             run.rejected += len(applied.rejected)
-            moved = conn.execute(
-                "UPDATE jobs SET records_processed = ?, records_rejected = ?, cursor = ?, "
-                "rejects_bytes = ? WHERE job_id = ? AND runner = ?",
-                (run.processed, run.rejected, run.processed, run.rejects_bytes, job["job_id"],
-                 job["runner"])).rowcount
+            moved = save_progress(conn, job["job_id"], job["runner"],
+                                  records_processed=run.processed,
+                                  records_rejected=run.rejected, cursor=run.processed,
+                                  rejects_bytes=run.rejects_bytes)
             if not moved:  # another runner owns the job now: write nothing
                 raise JobInterrupted("the job was taken over")
 
     def _register_rejections(self, job_id: str) -> None:
         job = self.store.job(job_id)
-        rejects = self.store.upload_dir(job_id) / "rejected.ndjson"
+        rejects = self.store.rejections_file(job_id)
         if job is None or not job["records_rejected"] or self.store.files_of(job_id):
             return
         self.store.add_file(job_id=job_id, community=job["community"], kind="rejects",
                             name=f"{safe_name(job['job_name'], 'import')}-rejected.ndjson",
-                            path=str(rejects.relative_to(self.store.data_dir)),
+                            path=rejects,
                             records=job["records_rejected"], size=rejects.stat().st_size)
 
     def _complete_import(self, run: _Run) -> None:
@@ -259,7 +258,7 @@ class JobRunner:
         schema = self.schemas.get(job["item_type"])
         if schema is None:
             raise JobRejected(f"No schema for itemType {job['item_type']!r}")
-        folder = self.store.data_dir / "exports" / job["job_id"]
+        folder = self.store.export_dir(job["job_id"])
         shutil.rmtree(folder, ignore_errors=True)  # a restarted export starts over
         folder.mkdir(parents=True)
         self.store.drop_files(job["job_id"], "result")
@@ -271,11 +270,8 @@ class JobRunner:
 
         def tick(count: int) -> None:
             run.processed = count
-            with self.store.write() as conn:
-                moved = conn.execute("UPDATE jobs SET records_processed = ? WHERE job_id = ? "
-                                     "AND runner = ?", (count, job["job_id"], job["runner"]))
-                if not moved.rowcount:
-                    raise JobInterrupted("the job was taken over")
+            if not self.store.set_progress(job["job_id"], job["runner"], count):
+                raise JobInterrupted("the job was taken over")
             self._checkpoint(run, count - last[0], last[1])
             last[:] = [count, time.monotonic()]
 
@@ -291,8 +287,7 @@ class JobRunner:
         finished = time.time()
         self.store.complete_export(
             job["job_id"], job["community"],
-            [(part.path.name, str(part.path.relative_to(self.store.data_dir)), part.records,
-              part.size) for part in parts],
+            [(part.path.name, part.path, part.records, part.size) for part in parts],
             f"Exported {run.processed} records in {len(parts)} {files}; download them from "
             "the links", finished=finished, expires=finished + self.config.limits.link_ttl)
         self.notify_finished(job["job_id"])

@@ -18,20 +18,15 @@ from starlette.exceptions import HTTPException
 
 from ldtransform import ld
 from ldtransform.server import batch, itemsapi
-from ldtransform.server.auth import Authenticator, AuthError
+from ldtransform.server.auth import Authenticator
 from ldtransform.server.clock import Clock
 from ldtransform.server.config import ServerConfig
+from ldtransform.server.errors import AuthError, InvalidClient, InvalidRequest, ServerError
 from ldtransform.server.faults import FaultInjector
 from ldtransform.server.items import load_types
-from ldtransform.server.state import (
-    ApiError,
-    Caller,
-    ServerState,
-    form_doc,
-    state_of,
-)
+from ldtransform.server.state import Caller, ServerState, form_doc, state_of
 from ldtransform.server.store import Store
-from ldtransform.server.uploads import BodyError, read_form
+from ldtransform.server.uploads import read_form
 from ldtransform.server.worker import Worker
 
 __all__ = ["create_app"]
@@ -55,18 +50,9 @@ def _error(status: int, error: str, description: str,
 
 
 def _install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.error, exc.description, exc.headers)
-
-    @app.exception_handler(AuthError)
-    async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
-        return _error(exc.status, exc.error, exc.description, exc.headers)
-
-    @app.exception_handler(BodyError)
-    async def body_error(_: Request, exc: BodyError) -> JSONResponse:
-        kind = "too_large" if exc.status == 413 else "invalid_request"
-        return _error(exc.status, kind, str(exc))
+    @app.exception_handler(ServerError)
+    async def server_error(_: Request, exc: ServerError) -> JSONResponse:
+        return _error(exc.status_code, exc.error, exc.description, exc.headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -107,7 +93,7 @@ def _client_from_basic(request: Request) -> tuple[str | None, str | None]:
     try:
         client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
     except ValueError:
-        raise AuthError("invalid_client", "malformed Basic credentials", 401) from None
+        raise InvalidClient("malformed Basic credentials") from None
     return client_id, secret
 
 
@@ -121,10 +107,10 @@ def _install_oauth(app: FastAPI) -> None:
         fields = await read_form(request, state.config.limits)
         grant = fields.get("grant_type")
         if not grant:
-            raise AuthError("invalid_request", "grant_type is required")
+            raise AuthError("grant_type is required")
         if grant != "password":
-            raise AuthError("unsupported_grant_type", f"grant_type {grant!r} is not "
-                            "supported; use password")
+            raise AuthError(f"grant_type {grant!r} is not supported; use password",
+                            error="unsupported_grant_type")
         basic_id, basic_secret = _client_from_basic(request)
         issued, who = await run_in_threadpool(
             lambda: state.auth.password_grant(
@@ -161,7 +147,7 @@ def _install_oauth(app: FastAPI) -> None:
         fields = await read_form(request, state.config.limits)
         community = (fields.get("community") or "").strip()
         if not community:
-            raise ApiError(400, "invalid_request", "the form field community is required")
+            raise InvalidRequest("the form field community is required")
         token = request.headers["authorization"].split(None, 1)[1]
         changed = state.auth.set_community(token, who, community)
         return {"community": changed.community, "userId": changed.user}

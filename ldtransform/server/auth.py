@@ -25,9 +25,16 @@ from dataclasses import dataclass
 
 from ldtransform.server.clock import Clock
 from ldtransform.server.config import AuthConfig
+from ldtransform.server.errors import (
+    AuthError,
+    InvalidClient,
+    InvalidScope,
+    NotAMember,
+    TooManyLogins,
+)
 from ldtransform.server.store import Store
 
-__all__ = ["AuthError", "Authenticator", "LoginThrottle", "Principal", "hash_password",
+__all__ = ["Authenticator", "LoginThrottle", "Principal", "hash_password",
            "verify_password"]
 
 _N, _R, _P = 1 << 14, 8, 1
@@ -41,18 +48,6 @@ class Principal:
     community: str
     client_id: str | None
     expires: float
-
-
-class AuthError(Exception):
-    """An RFC 6749 error: ``error`` code, description and HTTP status."""
-
-    def __init__(self, error: str, description: str, status: int = 400,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
-        self.headers = headers or {}
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -173,13 +168,12 @@ class Authenticator:
     def _check_client(self, client_id: str | None, client_secret: str | None) -> None:
         if client_id is None:
             if self.require_client:
-                raise AuthError("invalid_client", "client_id and client_secret are "
-                                "required", 401)
+                raise InvalidClient("client_id and client_secret are required")
             return
         secret = self._clients.get(client_id)
         if secret is None or not hmac.compare_digest(secret.encode(),
                                                      (client_secret or "").encode()):
-            raise AuthError("invalid_client", "unknown client or wrong client secret", 401)
+            raise InvalidClient("unknown client or wrong client secret")
 
     def password_grant(self, *, username: str | None, password: str | None,
                        client_id: str | None, client_secret: str | None,
@@ -189,7 +183,7 @@ class Authenticator:
         ``address`` is the client's address, for throttling failures per address.
         """
         if not username or password is None:
-            raise AuthError("invalid_request", "username and password are required")
+            raise AuthError("username and password are required")
         self._check_client(client_id, client_secret)
         user_key, address_key = "user:" + username, f"address:{address}"
         limits = {user_key: self._max_failures}
@@ -197,29 +191,26 @@ class Authenticator:
             limits[address_key] = self._max_per_address
         wait, at = self._throttle.attempt(limits)
         if wait > 0:
-            seconds = str(math.ceil(wait))
-            raise AuthError("too_many_requests", "too many failed logins; try again in "
-                            f"{seconds} s", 429, {"Retry-After": seconds})
+            raise TooManyLogins(math.ceil(wait))
         user = self._users.get(username)
         # An unknown user's password is checked too, so timing does not tell who exists.
         right = verify_password(password, user[0] if user else self._nobody)
         if not right or user is None:
-            raise AuthError("invalid_grant", "wrong username or password")
+            raise AuthError("wrong username or password", error="invalid_grant")
         self._throttle.succeeded(user_key, (address_key,), at)
         community = parse_scope(scope).get("community") or user[1][0]
         if community not in user[1]:
-            raise AuthError("invalid_scope", f"user {username!r} is not a member of "
-                            f"community {community!r}")
+            raise InvalidScope(f"user {username!r} is not a member of community "
+                               f"{community!r}")
         return self._issue(username, client_id, community)
 
     def _issue(self, user: str, client_id: str | None,
                community: str) -> tuple[str, Principal]:
         token = str(uuid.uuid4())
         principal = Principal(user, community, client_id, self.clock.now() + self.ttl)
-        with self._store.write() as conn:
-            conn.execute("INSERT INTO tokens VALUES (?,?,?,?,?)",
-                         (_token_hash(token), user, client_id, community, principal.expires))
-            conn.execute("DELETE FROM tokens WHERE expires < ?", (self.clock.now() - 86400,))
+        self._store.add_token(_token_hash(token), user=user, client_id=client_id,
+                              community=community, expires=principal.expires,
+                              forget_before=self.clock.now() - 86400)
         with self._lock:
             self._cache[_token_hash(token)] = principal
         return token, principal
@@ -230,9 +221,7 @@ class Authenticator:
         with self._lock:
             principal = self._cache.get(key)
         if principal is None:
-            row = self._store.conn().execute(
-                "SELECT user, community, client_id, expires FROM tokens WHERE token_hash = ?",
-                (key,)).fetchone()
+            row = self._store.token(key)
             if row is None:
                 return None
             principal = Principal(row[0], row[1], row[2], row[3])
@@ -244,14 +233,12 @@ class Authenticator:
         """Switch a token to another community of its user."""
         user = self._users.get(principal.user)
         if user is None or community not in user[1]:
-            raise AuthError("invalid_scope", f"user {principal.user!r} is not a member of "
-                            f"community {community!r}", 403)
+            raise NotAMember(f"user {principal.user!r} is not a member of community "
+                             f"{community!r}")
         changed = Principal(principal.user, community, principal.client_id,
                             principal.expires)
         key = _token_hash(token)
-        with self._store.write() as conn:
-            conn.execute("UPDATE tokens SET community = ? WHERE token_hash = ?",
-                         (community, key))
+        self._store.set_token_community(key, community)
         with self._lock:
             self._cache[key] = changed
         return changed

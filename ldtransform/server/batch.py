@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from ldtransform import ld
 from ldtransform.ld import ExportField, ImportField, JobStatus, is_terminal
 from ldtransform.server.auth import Principal
+from ldtransform.server.errors import InvalidRequest, LinkExpired, NotFound
 from ldtransform.server.export import CSV_TYPES, JSON_TYPES, parse_filters, safe_name
 from ldtransform.server.jobview import job_status
 from ldtransform.server.outcomes import JobRejected
@@ -29,7 +30,7 @@ from ldtransform.server.sources import (
     sniff_json,
 )
 from ldtransform.server.sqlguard import GuardedQuery, QueryError
-from ldtransform.server.state import ApiError, Caller, ServerState, form_doc, state_of
+from ldtransform.server.state import Caller, ServerState, form_doc, state_of
 from ldtransform.server.uploads import read_form, read_upload
 
 __all__ = ["router"]
@@ -171,7 +172,8 @@ async def batch_import(request: Request,
     job_id = str(uuid.uuid4())
     folder = state.store.upload_dir(job_id)
     try:
-        upload = await read_upload(request, folder / "data", state.config.limits)
+        upload = await read_upload(request, state.store.upload_file(job_id),
+                                   state.config.limits)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -242,7 +244,7 @@ async def _job_of(request: Request, who: Principal) -> tuple[ServerState, str]:
     fields = await read_form(request, state.config.limits)
     job_id = (fields.get(ld.JOB_ID) or "").strip()
     if not job_id:
-        raise ApiError(400, "invalid_request", "the form field jobId is required")
+        raise InvalidRequest("the form field jobId is required")
     return state, job_id
 
 
@@ -250,7 +252,7 @@ def _status_or_404(state: ServerState, who: Principal, job_id: str,
                    request: Request) -> dict[str, Any]:
     job = state.store.job(job_id, who.community)
     if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id!r} in community {who.community!r}")
+        raise NotFound(f"no job {job_id!r} in community {who.community!r}")
     return job_status(job, state.store, state.base_url(request))
 
 
@@ -298,12 +300,11 @@ def batch_download(link_id: str, name: str, request: Request,
     state = state_of(request)
     row = state.store.file(link_id)
     if row is None or row["community"] != who.community or row["name"] != name:
-        raise ApiError(404, "not_found", "no such file")
+        raise NotFound("no such file")
     if row["expires"] is not None and row["expires"] < state.clock.now():
-        raise ApiError(410, "expired", "the link has expired; export again")
-    root = state.store.data_dir.resolve()
-    path = (root / row["path"]).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise ApiError(404, "not_found", "the file is no longer there")
+        raise LinkExpired("the link has expired; export again")
+    path = state.store.stored_path(row)
+    if path is None:
+        raise NotFound("the file is no longer there")
     return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"),
                         filename=safe_name(name, "download"))

@@ -34,6 +34,7 @@ from ldtransform._template_limits import (
 from ldtransform.schema import ItemSchema
 from ldtransform.server.outcomes import JobEnded, JobFailed, JobRejected
 from ldtransform.server.sqlguard import GuardedQuery, QueryError
+from ldtransform.server.store import live_items
 
 __all__ = ["ExportLimits", "ExportSpec", "Part", "parse_filters", "run_export", "safe_name"]
 
@@ -107,8 +108,9 @@ def parse_filters(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _filter_sql(schema: ItemSchema, filters: dict[str, Any]) -> tuple[str, list[Any]]:
-    clauses, args = [], []
+def _matches(schema: ItemSchema, filters: dict[str, Any]) -> list[tuple[str, list[Any]]]:
+    """The filters as (JSON path, values) pairs: a field's value is one of the values."""
+    matches = []
     names = set(schema.field_names)
     for name, value in filters.items():
         if name not in names:
@@ -117,22 +119,15 @@ def _filter_sql(schema: ItemSchema, filters: dict[str, Any]) -> tuple[str, list[
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, dict | list) for v in values) or not values:
             raise JobRejected(f"filter {name!r}: compare with plain values only")
-        marks = ", ".join("?" * len(values))
-        clauses.append(f"json_extract(data, ?) IN ({marks})")
-        args.extend([path, *(int(v) if isinstance(v, bool) else v for v in values)])
-    return " AND ".join(clauses), args
+        matches.append((path, [int(v) if isinstance(v, bool) else v for v in values]))
+    return matches
 
 
 def _item_rows(conn: sqlite3.Connection, spec: ExportSpec) -> Iterator[Row]:
-    where, args = "", list[Any]()
-    if spec.filters:
-        clause, args = _filter_sql(spec.schema, spec.filters)
-        where = f" AND {clause}"
-    sql = ("SELECT h_id, revision, data FROM items WHERE community = ? AND item_type = ? "
-           f"AND deleted = 0{where} ORDER BY h_id")
+    matches = _matches(spec.schema, spec.filters) if spec.filters else []
     headers = {"category": spec.schema.category, "type": spec.schema.item_type}
-    for h_id, revision, data in conn.execute(sql, (spec.community, spec.schema.item_type,
-                                                   *args)):
+    for h_id, revision, data in live_items(conn, spec.community, spec.schema.item_type,
+                                           matches):
         yield ({**headers, "id": str(h_id), "revisionId": str(revision)}, orjson.loads(data))
 
 

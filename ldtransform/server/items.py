@@ -17,7 +17,7 @@ field empty is rejected. The caller holds the write transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,21 +30,13 @@ from ldtransform.ld import ReceiptType
 from ldtransform.schema import ItemSchema, load_schema
 from ldtransform.server.records import Problem, RecordChecker, primary_key_of
 from ldtransform.server.sources import ACTIONS, Record
+from ldtransform.server.store import live_item_data, write_items
 
 __all__ = ["Applied", "Plan", "Rejection", "TypeContext", "apply_plan", "apply_records",
            "load_types", "plan_records"]
 
 #: Shipped copies of the sample schemas, used when no --schemas folder is given.
 BUILTIN_SCHEMAS = Path(__file__).parent / "schemas"
-
-_LOOKUP_BATCH = 900
-_UPSERT = ("INSERT INTO items (community, item_type, pk, category, data, processed_at) "
-           "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (community, item_type, pk) DO UPDATE SET "
-           "data = excluded.data, processed_at = excluded.processed_at, "
-           "revision = revision + 1, deleted = 0")
-_DELETE = ("UPDATE items SET deleted = 1, processed_at = ?, revision = revision + 1 "
-           "WHERE community = ? AND item_type = ? AND pk = ? AND deleted = 0")
-
 
 @dataclass(frozen=True)
 class TypeContext:
@@ -98,20 +90,6 @@ class Applied:
 def _reject(record: Record, kind: ReceiptType, problems: list[Problem]) -> Rejection:
     number, headers, data = record
     return Rejection(number, headers, data, kind, problems)
-
-
-def _existing(conn: sqlite3.Connection, community: str, item_type: str,
-              keys: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(keys), _LOOKUP_BATCH):
-        part = keys[start:start + _LOOKUP_BATCH]
-        marks = ", ".join("?" * len(part))
-        rows = conn.execute(
-            f"SELECT pk, data FROM items WHERE community = ? AND item_type = ? AND "
-            f"deleted = 0 AND pk IN ({marks})", (community, item_type, *part))
-        for pk, data in rows:
-            found[pk] = orjson.loads(data)
-    return found
 
 
 def _outcome(action: str, merge: bool, given: dict[str, Any],
@@ -211,7 +189,7 @@ def apply_plan(conn: sqlite3.Connection, plan: Plan, *, community: str,
     for kind, keyed in plan.pending.items():
         ctx = types[kind]
         state: dict[str, dict[str, Any] | None] = dict(
-            _existing(conn, community, kind, list({pk for _, _, pk in keyed})))
+            live_item_data(conn, community, kind, list({pk for _, _, pk in keyed})))
         touched: dict[str, str | None] = {}
         for record, action, pk in keyed:
             after, error = _outcome(action, merge, record[2], state.get(pk))
@@ -226,9 +204,9 @@ def apply_plan(conn: sqlite3.Connection, plan: Plan, *, community: str,
                     continue
             state[pk] = after
             touched[pk] = None if after is None else dumps(after).decode()
-        _write(conn, community, kind, ctx.schema.category, touched, now_ms)
+        write_items(conn, community, kind, ctx.schema.category, touched, now_ms)
     for kind, ready in plan.ready.items():
-        _write(conn, community, kind, types[kind].schema.category, ready, now_ms)
+        write_items(conn, community, kind, types[kind].schema.category, ready, now_ms)
     result.rejected.sort(key=lambda r: r.number)
     return result
 
@@ -240,15 +218,3 @@ def apply_records(conn: sqlite3.Connection, *, community: str, item_type: str | 
     plan = plan_records(records, item_type=item_type, types=types, merge=merge)
     return apply_plan(conn, plan, community=community, types=types, merge=merge,
                       now_ms=now_ms)
-
-
-def _write(conn: sqlite3.Connection, community: str, kind: str, category: str,
-           touched: Mapping[str, str | None], now_ms: int) -> None:
-    """Store items given as JSON text; None deletes."""
-    upserts = [(community, kind, pk, category, text, now_ms)
-               for pk, text in touched.items() if text is not None]
-    deletes = [(now_ms, community, kind, pk) for pk, text in touched.items() if text is None]
-    if upserts:
-        conn.executemany(_UPSERT, upserts)
-    if deletes:
-        conn.executemany(_DELETE, deletes)

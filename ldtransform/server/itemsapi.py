@@ -10,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from ldtransform import ld
 from ldtransform.server.auth import Principal
+from ldtransform.server.errors import InvalidRequest, TooLarge
 from ldtransform.server.items import apply_records
 from ldtransform.server.sources import Record
-from ldtransform.server.state import ApiError, Caller, ServerState, form_doc, state_of
+from ldtransform.server.state import Caller, ServerState, form_doc, state_of
 from ldtransform.server.uploads import read_form
 
 __all__ = ["router"]
@@ -35,7 +36,7 @@ async def _body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+            raise TooLarge(f"the body is larger than {limit} bytes")
     return bytes(body)
 
 
@@ -76,9 +77,9 @@ async def items_upsert(request: Request, who: Caller) -> Any:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_request", f"the body is not valid JSON: {exc}") from exc
+        raise InvalidRequest(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(doc, list):
-        raise ApiError(400, "invalid_request", "the body must be a JSON array of items")
+        raise InvalidRequest("the body must be a JSON array of items")
     return await run_in_threadpool(_upsert, state, who, doc)
 
 
@@ -89,25 +90,20 @@ def _int(fields: dict[str, str], name: str, default: int) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ApiError(400, "invalid_request", f"{name} must be an integer") from None
+        raise InvalidRequest(f"{name} must be an integer") from None
 
 
 def _updates(state: ServerState, who: Principal, fields: dict[str, str]) -> dict[str, Any]:
     item_type = (fields.get("itemType") or "").strip()
     if item_type not in state.types:
-        raise ApiError(400, "invalid_request", f"unknown itemType {item_type!r}")
+        raise InvalidRequest(f"unknown itemType {item_type!r}")
     after = _int(fields, "processedAfter", 0)
     last_id = _int(fields, "lastId", 0)
     limit = _int(fields, "max", 100)
     if not 1 <= limit <= state.config.limits.max_updates_page:
-        raise ApiError(400, "invalid_request", f"max must be 1 to "
-                       f"{state.config.limits.max_updates_page}")
-    rows = state.store.conn().execute(
-        "SELECT h_id, revision, processed_at, deleted, data FROM items "
-        "WHERE community = ? AND item_type = ? AND "
-        "(processed_at > ? OR (processed_at = ? AND h_id > ?)) "
-        "ORDER BY processed_at, h_id LIMIT ?",
-        (who.community, item_type, after, after, last_id, limit)).fetchall()
+        raise InvalidRequest(f"max must be 1 to {state.config.limits.max_updates_page}")
+    rows = state.store.items_changed(who.community, item_type, after=after, last_id=last_id,
+                                     limit=limit)
     category = state.types[item_type].schema.category
     items = []
     for h_id, revision, _at, deleted, data in rows:

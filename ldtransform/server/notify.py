@@ -49,9 +49,7 @@ def notify(config: ServerConfig, store: Store, job: sqlite3.Row, base_url: str) 
     message.set_content(_body(status))
     message.add_attachment(orjson.dumps(status, option=orjson.OPT_INDENT_2),
                            maintype="application", subtype="json", filename="status.json")
-    outbox = store.data_dir / "outbox"
-    outbox.mkdir(exist_ok=True)
-    (outbox / f"{job['job_id']}.eml").write_bytes(message.as_bytes())
+    (store.outbox() / f"{job['job_id']}.eml").write_bytes(message.as_bytes())
     if config.smtp_host:
         try:
             with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=30) as smtp:

@@ -1,8 +1,7 @@
-"""What the routes share: configuration, store, authenticator, worker, schemas; errors."""
+"""What the routes share: configuration, store, authenticator, worker, schemas."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -13,23 +12,12 @@ from ldtransform import ld
 from ldtransform.server.auth import Authenticator, Principal
 from ldtransform.server.clock import Clock
 from ldtransform.server.config import ServerConfig
+from ldtransform.server.errors import InvalidToken, MissingToken
 from ldtransform.server.items import TypeContext, load_types
 from ldtransform.server.store import Store
 from ldtransform.server.worker import Worker
 
-__all__ = ["ApiError", "Caller", "ServerState", "form_doc", "load_types", "principal", "state_of"]
-
-class ApiError(Exception):
-    """An error answer: HTTP status and an RFC 6749-style ``error`` body."""
-
-    def __init__(self, status: int, error: str, description: str,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
-        self.headers = dict(headers or {})
-
+__all__ = ["Caller", "ServerState", "form_doc", "load_types", "principal", "state_of"]
 
 @dataclass
 class ServerState:
@@ -65,12 +53,10 @@ def principal(request: Request,
               ) -> Principal:
     """The caller of a protected route (401 without a valid bearer token)."""
     if credentials is None:
-        raise ApiError(401, "invalid_request", "an 'Authorization: Bearer <token>' header "
-                       "is required", {"WWW-Authenticate": 'Bearer realm="ld"'})
+        raise MissingToken("an 'Authorization: Bearer <token>' header is required")
     found = state_of(request).auth.resolve(credentials.credentials)
     if found is None:
-        raise ApiError(401, "invalid_token", "the access token is unknown or expired",
-                       {"WWW-Authenticate": 'Bearer realm="ld", error="invalid_token"'})
+        raise InvalidToken("the access token is unknown or expired")
     return found
 
 

@@ -20,16 +20,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 
 from ldtransform.server.config import Limits
+from ldtransform.server.errors import InvalidRequest, ServerError, TooLarge
 
-__all__ = ["BodyError", "Upload", "read_form", "read_upload"]
-
-
-class BodyError(Exception):
-    """A request body that breaks a limit or cannot be parsed; ``status`` is the answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+__all__ = ["Upload", "read_form", "read_upload"]
 
 
 @dataclass
@@ -61,8 +54,8 @@ class _Collector:
         self.buffer = bytearray()
         self.parts += 1
         if self.parts > self.limits.max_fields + self.limits.max_files:
-            raise BodyError(413, f"too many parts (limit {self.limits.max_fields} fields "
-                            f"and {self.limits.max_files} files)")
+            raise TooLarge(f"too many parts (limit {self.limits.max_fields} fields "
+                           f"and {self.limits.max_files} files)")
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.header_name += data[start:end]
@@ -81,10 +74,10 @@ class _Collector:
         if self.is_file:
             self.files += 1
             if self.files > self.limits.max_files:
-                raise BodyError(413, f"too many file parts (limit {self.limits.max_files})")
+                raise TooLarge(f"too many file parts (limit {self.limits.max_files})")
         if self.is_file and self.name == "file":
             if self.upload.file_path is not None:
-                raise BodyError(400, "the upload has more than one 'file' part")
+                raise InvalidRequest("the upload has more than one 'file' part")
             self.upload.file_name = options[b"filename"].decode("utf-8", "replace")
             self.file_path.parent.mkdir(parents=True, exist_ok=True)
             self.sink = open(self.file_path, "wb")  # noqa: SIM115
@@ -97,8 +90,8 @@ class _Collector:
             return
         self.buffer += data[start:end]
         if len(self.buffer) > self.limits.max_field_bytes:
-            raise BodyError(413, f"part {self.name!r} is larger than the limit of "
-                            f"{self.limits.max_field_bytes} bytes")
+            raise TooLarge(f"part {self.name!r} is larger than the limit of "
+                           f"{self.limits.max_field_bytes} bytes")
 
     def on_part_end(self) -> None:
         if self.sink is not None:
@@ -108,7 +101,7 @@ class _Collector:
             self.upload.template_file = bytes(self.buffer)
         elif not self.is_file:
             if len(self.upload.fields) >= self.limits.max_fields:
-                raise BodyError(413, f"too many fields (limit {self.limits.max_fields})")
+                raise TooLarge(f"too many fields (limit {self.limits.max_fields})")
             self.upload.fields[self.name] = self.buffer.decode("utf-8", "replace")
 
     def close(self) -> None:
@@ -136,11 +129,11 @@ async def read_upload(request: Request, file_path: Path, limits: Limits) -> Uplo
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise BodyError(400, "batch import is a multipart/form-data upload with a 'file' "
-                        "part")
+        raise InvalidRequest("batch import is a multipart/form-data upload with a 'file' "
+                             "part")
     declared = request.headers.get("content-length")
-    too_large = BodyError(413, f"the upload is larger than the limit of "
-                          f"{limits.max_upload_bytes} bytes")
+    too_large = TooLarge(f"the upload is larger than the limit of "
+                         f"{limits.max_upload_bytes} bytes")
     if declared is not None and declared.isdigit() and int(declared) > limits.max_upload_bytes:
         if int(declared) <= _DRAIN_BYTES:
             await _drain(request, 0)
@@ -159,14 +152,14 @@ async def read_upload(request: Request, file_path: Path, limits: Limits) -> Uplo
                 raise too_large
             parser.write(chunk)
         parser.finalize()
-    except BodyError:
+    except ServerError:
         collector.close()
         await _drain(request, received)
         raise
     except Exception as exc:  # the multipart parser's own errors
         collector.close()
         await _drain(request, received)
-        raise BodyError(400, f"the multipart body cannot be parsed: {exc}") from exc
+        raise InvalidRequest(f"the multipart body cannot be parsed: {exc}") from exc
     collector.close()
     return upload
 
@@ -179,23 +172,23 @@ async def read_form(request: Request, limits: Limits) -> dict[str, str]:
             form = await request.form(max_files=0, max_fields=limits.max_fields,
                                       max_part_size=limits.max_field_bytes)
         except HTTPException as exc:
-            raise BodyError(400, f"the form cannot be read: {exc.detail}") from exc
+            raise InvalidRequest(f"the form cannot be read: {exc.detail}") from exc
         return {k: v for k, v in form.items() if isinstance(v, str)}
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > limits.max_body_bytes:
-            raise BodyError(413, f"the body is larger than {limits.max_body_bytes} bytes")
+            raise TooLarge(f"the body is larger than {limits.max_body_bytes} bytes")
     text = body.decode("utf-8", "replace").strip()
     if text.startswith("{"):
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BodyError(400, f"the body is neither form fields nor JSON: {exc}") from exc
+            raise InvalidRequest(f"the body is neither form fields nor JSON: {exc}") from exc
         if isinstance(doc, dict):
             return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in doc.items()}
     try:
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=limits.max_fields)
     except ValueError as exc:
-        raise BodyError(413, f"too many form fields (limit {limits.max_fields})") from exc
+        raise TooLarge(f"too many form fields (limit {limits.max_fields})") from exc
     return dict(pairs)

@@ -14,6 +14,9 @@ kept-alive connection, and does one of:
 - ``slow``: pass the answer on at a trickle (``slow_chunk`` bytes every ``slow_delay``
   seconds), head and body alike.
 
+A client sees a reset as ``httpx.ReadError`` (or ``WriteError``, or ``RemoteProtocolError``
+when the reset arrives as the connection is being reused), a blackhole as its read timeout.
+
 Which one is seeded-random (``faults={"reset_after": 0.1, "slow": 0.05}``, the rest pass)
 or scripted (``faults=["pass", "reset_before"]``, one per request in arrival order, then
 ``pass``). Every request is recorded as an :class:`Exchange` (method, path, fault, the
@@ -32,7 +35,6 @@ import select
 import socket
 import struct
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -478,11 +480,3 @@ class FaultProxy:
         except OSError as exc:
             raise _ClientGone from exc
 
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    """Poll ``predicate`` until it is true (for a test waiting on a server-side effect)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)

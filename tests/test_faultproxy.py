@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -182,3 +184,32 @@ def test_a_bad_fault_name_is_refused() -> None:
         FaultProxy(1, faults=["drop"])
     with pytest.raises(ValueError, match="probabilities"):
         FaultProxy(1, faults={"slow": 0.7, "blackhole": 0.5})
+
+
+def test_a_server_closing_an_idle_connection_is_reconnected_to() -> None:
+    """A server may close a kept-alive connection when idle (uvicorn after 5 s): the
+    proxy then opens a new one for the next request, which it has not forwarded yet."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+    def serve_once_per_connection() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                while b"\r\n\r\n" not in conn.recv(65536):
+                    pass
+                conn.sendall(answer)        # then close, as at an idle timeout
+
+    server = threading.Thread(target=serve_once_per_connection, daemon=True)
+    server.start()
+    with listener, FaultProxy(listener.getsockname()[1]) as proxy, \
+            httpx.Client(base_url=proxy.url) as http:
+        assert http.get("/one").text == "ok"
+        time.sleep(0.2)
+        assert http.get("/two").text == "ok"
+        proxy.set_faults(["reset_before"])
+        with pytest.raises(httpx.TransportError):
+            http.get("/three")
+        server.join(5)
+        seen = [(e.connection, e.path, e.fault) for e in proxy.exchanges]
+    assert seen == [(1, "/one", "pass"), (1, "/two", "pass"), (1, "/three", "reset_before")]

@@ -276,13 +276,17 @@ class Journal:
         self._mutex = threading.RLock()      # one connection, shared by the run's threads
         self._owners = self.path.with_name(self.path.name + "-owners")
         self._lock = _OwnerLock(self._owners, self.owner)
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self._transaction():
-            self._db.execute(_SCHEMA)
-        self._recover()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            with self._transaction():
+                self._db.execute(_SCHEMA)
+            self._recover()
+        except BaseException:
+            self._lock.release()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -362,8 +366,8 @@ class Journal:
     def plan(self, part: Part, job_name: str | None = None) -> Entry:
         """The part's entry, created ``planned`` when the journal does not have it yet.
 
-        A known part keeps its state and job name; its path follows the file's
-        current name. ``job_name`` defaults to :func:`job_name_for`.
+        A known part keeps its state and job name; its (absolute) path follows the
+        file's current name. ``job_name`` defaults to :func:`job_name_for`.
         """
         now = self.clock()
         with self._transaction() as db:
@@ -371,7 +375,8 @@ class Journal:
                 "INSERT INTO parts (sha256, item_type, merge, size, path, job_name, state, "
                 "planned_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (sha256, item_type, merge) DO UPDATE SET path = excluded.path",
-                (part.sha256, part.item_type, int(part.merge), part.size, str(part.path),
+                (part.sha256, part.item_type, int(part.merge), part.size,
+                 str(Path(part.path).absolute()),
                  job_name or job_name_for(part.path, part.sha256), PartState.PLANNED, now,
                  now))
             row = db.execute(f"{_SELECT} WHERE sha256 = ? AND item_type = ? AND merge = ?",

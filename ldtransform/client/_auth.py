@@ -87,5 +87,7 @@ class TokenState:
                             "expired or is wrong; get a new one or log in with a password")
         if generation != self.generation:
             return False
-        self._token = None
+        # Keep the old token until the new one arrives: requests already under way use
+        # it, get their own 401 and then find the newer generation.
+        self._renew_after = float("-inf")
         return True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,3 +69,37 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cloc
 def client(server: tuple[str, Clock]) -> Iterator[LDClient]:
     with LDClient(credentials=canary_credentials(server[0])) as ld:
         yield ld
+
+
+@pytest.fixture
+def dribbling_server() -> Iterator[str]:
+    """A server that answers every request one byte every 0.2 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            body = b'{"jobId": "j1", "status": "Accepted"}'
+            answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            for byte in answer:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()

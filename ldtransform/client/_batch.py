@@ -16,11 +16,12 @@ import httpx
 from ldtransform import ld
 from ldtransform.client._protocol import Call, Safety
 from ldtransform.client.errors import ClientError
+from ldtransform.client.jobs import Job
 from ldtransform.errors import ConfigError
-from ldtransform.ld import ExportField, ImportField
+from ldtransform.ld import ExportField, ImportField, JobStatus
 
 __all__ = ["PartFile", "content_type_for", "download_call", "export_call", "import_call",
-           "target_names", "targets"]
+           "result_links", "target_names", "targets"]
 
 CONTENT_TYPES = {".json": "application/json", ".jsonl": "application/json",
                  ".csv": "text/plain", ".txt": "text/plain"}
@@ -192,6 +193,14 @@ class PartFile:
 def download_call(link: str, sink: PartFile) -> Call:
     """``GET`` of a result or rejection link into ``sink`` (bytes as sent, no decoding)."""
     return Call("GET", link, headers={"Accept-Encoding": "identity"}, sink=sink)
+
+
+def result_links(job: Job) -> tuple[str, ...]:
+    """The result links of a completed export (an error for any other job)."""
+    if job.status != JobStatus.COMPLETED or job.job_type == "import":
+        raise ClientError(f"job {job.job_id} is {job.job_type or 'a job'} {job.status}, not "
+                          "a completed export: wait for it before downloading")
+    return job.links
 
 
 def targets(links: tuple[str, ...], dest: Path) -> list[tuple[str, Path]]:

@@ -198,7 +198,7 @@ class AsyncLDClient:
                        progress: _batch.Progress | None = None) -> list[Path]:
         """Download every result file of a completed export into ``dest``."""
         return [await self._fetch(link, target, progress)
-                for link, target in _batch.targets(job.links, Path(dest))]
+                for link, target in _batch.targets(_batch.result_links(job), Path(dest))]
 
     async def download_rejections(self, job: Job, dest: str | os.PathLike[str]) -> Path | None:
         """Download an import's rejection file into ``dest``; None when there is none."""

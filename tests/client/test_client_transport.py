@@ -185,3 +185,52 @@ def test_a_large_import_is_streamed_not_read_into_memory(tmp_path: Path) -> None
             tracemalloc.stop()
     assert job.status == JobStatus.REJECTED
     assert peak < size / 10, f"peak {peak} bytes for a {size}-byte upload"
+
+
+def test_result_file_names_cannot_leave_the_folder() -> None:
+    from ldtransform.client._batch import target_names
+
+    base = "http://h/ls/api/batch/download/abc/"
+    names = target_names((base + "..", base + "%2e%2e%2fetc%2fpasswd", base + "a b.json",
+                          base + "a_b.json", base + ".hidden", "http://h/"))
+    assert names == ["part0001", "_etc_passwd", "a_b.json", "4-a_b.json", "hidden",
+                     "part0006"]
+
+
+def test_retry_after_as_seconds_or_http_date() -> None:
+    from ldtransform.client._retry import retry_after_seconds
+
+    assert retry_after_seconds({"retry-after": "3"}) == 3.0
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"},
+                               now=1445412480.0) == 10.0
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+    assert retry_after_seconds({}) is None
+
+
+def test_a_short_download_is_fetched_again(tmp_path: Path) -> None:
+    from ldtransform.client import Job
+
+    tries: list[int] = []
+
+    def short_once(request: httpx.Request) -> httpx.Response:
+        tries.append(1)
+        body = b"0123456789"
+        sent = body[:4] if len(tries) == 1 else body
+        return httpx.Response(200, stream=httpx.ByteStream(sent),
+                              headers={"Content-Length": "10"})
+
+    job = Job("j1", job_type="export", status=JobStatus.COMPLETED,
+              links=("http://127.0.0.1/ls/api/batch/download/x/r.json",))
+    progress: list[tuple[int, int | None]] = []
+    with mock_client(short_once) as ld:
+        [path] = ld.download(job, tmp_path, progress=lambda n, t: progress.append((n, t)))
+    assert path.read_bytes() == b"0123456789" and len(tries) == 2
+    assert progress[-1] == (10, 10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_download_needs_a_completed_export(tmp_path: Path) -> None:
+    from ldtransform.client import ClientError, Job
+
+    with mock_client(job_answer) as ld, pytest.raises(ClientError, match="wait for it"):
+        ld.download(Job("j1", job_type="export", status=JobStatus.PROCESSING), tmp_path)

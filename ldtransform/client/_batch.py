@@ -46,7 +46,10 @@ def _template_text(template: str | os.PathLike[str]) -> tuple[str, bytes]:
     if isinstance(template, os.PathLike) or (
             isinstance(template, str) and "\n" not in template and "{" not in template):
         path = Path(template)
-        return path.name, path.read_bytes()
+        try:
+            return path.name, path.read_bytes()
+        except OSError as exc:
+            raise ClientError(f"cannot read the template {path}: {exc.strerror}") from None
     return "template.json", template.encode("utf-8")
 
 

@@ -122,6 +122,8 @@ class Login:
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Answers that say the server did nothing with the request.
 REFUSED_STATUSES = frozenset({429, 503})
+#: Answers after which an upload may still have reached the server behind a gateway.
+GATEWAY_STATUSES = frozenset({500, 502, 504})
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -208,6 +210,10 @@ def exchange(call: Call, *, tokens_generation: Callable[[], int], retry: RetryPo
                 yield Sleep(delay)
                 continue
         if answer.status >= 400:
+            if call.safety is Safety.UPLOAD and answer.status in GATEWAY_STATUSES:
+                raise UploadOutcomeUnknown(
+                    f"{call.method} {call.url} answered {answer.status}; the import may or "
+                    "may not have reached the server: check before sending it again")
             if answer.status == 410 and call.method == "GET":
                 raise LinkExpired(answer.url)
             error = api_error(answer, secrets)

@@ -234,3 +234,18 @@ def test_download_needs_a_completed_export(tmp_path: Path) -> None:
 
     with mock_client(job_answer) as ld, pytest.raises(ClientError, match="wait for it"):
         ld.download(Job("j1", job_type="export", status=JobStatus.PROCESSING), tmp_path)
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_an_import_answered_by_a_gateway_error_has_an_unknown_outcome(
+        status: int, tmp_path: Path) -> None:
+    sent: list[str] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(status, text="upstream went away")
+
+    path = write_items(tmp_path / "a.json", [account(1)])
+    with mock_client(gateway) as ld, pytest.raises(UploadOutcomeUnknown, match=str(status)):
+        ld.import_file(path, "Account")
+    assert sent == [IMPORT]

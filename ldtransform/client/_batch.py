@@ -193,9 +193,19 @@ class PartFile:
         self.part.unlink(missing_ok=True)
 
 
-def download_call(link: str, sink: PartFile) -> Call:
-    """``GET`` of a result or rejection link into ``sink`` (bytes as sent, no decoding)."""
-    return Call("GET", link, headers={"Accept-Encoding": "identity"}, sink=sink)
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
+def download_call(link: str, sink: PartFile, base_url: str) -> Call:
+    """``GET`` of a result or rejection link into ``sink`` (bytes as sent, no decoding).
+
+    The token goes only to the server's own origin, never to a host a link names.
+    """
+    authed = link.startswith("/") or _origin(link) == _origin(base_url)
+    return Call("GET", link, headers={"Accept-Encoding": "identity"}, authed=authed,
+                sink=sink)
 
 
 def result_links(job: Job) -> tuple[str, ...]:

@@ -210,7 +210,7 @@ class AsyncLDClient:
     async def _fetch(self, link: str, target: Path, progress: _batch.Progress | None) -> Path:
         sink = _batch.PartFile(target, progress)
         try:
-            await self._run(_batch.download_call(link, sink))
+            await self._run(_batch.download_call(link, sink, self.credentials.url or ""))
         finally:
             sink.discard()
         return target

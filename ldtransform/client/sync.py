@@ -231,7 +231,7 @@ class LDClient:
     def _fetch(self, link: str, target: Path, progress: _batch.Progress | None) -> Path:
         sink = _batch.PartFile(target, progress)
         try:
-            self._run(_batch.download_call(link, sink))
+            self._run(_batch.download_call(link, sink, self.credentials.url or ""))
         finally:
             sink.discard()
         return target

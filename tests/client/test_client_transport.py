@@ -249,3 +249,20 @@ def test_an_import_answered_by_a_gateway_error_has_an_unknown_outcome(
     with mock_client(gateway) as ld, pytest.raises(UploadOutcomeUnknown, match=str(status)):
         ld.import_file(path, "Account")
     assert sent == [IMPORT]
+
+
+def test_the_token_goes_only_to_the_servers_own_origin(tmp_path: Path) -> None:
+    from ldtransform.client import Job
+
+    auth: dict[str, str | None] = {}
+
+    def record(request: httpx.Request) -> httpx.Response:
+        auth[request.url.host] = request.headers.get("Authorization")
+        return httpx.Response(200, stream=httpx.ByteStream(b"[]"))
+
+    job = Job("j1", job_type="export", status=JobStatus.COMPLETED,
+              links=("http://127.0.0.1/ls/api/batch/download/x/a.json",
+                     "https://elsewhere.example/x/b.json"))
+    with mock_client(record) as ld:
+        ld.download(job, tmp_path)
+    assert auth == {"127.0.0.1": "Bearer t", "elsewhere.example": None}

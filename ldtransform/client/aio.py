@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -177,7 +177,8 @@ class AsyncLDClient:
         return p.job_of(await self._run(p.cancel_call(job_id)))
 
     async def wait(self, job_or_id: Job | str, *, policy: WaitPolicy = DEFAULT_WAIT,
-                   on_progress: Any = None, raise_on_failure: bool = True) -> Job:
+                   on_progress: Callable[[Job], object] | None = None,
+                   raise_on_failure: bool = True) -> Job:
         """Poll until the job ends (see ``LDClient.wait``)."""
         waiting = Waiting(policy)
         job_id = p.job_id_of(job_or_id)

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,8 @@ class LDClient:
         return p.job_of(self._run(p.cancel_call(job_id)))
 
     def wait(self, job_or_id: Job | str, *, policy: WaitPolicy = DEFAULT_WAIT,
-             on_progress: Any = None, raise_on_failure: bool = True) -> Job:
+             on_progress: Callable[[Job], object] | None = None,
+             raise_on_failure: bool = True) -> Job:
         """Poll until the job ends; return it if Completed, else raise its outcome.
 
         A failed poll (network, 5xx) does not end the wait; an unknown status does.

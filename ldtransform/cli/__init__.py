@@ -3,7 +3,9 @@ commands live in ``cli.validate``, ``cli.convert`` and ``cli.template``.
 
 Exit codes: 0 success; 2 wrong usage; 3 a source cannot be read; 4 a plugin, option or
 configuration problem (including a missing optional extra); 5 the data is invalid (rows
-rejected by ``validate``); 1 any other ldtransform error.
+rejected by ``validate``); 6 an LD job did not complete, or an upload's outcome is not known
+yet; 7 the LD server could not be reached; 130 interrupted (Ctrl-C); 1 any other
+ldtransform error.
 """
 
 from __future__ import annotations

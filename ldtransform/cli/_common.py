@@ -18,7 +18,8 @@ import click
 
 from ldtransform.cli._words import cli_phrasing, flag, parse_option_value, reader_class_for
 
-__all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INVALID", "EXIT_READ", "EXIT_USAGE",
+__all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_JOBS",
+           "EXIT_READ", "EXIT_UNREACHABLE", "EXIT_USAGE",
            "collect_reader_options", "errors_reported", "examples", "log_to_stderr",
            "reader_options", "reporting_options", "write_report"]
 
@@ -27,6 +28,9 @@ EXIT_USAGE = 2
 EXIT_READ = 3
 EXIT_CONFIG = 4
 EXIT_INVALID = 5  # the data is invalid: rows rejected
+EXIT_JOBS = 6  # an LD job did not complete, or an upload's outcome is not known yet
+EXIT_UNREACHABLE = 7  # the LD server could not be reached
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 @contextmanager
@@ -67,6 +71,9 @@ def log_to_stderr() -> None:
 def _exit_code(error: Exception) -> int:
     from ldtransform import errors
 
+    code = getattr(type(error), "exit_code", None)
+    if isinstance(code, int):  # the client's errors say their own code
+        return code
     if isinstance(error, errors.ReadError):
         return EXIT_READ
     if isinstance(error, errors.ValidationFailed):

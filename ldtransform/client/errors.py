@@ -2,15 +2,16 @@
 
 ::
 
-    ClientError                  base; ``exit_code`` is what a command exits with
-    ├── CredentialsError         credentials missing, unsafe or badly configured
-    ├── AuthError                login refused, or the token cannot be renewed
+    ClientError                  base; ``exit_code`` is what a command exits with (1)
+    ├── CredentialsError         credentials missing, unsafe or badly configured (4)
+    ├── AuthError                login refused, or the token cannot be renewed (4)
     ├── ApiError                 an HTTP error answer (``status``, ``code``, ``description``)
-    ├── TransportError           network failure or timeout after the retry budget
-    │   └── UploadOutcomeUnknown an import was sent but no answer came back
+    ├── TransportError           network failure or timeout after the retry budget (7)
+    │   └── UploadOutcomeUnknown an import was sent but no answer came back (6)
+    ├── UploadError              a part cannot be sent: missing, changed, no itemType (3)
     ├── LinkExpired              a result link answered 410
-    ├── UnknownStatusError       a job reports a status the client does not know
-    └── JobError                 a job ended other than Completed (``job``, ``reason``)
+    ├── UnknownStatusError       a job reports a status the client does not know (6)
+    └── JobError                 a job ended other than Completed (``job``, ``reason``) (6)
         ├── JobRejected, JobFailed, JobCanceled
         └── JobTimeout           the wait ended before the job did
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiError", "AuthError", "ClientError", "CredentialsError", "JobCanceled", "JobError",
     "JobFailed", "JobRejected", "JobTimeout", "LinkExpired", "TransportError",
-    "UnknownStatusError", "UploadOutcomeUnknown",
+    "UnknownStatusError", "UploadError", "UploadOutcomeUnknown",
 ]
 
 
@@ -42,13 +43,13 @@ class ClientError(LdTransformError):
 class CredentialsError(ClientError, ConfigError):
     """Credentials are missing, or come from an unsafe place (a readable file, http://)."""
 
-    exit_code = 2
+    exit_code = 4
 
 
 class AuthError(ClientError):
     """The server refused the login, or a token could not be renewed."""
 
-    exit_code = 3
+    exit_code = 4
 
 
 class ApiError(ClientError):
@@ -66,7 +67,7 @@ class ApiError(ClientError):
 class TransportError(ClientError):
     """The request could not be completed (network, timeout), retries included."""
 
-    exit_code = 4
+    exit_code = 7
 
 
 class UploadOutcomeUnknown(TransportError):
@@ -75,6 +76,15 @@ class UploadOutcomeUnknown(TransportError):
     It is never re-sent blindly: look (e.g. through the Items ``updates`` API) whether it
     arrived before sending it again.
     """
+
+    exit_code = 6
+
+
+class UploadError(ClientError):
+    """What an upload names cannot be sent: a missing or changed part, no itemType, a CSV
+    without its import template."""
+
+    exit_code = 3
 
 
 class LinkExpired(ClientError):
@@ -89,6 +99,8 @@ class LinkExpired(ClientError):
 class UnknownStatusError(ClientError):
     """A job reports a status that is not one of the Batch API's eight."""
 
+    exit_code = 6
+
     def __init__(self, job: Job) -> None:
         self.job = job
         super().__init__(f"job {job.job_id} reports the unknown status {job.status!r}; "
@@ -98,7 +110,7 @@ class UnknownStatusError(ClientError):
 class JobError(ClientError):
     """A job ended other than ``Completed``; ``job`` is its last status."""
 
-    exit_code = 5
+    exit_code = 6
     verb = "ended"
 
     def __init__(self, job: Job) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from ldtransform import registry
 from ldtransform._parts import PartInfo, PartSink
 from ldtransform._quarantine_file import sidecar_path
 from ldtransform._sources import SourceFiles
@@ -35,6 +33,7 @@ from ldtransform.quarantine import QuarantineFile, rejected_name
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema, load_schema
 from ldtransform.validation import Validation
+from ldtransform.writers import WriterOptions, make_writer
 
 if TYPE_CHECKING:
     from ldtransform.mapping import Mapping
@@ -87,19 +86,6 @@ class ConvertResult:
                 "needs_overwrite": self.needs_overwrite}
 
 
-def make_writer(to: str, schema: ItemSchema | None, options: dict[str, Any]) -> RecordWriter:
-    """The writer called ``to``, given only the options it takes (others are an error)."""
-    cls = registry.load("writer", to)
-    accepted = set(inspect.signature(cls).parameters) - {"schema"}
-    given = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(set(given) - accepted)
-    if unknown:
-        raise ConfigError(f"the {to} writer does not take {', '.join(unknown)}; it takes "
-                          f"{', '.join(sorted(accepted)) or 'no options'}")
-    writer: RecordWriter = cls(schema=schema, **given)
-    return writer
-
-
 def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             out: str | os.PathLike[str], to: str = "items-json",
             mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
@@ -111,13 +97,15 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             on_error: OnError = "quarantine", progress: Progress | None = None,
             empty: str | None = None,
             rejected_dir: str | os.PathLike[str] | None = None, rejected_format: str = "csv",
-            transforms: Iterable[TransformSpec] = (), **read_options: Any) -> ConvertResult:
+            transforms: Iterable[TransformSpec] = (),
+            writer_options: WriterOptions | None = None, **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
     ``template``, ``csv_delimiter`` and ``spreadsheet_safe`` go to the CSV writer,
     ``action``/``action_column`` and ``empty`` (``"omit"``/``"clear"``: what an empty value
-    becomes, see :mod:`ldtransform.writers.items_json`) to the item writers; other keywords
+    becomes, see :mod:`ldtransform.writers.items_json`) to the item writers; or all of them
+    as one :class:`~ldtransform.writers.WriterOptions` in ``writer_options``. Other keywords
     are reader options.
     ``on_error="quarantine"`` writes valid rows and quarantines the others (in
     ``rejected_dir``, default ``out``, as ``rejected_format``: csv, jsonl or xlsx);
@@ -127,13 +115,18 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     """
     if on_error not in ("quarantine", "fail"):
         raise ConfigError(f"on_error is 'quarantine' or 'fail', not {on_error!r}")
+    asked = WriterOptions(template=template, delimiter=csv_delimiter,
+                          spreadsheet_safe=bool(spreadsheet_safe), action=action,
+                          action_column=action_column, empty=empty)
+    if writer_options is not None and asked != WriterOptions():
+        raise ConfigError("give the writer's options as keywords or as writer_options, "
+                          "not both")
+    options = writer_options or asked
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
-                            max_issues=max_issues, partial=_partial(action, action_column),
+                            max_issues=max_issues, partial=options.partial,
                             transforms=transforms)
-    writer = make_writer(to, item, {"template": template, "action": action, "empty": empty,
-                                    "action_column": action_column, "delimiter": csv_delimiter,
-                                    "spreadsheet_safe": spreadsheet_safe or None})
+    writer = make_writer(to, item, options)
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
@@ -154,15 +147,8 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
         _describe_empty(result, writer, validation)
         if not dry_run:
             result.manifest = _manifest(result, item, to, writer, hashed, mapping,
-                                        template).write(folder)
+                                        options.template).write(folder)
     return result
-
-
-def _partial(action: str | None, action_column: str | None) -> bool:
-    """Whether every item changes a stored one, so a field may have no column."""
-    from ldtransform._empty import PARTIAL_ACTIONS
-
-    return action_column is None and action in PARTIAL_ACTIONS
 
 
 def _describe_empty(result: ConvertResult, writer: RecordWriter,
@@ -238,7 +224,8 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
                  **writer_options: Any) -> ConvertResult:
     """Write already-validated ``frames`` into ``out`` as parts plus a manifest."""
     item = schema if isinstance(schema, ItemSchema) or schema is None else load_schema(schema)
-    writer = make_writer(to, item, writer_options)
+    options = WriterOptions.of(writer_options)
+    writer = make_writer(to, item, options)
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=False)
     stem = item.item_type if item else _stem(frames)
@@ -256,7 +243,7 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
             report.rows_read = report.rows_valid = sum(p.records for p in parts)
         result = ConvertResult(folder, parts, report, rejected, replaces=earlier)
         result.manifest = _manifest(result, item, to, writer, [], None,
-                                    writer_options.get("template")).write(folder)
+                                    options.template).write(folder)
     return result
 
 

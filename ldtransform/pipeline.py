@@ -130,19 +130,19 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
-    rejected: list[PartInfo] = []
-    parts = PartSink(folder, item.item_type, writer, max_records=max_records,
-                     max_bytes=max_bytes, dry_run=dry_run)
-    quarantine_to = (Path(rejected_dir) if rejected_dir is not None else folder,
-                     rejected_format)
+    run = _Conversion(
+        validation, writer, PartSink(folder, item.item_type, writer, max_records=max_records,
+                                     max_bytes=max_bytes, dry_run=dry_run),
+        rejected_to=Path(rejected_dir) if rejected_dir is not None else folder,
+        rejected_format=rejected_format, on_error=on_error, dry_run=dry_run,
+        progress=progress)
     sources_read = SourceFiles(listed)  # before any reader opens them
-    with _removed_on_failure(parts, rejected, sources_read):
-        written = _run_sources(listed, read_options, validation, writer, parts, quarantine_to,
-                               on_error, dry_run, progress, rejected)
+    with _removed_on_failure(run.parts, run.rejected, sources_read):
+        written = run.sources(listed, read_options)
         # A source that changed meanwhile is an error.
         hashed = [SourceFile(**entry) for entry in sources_read.verified()]
         report = validation.finish()
-        result = ConvertResult(folder, written, report, rejected, dry_run=dry_run,
+        result = ConvertResult(folder, written, report, run.rejected, dry_run=dry_run,
                                replaces=earlier, needs_overwrite=bool(earlier) and not overwrite)
         _describe_empty(result, writer, validation)
         if not dry_run:
@@ -189,32 +189,51 @@ def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
         raise
 
 
-def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Validation,
-                 writer: RecordWriter, parts: PartSink, quarantine_to: tuple[Path, str],
-                 on_error: OnError,
-                 dry_run: bool, progress: Progress | None,
-                 rejected: list[PartInfo]) -> list[PartInfo]:
-    """Every source through validation into the parts; returns the parts written."""
-    names: set[str] = set()
-    with parts, _WriteBehind(parts) as sink:
-        for source in listed:
-            frames = _frames(source, read_options)
-            folder, suffix = quarantine_to
-            target = folder / _unique(rejected_name(frames.source, suffix), names)
-            original = frames.info.get("quarantine_of") or frames.source
-            quarantine = (QuarantineFile(target, source=original, reading=frames.source)
-                          if not dry_run and on_error != "fail" else None)
-            with quarantine or _NoQuarantine(on_error, validation) as keep:
-                for batch in validation.run(frames, on_rejected=keep):
-                    for records in encode_in_halves(writer, batch):
-                        sink.add(records)
-                    if progress:
-                        progress(frames.rows_read, frames.source or "<data>",
-                                 frames.fraction())
-            if quarantine is not None and quarantine.rows:
-                rejected.append(rejected_file(quarantine))
-        sink.close()
-        return parts.finish()
+@dataclass
+class _Conversion:
+    """What every source of one conversion goes through: the validation, the writer and
+    the parts it writes into, where rejected rows go, and who is told the progress."""
+
+    validation: Validation
+    writer: RecordWriter
+    parts: PartSink
+    rejected_to: Path
+    rejected_format: str
+    on_error: OnError
+    dry_run: bool
+    progress: Progress | None
+    #: The rejected-rows files written so far.
+    rejected: list[PartInfo] = field(default_factory=list)
+    _rejected_names: set[str] = field(default_factory=set)
+
+    def sources(self, listed: list[Any], read_options: dict[str, Any]) -> list[PartInfo]:
+        """Every source through validation into the parts; returns the parts written."""
+        with self.parts, _WriteBehind(self.parts) as sink:
+            for source in listed:
+                self._source(_frames(source, read_options), sink)
+            sink.close()
+            return self.parts.finish()
+
+    def _source(self, frames: Frames, sink: _WriteBehind) -> None:
+        quarantine = self._quarantine(frames)
+        with quarantine or _NoQuarantine(self.on_error, self.validation) as keep:
+            for batch in self.validation.run(frames, on_rejected=keep):
+                for records in encode_in_halves(self.writer, batch):
+                    sink.add(records)
+                if self.progress:
+                    self.progress(frames.rows_read, frames.source or "<data>",
+                                  frames.fraction())
+        if quarantine is not None and quarantine.rows:
+            self.rejected.append(rejected_file(quarantine))
+
+    def _quarantine(self, frames: Frames) -> QuarantineFile | None:
+        """Where the rejected rows of ``frames`` go; None when none are written."""
+        name = _unique(rejected_name(frames.source, self.rejected_format),
+                       self._rejected_names)
+        if self.dry_run or self.on_error == "fail":
+            return None
+        original = frames.info.get("quarantine_of") or frames.source
+        return QuarantineFile(self.rejected_to / name, source=original, reading=frames.source)
 
 
 def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "items-json",

@@ -19,10 +19,8 @@ from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
-
 from ldtransform._parts import PartInfo, PartSink
-from ldtransform._quarantine_file import sidecar_path
+from ldtransform._quarantine_file import quarantine_files, source_stem
 from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
 from ldtransform._version import __version__
@@ -177,10 +175,10 @@ def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
     except BaseException as exc:
         if sources is not None:
             sources.stop()
-        for info in [*parts.parts, *rejected]:
-            info.path.unlink(missing_ok=True)
-        for info in rejected:  # and what says how each was written
-            sidecar_path(info.path).unlink(missing_ok=True)
+        written = [info.path for info in parts.parts]
+        written += [path for info in rejected for path in quarantine_files(info.path)]
+        for path in written:
+            path.unlink(missing_ok=True)
         # A source cut short while being read can fail to parse: say what really happened.
         changed = sources.change() if sources is not None and isinstance(
             exc, ReadError) else None
@@ -247,7 +245,7 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
     writer = make_writer(to, item, options)
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=False)
-    stem = item.item_type if item else _stem(frames)
+    stem = item.item_type if item else source_stem(frames.source)
     sink = PartSink(folder, stem, writer, max_records=max_records, max_bytes=max_bytes)
     with _removed_on_failure(sink, []):
         with sink:
@@ -363,14 +361,6 @@ def _frames(source: Any, read_options: dict[str, Any]) -> Frames:
     return as_frames(source, read_options)
 
 
-def _stem(frames: Frames) -> str:
-    name = Path(frames.source or "data").name
-    for suffix in (".gz", ".items", ".json", ".jsonl", ".csv", ".tsv", ".xlsx", ".xls",
-                   ".parquet"):
-        name = name.removesuffix(suffix)
-    return name.strip("<>") or "data"
-
-
 def _unique(name: str, taken: set[str]) -> str:
     """``name``, or ``name`` numbered, so two sources never share a rejected-rows file."""
     stem, _, rest = name.partition(".")
@@ -395,12 +385,11 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> list[Path]:
     if not overwrite and not dry_run:
         raise ConfigError(f"{folder} already holds a conversion ({MANIFEST}); choose another "
                           "folder or pass overwrite (--overwrite) to replace it")
-    old = orjson.loads(manifest.read_bytes())
-    earlier = [folder / entry["file"]
-               for entry in [*old.get("parts", []), *old.get("rejected", [])]
-               if Path(entry["file"]).name == entry["file"]]  # only files in the folder
-    earlier += [sidecar_path(folder / entry["file"])  # how each rejected file was written
-                for entry in old.get("rejected", []) if Path(entry["file"]).name == entry["file"]]
+    old = Manifest.read(manifest)
+    # Only files in the folder: a rejected-rows file kept elsewhere is left alone.
+    earlier = [folder / part.file for part in old.parts if Path(part.file).name == part.file]
+    earlier += [path for file in old.rejected if Path(file.file).name == file.file
+                for path in quarantine_files(folder / file.file)]
     # The manifest first: a folder is never left with a manifest naming missing files.
     earlier = [manifest, *(path for path in earlier if path.exists())]
     if not dry_run:

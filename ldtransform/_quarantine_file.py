@@ -17,8 +17,8 @@ import os
 from pathlib import Path, PurePath
 from typing import Any
 
-__all__ = ["SIDECAR_SUFFIX", "apply_sidecar", "read_sidecar", "refuses_own_input",
-           "rejected_name", "sidecar_path", "sidecar_text"]
+__all__ = ["SIDECAR_SUFFIX", "apply_sidecar", "quarantine_files", "read_sidecar",
+           "refuses_own_input", "rejected_name", "sidecar_path", "sidecar_text", "source_stem"]
 
 SIDECAR_SUFFIX = ".json"
 KIND = "ldtransform quarantine"
@@ -29,16 +29,21 @@ _COMPRESSION = (".gz",)
 logger = logging.getLogger("ldtransform")
 
 
-def rejected_name(source: str | None, suffix: str = "csv") -> str:
-    """``accounts.csv`` → ``accounts.rejected.csv``; ``accounts.rejected.csv`` stays
-    ``accounts.rejected.csv`` (``suffix`` is the quarantine file's format)."""
+def source_stem(source: str | None) -> str:
+    """What files made from ``source`` are named after: ``data/accounts.csv.gz`` →
+    ``accounts``, ``<dataframe>`` → ``dataframe``, standard input → ``stdin``."""
     if source == "-":
-        return f"stdin.rejected.{suffix}"
+        return "stdin"
     name = PurePath(source or "data").name.strip("<>") or "data"
     for compression in _COMPRESSION:
         name = name.removesuffix(compression)
-    stem = PurePath(name).stem if "." in name.lstrip(".") else name
-    return f"{stem.removesuffix('.rejected')}.rejected.{suffix}"
+    return PurePath(name).stem if "." in name.lstrip(".") else name
+
+
+def rejected_name(source: str | None, suffix: str = "csv") -> str:
+    """``accounts.csv`` → ``accounts.rejected.csv``; ``accounts.rejected.csv`` stays
+    ``accounts.rejected.csv`` (``suffix`` is the quarantine file's format)."""
+    return f"{source_stem(source).removesuffix('.rejected')}.rejected.{suffix}"
 
 
 def refuses_own_input(target: Path, reading: object) -> bool:
@@ -54,6 +59,11 @@ def refuses_own_input(target: Path, reading: object) -> bool:
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(path)}{SIDECAR_SUFFIX}")
+
+
+def quarantine_files(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """A quarantine file and its sidecar: what goes when the file goes."""
+    return Path(path), sidecar_path(path)
 
 
 def sidecar_text(path: Path, suffix: str, source: str | None, rows: int) -> bytes:

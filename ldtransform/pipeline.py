@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -20,11 +19,8 @@ from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
-
-from ldtransform import registry
 from ldtransform._parts import PartInfo, PartSink
-from ldtransform._quarantine_file import sidecar_path
+from ldtransform._quarantine_file import quarantine_files, source_stem
 from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
 from ldtransform._version import __version__
@@ -35,6 +31,7 @@ from ldtransform.quarantine import QuarantineFile, rejected_name
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema, load_schema
 from ldtransform.validation import Validation
+from ldtransform.writers import WriterOptions, make_writer
 
 if TYPE_CHECKING:
     from ldtransform.mapping import Mapping
@@ -87,19 +84,6 @@ class ConvertResult:
                 "needs_overwrite": self.needs_overwrite}
 
 
-def make_writer(to: str, schema: ItemSchema | None, options: dict[str, Any]) -> RecordWriter:
-    """The writer called ``to``, given only the options it takes (others are an error)."""
-    cls = registry.load("writer", to)
-    accepted = set(inspect.signature(cls).parameters) - {"schema"}
-    given = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(set(given) - accepted)
-    if unknown:
-        raise ConfigError(f"the {to} writer does not take {', '.join(unknown)}; it takes "
-                          f"{', '.join(sorted(accepted)) or 'no options'}")
-    writer: RecordWriter = cls(schema=schema, **given)
-    return writer
-
-
 def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             out: str | os.PathLike[str], to: str = "items-json",
             mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
@@ -111,13 +95,15 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             on_error: OnError = "quarantine", progress: Progress | None = None,
             empty: str | None = None,
             rejected_dir: str | os.PathLike[str] | None = None, rejected_format: str = "csv",
-            transforms: Iterable[TransformSpec] = (), **read_options: Any) -> ConvertResult:
+            transforms: Iterable[TransformSpec] = (),
+            writer_options: WriterOptions | None = None, **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
     ``template``, ``csv_delimiter`` and ``spreadsheet_safe`` go to the CSV writer,
     ``action``/``action_column`` and ``empty`` (``"omit"``/``"clear"``: what an empty value
-    becomes, see :mod:`ldtransform.writers.items_json`) to the item writers; other keywords
+    becomes, see :mod:`ldtransform.writers.items_json`) to the item writers; or all of them
+    as one :class:`~ldtransform.writers.WriterOptions` in ``writer_options``. Other keywords
     are reader options.
     ``on_error="quarantine"`` writes valid rows and quarantines the others (in
     ``rejected_dir``, default ``out``, as ``rejected_format``: csv, jsonl or xlsx);
@@ -127,42 +113,40 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     """
     if on_error not in ("quarantine", "fail"):
         raise ConfigError(f"on_error is 'quarantine' or 'fail', not {on_error!r}")
+    asked = WriterOptions(template=template, delimiter=csv_delimiter,
+                          spreadsheet_safe=bool(spreadsheet_safe), action=action,
+                          action_column=action_column, empty=empty)
+    if writer_options is not None and asked != WriterOptions():
+        raise ConfigError("give the writer's options as keywords or as writer_options, "
+                          "not both")
+    options = writer_options or asked
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
-                            max_issues=max_issues, partial=_partial(action, action_column),
+                            max_issues=max_issues, partial=options.partial,
                             transforms=transforms)
-    writer = make_writer(to, item, {"template": template, "action": action, "empty": empty,
-                                    "action_column": action_column, "delimiter": csv_delimiter,
-                                    "spreadsheet_safe": spreadsheet_safe or None})
+    writer = make_writer(to, item, options)
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=dry_run)
     listed = list(sources) if isinstance(sources, list | tuple) else [sources]
-    rejected: list[PartInfo] = []
-    parts = PartSink(folder, item.item_type, writer, max_records=max_records,
-                     max_bytes=max_bytes, dry_run=dry_run)
-    quarantine_to = (Path(rejected_dir) if rejected_dir is not None else folder,
-                     rejected_format)
+    run = _Conversion(
+        validation, writer, PartSink(folder, item.item_type, writer, max_records=max_records,
+                                     max_bytes=max_bytes, dry_run=dry_run),
+        rejected_to=Path(rejected_dir) if rejected_dir is not None else folder,
+        rejected_format=rejected_format, on_error=on_error, dry_run=dry_run,
+        progress=progress)
     sources_read = SourceFiles(listed)  # before any reader opens them
-    with _removed_on_failure(parts, rejected, sources_read):
-        written = _run_sources(listed, read_options, validation, writer, parts, quarantine_to,
-                               on_error, dry_run, progress, rejected)
+    with _removed_on_failure(run.parts, run.rejected, sources_read):
+        written = run.sources(listed, read_options)
         # A source that changed meanwhile is an error.
         hashed = [SourceFile(**entry) for entry in sources_read.verified()]
         report = validation.finish()
-        result = ConvertResult(folder, written, report, rejected, dry_run=dry_run,
+        result = ConvertResult(folder, written, report, run.rejected, dry_run=dry_run,
                                replaces=earlier, needs_overwrite=bool(earlier) and not overwrite)
         _describe_empty(result, writer, validation)
         if not dry_run:
             result.manifest = _manifest(result, item, to, writer, hashed, mapping,
-                                        template).write(folder)
+                                        options.template).write(folder)
     return result
-
-
-def _partial(action: str | None, action_column: str | None) -> bool:
-    """Whether every item changes a stored one, so a field may have no column."""
-    from ldtransform._empty import PARTIAL_ACTIONS
-
-    return action_column is None and action in PARTIAL_ACTIONS
 
 
 def _describe_empty(result: ConvertResult, writer: RecordWriter,
@@ -191,10 +175,10 @@ def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
     except BaseException as exc:
         if sources is not None:
             sources.stop()
-        for info in [*parts.parts, *rejected]:
-            info.path.unlink(missing_ok=True)
-        for info in rejected:  # and what says how each was written
-            sidecar_path(info.path).unlink(missing_ok=True)
+        written = [info.path for info in parts.parts]
+        written += [path for info in rejected for path in quarantine_files(info.path)]
+        for path in written:
+            path.unlink(missing_ok=True)
         # A source cut short while being read can fail to parse: say what really happened.
         changed = sources.change() if sources is not None and isinstance(
             exc, ReadError) else None
@@ -203,32 +187,51 @@ def _removed_on_failure(parts: PartSink, rejected: list[PartInfo],
         raise
 
 
-def _run_sources(listed: list[Any], read_options: dict[str, Any], validation: Validation,
-                 writer: RecordWriter, parts: PartSink, quarantine_to: tuple[Path, str],
-                 on_error: OnError,
-                 dry_run: bool, progress: Progress | None,
-                 rejected: list[PartInfo]) -> list[PartInfo]:
-    """Every source through validation into the parts; returns the parts written."""
-    names: set[str] = set()
-    with parts, _WriteBehind(parts) as sink:
-        for source in listed:
-            frames = _frames(source, read_options)
-            folder, suffix = quarantine_to
-            target = folder / _unique(rejected_name(frames.source, suffix), names)
-            original = frames.info.get("quarantine_of") or frames.source
-            quarantine = (QuarantineFile(target, source=original, reading=frames.source)
-                          if not dry_run and on_error != "fail" else None)
-            with quarantine or _NoQuarantine(on_error, validation) as keep:
-                for batch in validation.run(frames, on_rejected=keep):
-                    for records in encode_in_halves(writer, batch):
-                        sink.add(records)
-                    if progress:
-                        progress(frames.rows_read, frames.source or "<data>",
-                                 frames.fraction())
-            if quarantine is not None and quarantine.rows:
-                rejected.append(rejected_file(quarantine))
-        sink.close()
-        return parts.finish()
+@dataclass
+class _Conversion:
+    """What every source of one conversion goes through: the validation, the writer and
+    the parts it writes into, where rejected rows go, and who is told the progress."""
+
+    validation: Validation
+    writer: RecordWriter
+    parts: PartSink
+    rejected_to: Path
+    rejected_format: str
+    on_error: OnError
+    dry_run: bool
+    progress: Progress | None
+    #: The rejected-rows files written so far.
+    rejected: list[PartInfo] = field(default_factory=list)
+    _rejected_names: set[str] = field(default_factory=set)
+
+    def sources(self, listed: list[Any], read_options: dict[str, Any]) -> list[PartInfo]:
+        """Every source through validation into the parts; returns the parts written."""
+        with self.parts, _WriteBehind(self.parts) as sink:
+            for source in listed:
+                self._source(_frames(source, read_options), sink)
+            sink.close()
+            return self.parts.finish()
+
+    def _source(self, frames: Frames, sink: _WriteBehind) -> None:
+        quarantine = self._quarantine(frames)
+        with quarantine or _NoQuarantine(self.on_error, self.validation) as keep:
+            for batch in self.validation.run(frames, on_rejected=keep):
+                for records in encode_in_halves(self.writer, batch):
+                    sink.add(records)
+                if self.progress:
+                    self.progress(frames.rows_read, frames.source or "<data>",
+                                  frames.fraction())
+        if quarantine is not None and quarantine.rows:
+            self.rejected.append(rejected_file(quarantine))
+
+    def _quarantine(self, frames: Frames) -> QuarantineFile | None:
+        """Where the rejected rows of ``frames`` go; None when none are written."""
+        name = _unique(rejected_name(frames.source, self.rejected_format),
+                       self._rejected_names)
+        if self.dry_run or self.on_error == "fail":
+            return None
+        original = frames.info.get("quarantine_of") or frames.source
+        return QuarantineFile(self.rejected_to / name, source=original, reading=frames.source)
 
 
 def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "items-json",
@@ -238,10 +241,11 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
                  **writer_options: Any) -> ConvertResult:
     """Write already-validated ``frames`` into ``out`` as parts plus a manifest."""
     item = schema if isinstance(schema, ItemSchema) or schema is None else load_schema(schema)
-    writer = make_writer(to, item, writer_options)
+    options = WriterOptions.of(writer_options)
+    writer = make_writer(to, item, options)
     folder = Path(out)
     earlier = _prepare(folder, overwrite=overwrite, dry_run=False)
-    stem = item.item_type if item else _stem(frames)
+    stem = item.item_type if item else source_stem(frames.source)
     sink = PartSink(folder, stem, writer, max_records=max_records, max_bytes=max_bytes)
     with _removed_on_failure(sink, []):
         with sink:
@@ -256,7 +260,7 @@ def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "item
             report.rows_read = report.rows_valid = sum(p.records for p in parts)
         result = ConvertResult(folder, parts, report, rejected, replaces=earlier)
         result.manifest = _manifest(result, item, to, writer, [], None,
-                                    writer_options.get("template")).write(folder)
+                                    options.template).write(folder)
     return result
 
 
@@ -357,14 +361,6 @@ def _frames(source: Any, read_options: dict[str, Any]) -> Frames:
     return as_frames(source, read_options)
 
 
-def _stem(frames: Frames) -> str:
-    name = Path(frames.source or "data").name
-    for suffix in (".gz", ".items", ".json", ".jsonl", ".csv", ".tsv", ".xlsx", ".xls",
-                   ".parquet"):
-        name = name.removesuffix(suffix)
-    return name.strip("<>") or "data"
-
-
 def _unique(name: str, taken: set[str]) -> str:
     """``name``, or ``name`` numbered, so two sources never share a rejected-rows file."""
     stem, _, rest = name.partition(".")
@@ -389,12 +385,11 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> list[Path]:
     if not overwrite and not dry_run:
         raise ConfigError(f"{folder} already holds a conversion ({MANIFEST}); choose another "
                           "folder or pass overwrite (--overwrite) to replace it")
-    old = orjson.loads(manifest.read_bytes())
-    earlier = [folder / entry["file"]
-               for entry in [*old.get("parts", []), *old.get("rejected", [])]
-               if Path(entry["file"]).name == entry["file"]]  # only files in the folder
-    earlier += [sidecar_path(folder / entry["file"])  # how each rejected file was written
-                for entry in old.get("rejected", []) if Path(entry["file"]).name == entry["file"]]
+    old = Manifest.read(manifest)
+    # Only files in the folder: a rejected-rows file kept elsewhere is left alone.
+    earlier = [folder / part.file for part in old.parts if Path(part.file).name == part.file]
+    earlier += [path for file in old.rejected if Path(file.file).name == file.file
+                for path in quarantine_files(folder / file.file)]
     # The manifest first: a folder is never left with a manifest naming missing files.
     earlier = [manifest, *(path for path in earlier if path.exists())]
     if not dry_run:

@@ -25,12 +25,13 @@ Source = str | os.PathLike[str] | BinaryIO
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Issue:
     """One problem in the data, located in the source.
 
     ``row`` is the row as a person counts it in the file (see the README's "Row numbers");
-    ``code`` is a stable kebab-case identifier such as ``"too-many-fields"``.
+    ``code`` is a stable kebab-case identifier such as ``"too-many-fields"``. Fields are
+    given by name (``Issue(code=..., message=..., row=...)``), so none is mistaken for another.
     """
 
     code: str

@@ -174,9 +174,9 @@ class _SourceRun:
             spec.name for spec in schema.fields if spec.name not in names]
         for spec in self.v.fields:
             if spec.name not in names and spec.required:
-                issue = Issue(codes.MISSING_COLUMN,
-                              codes.message(codes.MISSING_COLUMN, field=spec.name), None,
-                              spec.name, None, "error", self.source)
+                issue = Issue(code=codes.MISSING_COLUMN,
+                              message=codes.message(codes.MISSING_COLUMN, field=spec.name),
+                              field=spec.name, source=self.source)
                 report.add(issue)
                 errors.append(_reason(issue))
         if self.bound is None and self.v.extra_columns != "ignore":
@@ -184,10 +184,10 @@ class _SourceRun:
             severity: Severity = "error" if self.v.extra_columns == "error" else "warning"
             for name in self.frames.schema.names:
                 if name not in fields and not name.startswith(ENVELOPE_PREFIX):
-                    issue = Issue(codes.EXTRA_COLUMN,
-                                  codes.message(codes.EXTRA_COLUMN, column=repr(name),
-                                                item_type=schema.item_type),
-                                  None, name, None, severity, self.source)
+                    issue = Issue(code=codes.EXTRA_COLUMN,
+                                  message=codes.message(codes.EXTRA_COLUMN, column=repr(name),
+                                                        item_type=schema.item_type),
+                                  field=name, severity=severity, source=self.source)
                     report.add(issue)
                     if severity == "error":
                         errors.append(_reason(issue))
@@ -267,8 +267,8 @@ class _SourceRun:
             self.v.report.count(f.code, f.field, f.severity, len(f.rows))
             fields, messages = f.fields(), f.messages()
             issues.extend(
-                Issue(f.code, message, int(rows[at]), field, value, f.severity,
-                      self.source)
+                Issue(code=f.code, message=message, row=int(rows[at]), field=field,
+                      value=value, severity=f.severity, source=self.source)
                 for at, field, value, message in zip(f.rows, fields, f.values, messages,
                                                       strict=True))
         issues.sort(key=lambda issue: issue.row or 0)
@@ -282,8 +282,7 @@ class _SourceRun:
             piece = typed_batch.slice(start, length) if length < len(rows) else typed_batch
             for issue in validator.check(piece, first_row=int(rows[start])):
                 if issue.source is None:
-                    issue = Issue(issue.code, issue.message, issue.row, issue.field,
-                                  issue.value, issue.severity, self.source)
+                    issue = dataclasses.replace(issue, source=self.source)
                 self.v.report.add(issue)
                 found.append(issue)
         return found

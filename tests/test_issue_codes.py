@@ -90,3 +90,13 @@ def test_templates_fill_the_parts_given_and_keep_the_rest() -> None:
     entry = codes.CATALOGUE[codes.TOO_LONG]
     assert entry.render(limit=3, unit="characters") == "{value} is longer than 3 characters"
     assert entry.severity == "error" and codes.CATALOGUE[codes.EXTRA_COLUMN].severity == "warning"
+
+
+def test_an_issue_is_built_by_name_only() -> None:
+    """Positional fields would let a row pass for a field; only names are taken."""
+    from ldtransform.protocols import Issue
+
+    issue = Issue(code=codes.TOO_LONG, message="too long", row=3, field="name")
+    assert (issue.row, issue.field, issue.severity) == (3, "name", "error")
+    with pytest.raises(TypeError):
+        Issue(codes.TOO_LONG, "too long")  # type: ignore[misc]

@@ -151,3 +151,17 @@ def test_a_manifest_that_is_not_json_or_not_there_says_so(tmp_path: Path) -> Non
         Manifest.read(tmp_path / "manifest.json")
     with pytest.raises(ldtransform.ReadError, match="cannot read the manifest"):
         Manifest.read(tmp_path / "elsewhere")
+
+
+def test_overwrite_reads_the_earlier_manifest_typed_and_keeps_a_malformed_one(
+        tmp_path: Path) -> None:
+    """The files an earlier run wrote are known from its manifest; one that is not a
+    manifest the pipeline writes stops the run before anything is removed."""
+    ldtransform.convert(ERRORS, schema=SCHEMA, mapping=FLAT, out=tmp_path)
+    document = json.loads((tmp_path / "manifest.json").read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    (tmp_path / "manifest.json").write_text(json.dumps(broken(document, "parts.0.records",
+                                                              "many")), encoding="utf-8")
+    with pytest.raises(ManifestError, match=r"parts\[0\]\.records"):
+        ldtransform.convert(ERRORS, schema=SCHEMA, mapping=FLAT, out=tmp_path, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)

@@ -110,6 +110,18 @@ def test_rejected_names() -> None:
     assert rejected_name("accounts.rejected.xlsx", "xlsx") == "accounts.rejected.xlsx"
     assert rejected_name("accounts.jsonl.gz", "jsonl") == "accounts.rejected.jsonl"
     assert rejected_name("README") == "README.rejected.csv"
+    assert rejected_name("-") == "stdin.rejected.csv"
+
+
+def test_parts_without_an_item_type_are_named_like_the_rejected_rows(tmp_path: Path) -> None:
+    """One naming rule: a source's parts and its rejected rows share its stem."""
+    import ldtransform
+
+    result = ldtransform.read(SAMPLES / "accounts.csv").write(tmp_path, to="jsonl",
+                                                              max_records=20)
+    assert [part.path.name for part in result.parts] == ["accounts-00001.jsonl",
+                                                         "accounts-00002.jsonl"]
+    assert rejected_name(str(SAMPLES / "accounts.csv")).startswith("accounts.")
 
 
 def test_a_rejected_workbook_marks_bad_cells_and_round_trips(tmp_path: Path) -> None:

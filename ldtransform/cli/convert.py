@@ -121,16 +121,20 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
     Reads, maps, validates and writes; rejected rows go to <source>.rejected.csv in --out.
     Exit code 0 when every row was written, 5 when rows were rejected.
     """
+    from ldtransform.writers import WriterOptions
+
     options = collect_reader_options(encoding, delimiter, sheet, header_row,
                                      source=sources[0], format=format_)
     if format_:
         options["format"] = format_
+    writer = WriterOptions(template=template, delimiter=csv_delimiter,
+                           spreadsheet_safe=spreadsheet_safe, action=action,
+                           action_column=action_column, empty=empty)
     settings = {"schema": schema_path, "mapping": mapping_path, "to": to, "out": out,
-                "template": template, "action": action, "action_column": action_column,
-                "csv_delimiter": csv_delimiter, "spreadsheet_safe": spreadsheet_safe,
-                "max_records": max_records, "max_bytes": parse_size(max_bytes),
+                "writer_options": writer, "max_records": max_records,
+                "max_bytes": parse_size(max_bytes),
                 "dry_run": dry_run, "overwrite": overwrite, "on_error": on_error,
-                "empty": empty, "max_issues": max_issues, "extra_columns": extra_columns,
+                "max_issues": max_issues, "extra_columns": extra_columns,
                 "rejected_dir": rejected_dir, "rejected_format": rejected_format}
     _convert_and_report(expand_sources(sources), settings, options, as_json, report_path)
 
@@ -156,6 +160,7 @@ def run(pipeline: str, dry_run: bool, as_json: bool) -> None:
 def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
     """Sources, convert settings and reader options from a pipeline TOML file."""
     from ldtransform.errors import ConfigError
+    from ldtransform.writers import WriterOptions
 
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -183,17 +188,18 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
     def local(value: str | None) -> str | None:
         return None if value is None else str(base / value)
 
+    writer = WriterOptions(template=local(output.get("template")),
+                           delimiter=output.get("csv_delimiter"),
+                           spreadsheet_safe=bool(output.get("spreadsheet_safe", False)),
+                           action=output.get("action"),
+                           action_column=output.get("action_column"),
+                           empty=output.get("empty"))
     settings = {"schema": local(document["schema"]), "mapping": local(document.get("mapping")),
                 "to": output.get("format", "items-json"), "out": local(output["folder"]),
-                "template": local(output.get("template")), "action": output.get("action"),
-                "action_column": output.get("action_column"),
-                "max_records": output.get("max_records"),
+                "writer_options": writer, "max_records": output.get("max_records"),
                 "max_bytes": parse_size(output.get("max_bytes")),
                 "overwrite": bool(output.get("overwrite", False)),
-                "csv_delimiter": output.get("csv_delimiter"),
-                "spreadsheet_safe": bool(output.get("spreadsheet_safe", False)),
                 "on_error": output.get("on_error", "quarantine"),
-                "empty": output.get("empty"),
                 "transforms": document.get("transforms", [])}
     paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
     return expand_sources(paths, base), settings, dict(source.get("options", {}))

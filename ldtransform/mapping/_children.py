@@ -202,10 +202,10 @@ class ChildTable:
 
     def _orphan(self, index: int, why: str) -> Issue:
         key = self.columns[self.spec.key][index].as_py()
-        return Issue(codes.ORPHAN_CHILD_ROW, f"{self.label} row {int(self.rows[index])}: "
-                     f"{self.spec.key} {key!r} {why} ({self.spec.parent_key}); the row is "
-                     f"not in any {self.spec.name}", row=int(self.rows[index]),
-                     field=self.spec.name, value=key, source=self.label)
+        return Issue(code=codes.ORPHAN_CHILD_ROW, message=f"{self.label} row "
+                     f"{int(self.rows[index])}: {self.spec.key} {key!r} {why} "
+                     f"({self.spec.parent_key}); the row is not in any {self.spec.name}",
+                     row=int(self.rows[index]), field=self.spec.name, value=key, source=self.label)
 
 
 def missing_text(missing: list[tuple[str, str]], existing: list[str], where: str) -> str:

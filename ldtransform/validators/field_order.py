@@ -63,8 +63,9 @@ class FieldOrder:
                 f"{self.parent}[{index[i]}].{self.child_a}")
             first, second = _shown(a[int(i)].as_py()), _shown(b[int(i)].as_py())
             relation = "after" if self.allow_equal else "not before"
-            yield Issue(codes.FIELD_ORDER, f"{self.earlier} ({first}) is {relation} "
-                        f"{self.later} ({second})", first_row + int(rows[i]), field, first)
+            yield Issue(code=codes.FIELD_ORDER, message=f"{self.earlier} ({first}) is "
+                        f"{relation} {self.later} ({second})", row=first_row + int(rows[i]),
+                        field=field, value=first)
 
     def finish(self) -> Iterable[Issue]:
         return ()

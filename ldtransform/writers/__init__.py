@@ -17,8 +17,9 @@ import pyarrow as pa
 
 from ldtransform.frames import Frames
 from ldtransform.schema import ItemSchema
+from ldtransform.writers._options import WriterOptions, make_writer
 
-__all__ = ["RecordWriter", "record_bytes", "value_offsets"]
+__all__ = ["RecordWriter", "WriterOptions", "make_writer", "record_bytes", "value_offsets"]
 
 
 class RecordWriter:

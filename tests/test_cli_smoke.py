@@ -8,25 +8,47 @@ and stderr, the working directory) holds together.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from ldtransform import ld
+from ldtransform import convert, ld
 from ldtransform.cli import main
+from ldtransform.server import running
 from ldtransform.server.testing import free_port, start_server
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SCHEMA = SAMPLES / "schemas" / "Account.json"
 MAPPING = SAMPLES / "mappings" / "accounts.toml"
-SMOKED = {"convert", "inspect", "plugins", "run", "schema", "serve", "template", "validate"}
+SMOKED = {"cancel", "convert", "inspect", "jobs", "login", "plugins", "run", "schema", "serve",
+          "status", "template", "upload", "validate"}
 
 
-def ldtransform(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def ldtransform(*args: str | Path, cwd: Path | None = None,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ldtransform", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def ld_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A local LD server in this process, and the environment that points a command at it."""
+    with running(data_dir=tmp_path_factory.mktemp("ld"), schemas=SAMPLES / "schemas",
+                 processes=False) as url:
+        yield {"LD_URL": url, "LD_USERNAME": "demo", "LD_PASSWORD": "demo"}
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("converted") / "out"
+    convert(SAMPLES / "accounts.xlsx", schema=SCHEMA, mapping=MAPPING, out=out)
+    return out
 
 
 def test_every_command_has_a_smoke_test() -> None:
@@ -104,3 +126,44 @@ def test_serve(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_login(ld_env: dict[str, str]) -> None:
+    done = ldtransform("login", env=ld_env)
+    assert done.returncode == 0, done.stderr
+    assert "as demo in community Demo" in done.stdout
+
+
+def test_upload(ld_env: dict[str, str], converted: Path) -> None:
+    done = ldtransform("upload", converted, "--wait", env=ld_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Completed  Account-00001.json  job ")
+
+
+def test_jobs(ld_env: dict[str, str], converted: Path) -> None:
+    ldtransform("upload", converted, "--wait", env=ld_env)
+    done = ldtransform("jobs", converted)
+    assert done.returncode == 0, done.stderr
+    assert "Account-00001.json  Account  finished" in done.stdout
+
+
+def test_status(ld_env: dict[str, str], tmp_path: Path) -> None:
+    done = ldtransform("status", "no-such-job", env=ld_env)
+    assert done.returncode == 1 and "404" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cancel(ld_env: dict[str, str]) -> None:
+    job = httpx.post(f"{ld_env['LD_URL']}{ld.EXPORT}", data={
+        "jobName": "smoke", "itemType": "Account", "contentType": "application/json"},
+        headers={"Authorization": f"Bearer {_token(ld_env)}"}).json()
+    done = ldtransform("cancel", job["jobId"], "--json", env=ld_env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["jobId"] == job["jobId"]
+
+
+def _token(env: dict[str, str]) -> str:
+    answer = httpx.post(f"{env['LD_URL']}{ld.TOKEN}", data={
+        "grant_type": "password", "username": env["LD_USERNAME"],
+        "password": env["LD_PASSWORD"]})
+    token: str = answer.json()["access_token"]
+    return token

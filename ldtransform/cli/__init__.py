@@ -127,6 +127,7 @@ def plugins(as_json: bool) -> None:
 
 def _register_commands() -> None:
     from ldtransform.cli.convert import convert, run
+    from ldtransform.cli.ld import cancel, jobs, login, status, upload
     from ldtransform.cli.template import template
     from ldtransform.cli.validate import schema, validate
     from ldtransform.server.command import serve_command  # imports only click
@@ -137,7 +138,8 @@ def _register_commands() -> None:
         "ldtransform serve --port 9000 --data-dir ldserver-data",
         "ldtransform serve --config samples/server.toml",
     )
-    for command in (validate, schema, convert, run, template, serve_command):
+    for command in (validate, schema, convert, run, template, serve_command, login, upload,
+                    status, cancel, jobs):
         main.add_command(command)
 
 

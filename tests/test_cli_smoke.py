@@ -92,16 +92,17 @@ def test_convert(tmp_path: Path) -> None:
     assert len(manifest["parts"]) == 1
 
 
-def test_run(tmp_path: Path) -> None:
+def test_run(tmp_path: Path, ld_env: dict[str, str]) -> None:
     # The sample as shipped, but writing under tmp_path rather than into the repository.
     text = (SAMPLES / "pipeline.toml").read_text(encoding="utf-8")
     for relative in ("schemas/", "mappings/", "accounts.xlsx"):
         text = text.replace(f'"{relative}', f'"{SAMPLES.as_posix()}/{relative}')
     pipeline = tmp_path / "pipeline.toml"
     pipeline.write_text(text.replace('"../out/pipeline"', '"out/pipeline"'), encoding="utf-8")
-    done = ldtransform("run", pipeline)
+    done = ldtransform("run", pipeline, env=ld_env)
     assert done.returncode == 0, done.stderr
     assert "25 rows in = 25 written + 0 rejected; wrote 3 file(s)" in done.stdout
+    assert done.stdout.count("\nCompleted  Account-0000") == 3
 
 
 def test_template(tmp_path: Path) -> None:

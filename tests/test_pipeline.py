@@ -20,6 +20,7 @@ from clirun import run_cli
 
 import ldtransform
 from ldtransform.cli import main
+from ldtransform.server import running
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SCHEMA = SAMPLES / "schemas" / "Account.json"
@@ -144,18 +145,55 @@ def test_cli_convert_summary_and_exit_codes(tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "no file matches" in wrong.output
 
 
-def test_the_sample_pipeline_runs_as_is(tmp_path: Path) -> None:
-    # The sample as shipped, but writing under tmp_path rather than into the repository.
+def _sample_pipeline(tmp_path: Path, upload: str | None = None) -> Path:
+    """The sample as shipped, but writing under tmp_path rather than into the repository
+    (and with ``upload`` as its [upload] section when given)."""
     text = (SAMPLES / "pipeline.toml").read_text(encoding="utf-8")
     for relative in ("schemas/", "mappings/", "accounts.xlsx"):
         text = text.replace(f'"{relative}', f'"{SAMPLES.as_posix()}/{relative}')
-    assert '"../out/pipeline"' in text
+    assert '"../out/pipeline"' in text and "\n[upload]" in text
+    if upload is not None:
+        text = text[:text.index("\n[upload]")] + f"\n[upload]\n{upload}\n"
     pipeline = tmp_path / "pipeline.toml"
     pipeline.write_text(text.replace('"../out/pipeline"', '"out/pipeline"'), encoding="utf-8")
-    done = run_cli("run", pipeline)
+    return pipeline
+
+
+def test_the_sample_pipeline_runs_as_is(tmp_path: Path) -> None:
+    with running(data_dir=tmp_path / "ld", schemas=SAMPLES / "schemas",
+                 processes=False) as url:
+        env = {"LD_URL": url, "LD_USERNAME": "demo", "LD_PASSWORD": "demo"}
+        done = run_cli("run", _sample_pipeline(tmp_path), env=env)
+        assert done.returncode == 0, done.stderr
+        assert "25 rows in = 25 written + 0 rejected; wrote 3 file(s)" in done.stdout
+        assert check_folder(tmp_path / "out" / "pipeline") == 25
+        lines = [line for line in done.stdout.splitlines() if line.startswith("Completed")]
+        assert [line.split()[1] for line in lines] == [
+            "Account-00001.json", "Account-00002.json", "Account-00003.json"]
+        again = run_cli("run", _sample_pipeline(tmp_path), "--json", env=env)
+        assert again.returncode == 0, again.stderr
+        assert [p["status"] for p in json.loads(again.stdout)["upload"]] == ["Skipped"] * 3
+
+
+def test_a_pipeline_dry_run_uploads_nothing(tmp_path: Path) -> None:
+    done = run_cli("run", _sample_pipeline(tmp_path), "--dry-run", env={"LD_URL": ""})
     assert done.returncode == 0, done.stderr
-    assert "25 rows in = 25 written + 0 rejected; wrote 3 file(s)" in done.stdout
-    assert check_folder(tmp_path / "out" / "pipeline") == 25
+    assert not (tmp_path / "out" / "pipeline").exists()
+
+
+def test_a_pipeline_never_holds_secrets(tmp_path: Path) -> None:
+    pipeline = _sample_pipeline(tmp_path, 'password = "hunter2"')
+    done = run_cli("run", pipeline)
+    assert done.returncode == 4
+    assert "secrets never go in a pipeline file" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_pipeline_without_a_server_says_where_to_name_it(tmp_path: Path) -> None:
+    done = run_cli("run", _sample_pipeline(tmp_path), env={"LD_URL": ""})
+    assert done.returncode == 4
+    assert "no LD server URL" in done.stderr
 
 
 @pytest.fixture(scope="module")

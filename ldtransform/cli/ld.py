@@ -248,7 +248,8 @@ def run_upload(client: LDClient, targets: list[str], *, item_type: str | None = 
     console = console or Console(stderr=True, highlight=False)
     parts = parts_to_upload(targets, item_type=item_type, merge=merge, template=template,
                             key_fields=keys)
-    journal = Journal(journal_path or default_journal_path(targets[0]))
+    journal = Journal(journal_path or default_journal_path(targets[0]),
+                      target=client.credentials.target)
     try:
         with _UploadProgress(console) as events:
             uploader = Uploader(

@@ -91,6 +91,11 @@ class Credentials:
             found = replace(found, password=prompt(f"LD password for {found.username}: "))
         return found
 
+    @property
+    def target(self) -> str:
+        """Where work goes: ``<url>#<community>`` (the upload journal keeps parts per target)."""
+        return f"{(self.url or '').rstrip('/')}#{self.community or ''}"
+
     def check(self) -> None:
         """Raise :class:`CredentialsError` if the URL is missing or unsafe."""
         if not self.url:

@@ -1,9 +1,11 @@
 """The upload journal: what was sent to LD, so no part is imported twice or lost.
 
-A SQLite file (WAL) with one row per *part*: a file's content SHA-256, item type and merge
-flag (renaming the file does not make it a new part). Every state change is one
-transaction, and the state ``sending`` is committed *before* a request goes out, so a run
-that dies mid-request leaves a trace the next run resolves instead of blindly re-sending::
+A SQLite file (WAL) with one row per *part* and server: a file's content SHA-256, item
+type and merge flag (renaming the file does not make it a new part), for the LD server and
+community it goes to (the same part sent to QA and to production is two rows). Every
+state change is one transaction, and the state ``sending`` is committed *before* a request
+goes out, so a run that dies mid-request leaves a trace the next run resolves instead of
+blindly re-sending::
 
     planned ─sending()─▶ sending ─sent()────▶ sent ─update_status()─▶ finished
                             │                   └──canceled()──▶ canceled
@@ -45,6 +47,7 @@ JOURNAL_NAME = ".ldtransform-journal.sqlite3"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS parts (
     id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     item_type TEXT NOT NULL,
     merge INTEGER NOT NULL,
@@ -64,7 +67,7 @@ CREATE TABLE IF NOT EXISTS parts (
     updated_ms INTEGER NOT NULL,
     owner TEXT,
     version INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (sha256, item_type, merge)
+    UNIQUE (target, sha256, item_type, merge)
 )
 """
 
@@ -147,6 +150,8 @@ class Entry:
     """A part's row in the journal (times in epoch milliseconds)."""
 
     id: int
+    target: str
+    """The LD server and community the part goes to (``url#community``)."""
     path: str
     sha256: str
     size: int
@@ -179,7 +184,7 @@ class Entry:
                 or (self.state is PartState.FINISHED and self.status == JobStatus.COMPLETED))
 
 
-_COLUMNS = ("id", "path", "sha256", "size", "item_type", "merge", "job_name", "state",
+_COLUMNS = ("id", "target", "path", "sha256", "size", "item_type", "merge", "job_name", "state",
             "job_id", "status", "records_processed", "records_rejected", "reason",
             "attempts", "planned_ms", "send_ms", "answered_ms", "updated_ms", "owner",
             "version")
@@ -267,9 +272,10 @@ class Journal:
     same for this journal's own parts still ``sending``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *,
+    def __init__(self, path: str | os.PathLike[str], *, target: str = "",
                  clock: Callable[[], int] = _epoch_ms) -> None:
         self.path = Path(path)
+        self.target = target
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self.owner = secrets.token_hex(8)
@@ -348,8 +354,8 @@ class Journal:
         self._recover()
         with self._mutex:
             row = self._db.execute(
-                f"{_SELECT} WHERE sha256 = ? AND item_type = ? AND merge = ?",
-                (sha256, item_type, int(merge))).fetchone()
+                f"{_SELECT} WHERE target = ? AND sha256 = ? AND item_type = ? AND merge = ?",
+                (self.target, sha256, item_type, int(merge))).fetchone()
         return None if row is None else _entry(row)
 
     def get(self, entry: Entry) -> Entry:
@@ -372,15 +378,17 @@ class Journal:
         now = self.clock()
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO parts (sha256, item_type, merge, size, path, job_name, state, "
-                "planned_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (sha256, item_type, merge) DO UPDATE SET path = excluded.path",
-                (part.sha256, part.item_type, int(part.merge), part.size,
+                "INSERT INTO parts (target, sha256, item_type, merge, size, path, job_name, "
+                "state, planned_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (target, sha256, item_type, merge) "
+                "DO UPDATE SET path = excluded.path",
+                (self.target, part.sha256, part.item_type, int(part.merge), part.size,
                  str(Path(part.path).absolute()),
                  job_name or job_name_for(part.path, part.sha256), PartState.PLANNED, now,
                  now))
-            row = db.execute(f"{_SELECT} WHERE sha256 = ? AND item_type = ? AND merge = ?",
-                             (part.sha256, part.item_type, int(part.merge))).fetchone()
+            row = db.execute(f"{_SELECT} WHERE target = ? AND sha256 = ? AND item_type = ? "
+                             "AND merge = ?", (self.target, part.sha256, part.item_type,
+                                               int(part.merge))).fetchone()
         return _entry(row)
 
     def sending(self, entry: Entry, job_name: str | None = None,
@@ -484,11 +492,12 @@ class Journal:
 
     def summary(self) -> str:
         """A table of every part: when it was sent, its job id and last status."""
-        header = ("part", "items", "state", "sent (UTC)", "job id", "status", "processed",
-                  "rejected")
+        header = ("part", "server", "items", "state", "sent (UTC)", "job id", "status",
+                  "processed", "rejected")
         rows = [header]
         for e in self.entries():
-            rows.append((Path(e.path).name, e.item_type + (" merge" if e.merge else ""),
+            rows.append((Path(e.path).name, e.target or "-",
+                         e.item_type + (" merge" if e.merge else ""),
                          str(e.state), _when(e.send_ms), e.job_id or "-", e.status or "-",
                          _count(e.records_processed), _count(e.records_rejected)))
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

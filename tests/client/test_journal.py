@@ -264,9 +264,22 @@ def test_summary_says_what_was_sent_when(tmp_path: Path, journal: Journal,
     done = journal.sent(journal.sending(sent), "4b2f-job")
     journal.update_status(done, Job(JobStatus.COMPLETED, 1))
     header, first, second = journal.summary().splitlines()
-    assert header.split() == ["part", "items", "state", "sent", "(UTC)", "job", "id",
-                              "status", "processed", "rejected"]
-    assert first.split() == ["a.json", "Account", "finished", "2023-11-14", "22:13:20",
+    assert header.split() == ["part", "server", "items", "state", "sent", "(UTC)", "job",
+                              "id", "status", "processed", "rejected"]
+    assert first.split() == ["a.json", "-", "Account", "finished", "2023-11-14", "22:13:20",
                              "4b2f-job", "Completed", "1", "0"]
-    assert second.split() == ["b.json", "Account", "merge", "planned", "-", "-", "-", "-",
-                              "-"]
+    assert second.split() == ["b.json", "-", "Account", "merge", "planned", "-", "-", "-",
+                              "-", "-"]
+
+
+def test_a_part_sent_to_two_servers_is_two_parts(tmp_path: Path, clock: Clock) -> None:
+    part = Part.of_file(write_part(tmp_path / "a.json", ["A1"]), "Account")
+    path = tmp_path / JOURNAL_NAME
+    with Journal(path, target="https://qa#Demo", clock=clock) as qa:
+        done = qa.sent(qa.sending(qa.plan(part)), "qa-job")
+        qa.update_status(done, Job(JobStatus.COMPLETED, 1))
+        assert qa.find(part.sha256, "Account", False).completed
+    with Journal(path, target="https://prod#Demo", clock=clock) as prod:
+        assert prod.find(part.sha256, "Account", False) is None
+        assert prod.plan(part).state is PartState.PLANNED
+        assert [e.target for e in prod.entries()] == ["https://qa#Demo", "https://prod#Demo"]

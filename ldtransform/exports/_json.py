@@ -1,0 +1,125 @@
+"""JSON result files: arrays of item envelopes, parsed a block of items at a time.
+
+The server writes one element per line (``[``, then ``{...},`` lines, then ``]``): cut at
+line ends and stripped of the separators, a block of such a file is JSON Lines, which
+Arrow's JSON parser turns into columns at native speed. A file laid out any other way
+(pretty-printed, all on one line) is read element by element with the toolkit's array
+scanner, and its elements handed to the same parser; so is the rest of a file that stops
+being one element per line part-way.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from ldtransform.errors import ReadError
+from ldtransform.readers.jsonscan import ArrayScanner, kind_of
+
+__all__ = ["BLOCK_BYTES", "ndjson_blocks", "parse_block"]
+
+#: Bytes of items parsed at a time: a few thousand items, bounded memory at any size.
+BLOCK_BYTES = 8 << 20
+_PARSE_BLOCK = 1 << 20  # what Arrow hands each thread
+
+
+def ndjson_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The elements of the JSON array in ``path`` as blocks of JSON Lines, in order."""
+    done = 0
+    with path.open("rb") as stream:
+        head = stream.read(4)
+        start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+        stream.seek(start)
+        if stream.readline().strip() == b"[":
+            for block in _line_blocks(stream, block_bytes):
+                if block is None:
+                    break  # not one element per line after all: scan from here
+                done += block.count(b"\n")
+                yield block
+            else:
+                return
+    yield from _scanned_blocks(path, done, block_bytes)
+
+
+def _line_blocks(stream: Any, block_bytes: int) -> Iterator[bytes | None]:
+    """Blocks of whole lines after the ``[`` line, separators removed; None when a block
+    is not one element per line."""
+    rest = b""
+    chunk = stream.read(block_bytes)
+    while chunk:
+        following = stream.read(block_bytes)
+        data = rest + chunk
+        if following:
+            cut = data.rfind(b"\n") + 1
+            data, rest = data[:cut], data[cut:]
+        else:
+            data = data.rstrip()
+            if not data.endswith(b"]"):
+                yield None
+                return
+            data = data[:-1].rstrip()
+            data = data + b"\n" if data else b""
+        # A raw line break cannot be inside a JSON string, so ",\n" only ends an element.
+        body = data.replace(b",\n", b"\n")
+        if body and not _one_element_per_line(body):
+            yield None
+            return
+        if body:
+            yield body
+        chunk = following
+
+
+def _one_element_per_line(body: bytes) -> bool:
+    """Every line starts with ``{`` and ends with ``}`` (Arrow's parser says if a line
+    holds more than one object)."""
+    return (body.startswith(b"{") and body.endswith(b"}\n")
+            and body.count(b"\n") == body.count(b"}\n{") + 1)
+
+
+def _scanned_blocks(path: Path, skip: int, block_bytes: int) -> Iterator[bytes]:
+    """Elements after the first ``skip``, through the array scanner, as JSON Lines."""
+    lines: list[bytes] = []
+    size = 0
+    with path.open("rb") as stream:
+        scanner = ArrayScanner(stream, "utf-8-sig", str(path))
+        for index, value in scanner.elements():
+            if index <= skip:
+                continue
+            if type(value) is not dict:
+                raise ReadError(f"element {index} is {kind_of(value)}, not an item object",
+                                source=str(path), line=scanner.element_line())
+            line = orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+            lines.append(line)
+            size += len(line)
+            if size >= block_bytes:
+                yield b"".join(lines)
+                lines, size = [], 0
+    if lines:
+        yield b"".join(lines)
+
+
+def parse_block(block: bytes, schema: pa.Schema, source: str, first_item: int) -> pa.Table:
+    """Items of a JSON Lines block as a table of ``headers`` and ``data`` structs; fields
+    of ``schema`` have its types, others are inferred."""
+    read = pajson.ReadOptions(block_size=max(_PARSE_BLOCK, len(block) // 4 + 1))
+    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    try:
+        return pajson.read_json(pa.BufferReader(block), read_options=read,
+                                parse_options=parse)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        last = first_item + block.count(b"\n") - 1
+        raise ReadError(f"items {first_item}-{last}: {exc}", source=source,
+                        hint="A value does not have the type the schema gives its field; "
+                        "pass the schema of the item type exported") from exc
+
+
+def first_item(block: bytes) -> dict[str, Any]:
+    """The first element of a block."""
+    value = orjson.loads(block[:block.index(b"\n")])
+    return value if isinstance(value, dict) else {}

@@ -151,19 +151,24 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
         table, rest = None, iter(())
     else:
         number, path, block = first
+        item = _json.first_item(block)
+        if not isinstance(item.get("data"), dict):
+            raise ReadError('the items are not item envelopes {"headers": {...}, "data": '
+                            '{...}}', source=str(path), hint="read other JSON with "
+                            "ldtransform.read")
         wire = pa.schema([("headers", header_type), ("data", pa.struct(data_types))])
-        table = _parse(block, wire, path, number)
-        data_type = table.schema.field("data").type
-        raw = {f.name: f.type for f in data_type}
-        names = _json_names(_json.first_item(block), schema, [f.name for f in data_type])
+        inferred = _json.parse_block(block, wire, str(path), number).schema.field("data").type
+        # Fields the schema lacks keep the type the first block gives them, except that
+        # text stays text: Arrow would take date-like text for timestamps.
+        known = {f.name for f in data_types}
+        extra = [pa.field(f.name, _plain(f.type)) for f in inferred if f.name not in known]
+        wire = pa.schema([("headers", header_type), ("data", pa.struct(data_types + extra))])
+        raw = {f.name: f.type for f in wire.field("data").type}
+        names = _json_names(item, schema, [f.name for f in inferred])
         typing = Typing(schema, names, raw, _header_columns(headers), children, enums,
                         str(path))
-        # Later blocks parse fields the schema lacks as the first block had them.
-        known = {f.name for f in data_types}
-        extra = [pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
-                 for f in data_type if f.name not in known]
-        wire = pa.schema([("headers", header_type), ("data", pa.struct(data_types + extra))])
-        rest = ((n, p, _parse(b, wire, p, n)) for n, p, b in blocks)
+        table = _json.parse_block(block, wire, str(path), number)
+        rest = ((n, p, _json.parse_block(b, wire, str(p), n)) for n, p, b in blocks)
     rows = {name: ChildRows(name, typing.child_schema(name)) for name in typing.list_names}
     parsed = rest if table is None else _chain((number, path, table), rest)
     batches = (_json_batch(typing, t, n, rows) for n, _, t in parsed)
@@ -184,13 +189,15 @@ def _numbered_blocks(files: list[Path]) -> Iterator[tuple[int, Path, bytes]]:
             number += block.count(b"\n")
 
 
-def _parse(block: bytes, wire: pa.Schema, path: Path, number: int) -> pa.Table:
-    table = _json.parse_block(block, wire, str(path), number)
-    if "data" not in table.column_names or not pa.types.is_struct(
-            table.schema.field("data").type):
-        raise ReadError(f"item {number} is not an item envelope "
-                        '{"headers": {...}, "data": {...}}', source=str(path))
-    return table
+def _plain(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with timestamps (and nulls) as text, also inside lists and records."""
+    if pa.types.is_timestamp(kind) or pa.types.is_null(kind):
+        return pa.string()
+    if pa.types.is_list(kind):
+        return pa.list_(_plain(kind.value_type))
+    if pa.types.is_struct(kind):
+        return pa.struct([pa.field(f.name, _plain(f.type)) for f in kind])
+    return kind
 
 
 def _header_columns(headers: bool) -> list[str]:

@@ -70,6 +70,16 @@ def _as_category(array: pa.Array, values: list[str]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
+def _missing_as_null(text: pa.Array, missing: tuple[str, ...]) -> pa.Array:
+    """Text with the schema's missing-value spellings (``""``) as nulls."""
+    if not missing:
+        return text
+    blank = pc.is_in(text, value_set=pa.array(missing, pa.string()))
+    if not pc.any(blank).as_py():
+        return text
+    return pc.if_else(blank, pa.scalar(None, pa.string()), text)
+
+
 def _maybe_category(array: pa.Array, values: list[str] | None) -> pa.Array:
     return array if values is None else _as_category(array, values)
 
@@ -179,6 +189,8 @@ class Typing:
                                 hint="Pass the itemType schema, which types every "
                                 "column") from exc
         assert self._context is not None
+        if spec.type in ("string", "enumeration") and pa.types.is_string(array.type):
+            return _missing_as_null(array, self._context.missing)  # all check_field does
         typed, findings = check_field(array, spec, self._context)
         if findings:
             finding = findings[0]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from ldtransform._batching import prefetched
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.exports import _csv, _json
 from ldtransform.exports._columns import ITEM_ID, Children, Enums, Typing, wire_type
@@ -170,7 +171,9 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
         table = _json.parse_block(block, wire, str(path), number)
         rest = ((n, p, _json.parse_block(b, wire, str(p), n)) for n, p, b in blocks)
     rows = {name: ChildRows(name, typing.child_schema(name)) for name in typing.list_names}
-    parsed = rest if table is None else _chain((number, path, table), rest)
+    # Arrow parses the next block on a thread (without the GIL) while this one is typed.
+    parsed = prefetched(rest if table is None else _chain((number, path, table), rest),
+                        depth=1)
     batches = (_json_batch(typing, t, n, rows) for n, _, t in parsed)
     return _frames(typing, batches, files, {"format": "json"}, batch_size, cleanup, rows)
 
@@ -180,13 +183,13 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def _numbered_blocks(files: list[Path]) -> Iterator[tuple[int, Path, bytes]]:
+def _numbered_blocks(files: list[Path]) -> Iterator[tuple[int, Path, _json.Block]]:
     """(number of the first item, file, block) across the files, items numbered from 1."""
     number = 1
     for path in files:
         for block in _json.ndjson_blocks(path):
             yield number, path, block
-            number += block.count(b"\n")
+            number += block[0]
 
 
 def _plain(kind: pa.DataType) -> pa.DataType:

@@ -195,3 +195,10 @@ def test_a_folder_is_its_files_in_name_order(table: pa.Table, tmp_path: Path) ->
     assert len(list(tmp_path.glob("*.json"))) == 7
     got = ldtransform.read_export(tmp_path, ODD, enums="values").to_table()
     assert got.equals(table)
+
+
+def test_an_item_longer_than_a_parsing_block(tmp_path: Path) -> None:
+    items = [{"key": "a", "text": "x" * 3_000_000}, {"key": "b", "text": "y"}]
+    (path,) = server_files(tmp_path, items, ODD)
+    got = ldtransform.read_export(path, ODD).to_table()
+    assert got["text"].to_pylist() == ["x" * 3_000_000, "y"]

@@ -157,6 +157,10 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
             raise ReadError('the items are not item envelopes {"headers": {...}, "data": '
                             '{...}}', source=str(path), hint="read other JSON with "
                             "ldtransform.read")
+        if _from_query(item):
+            # SQLite gives booleans as 1/0: validation's conversion takes those too.
+            data_types = [pa.field(f.name, pa.int64()) if f.type == pa.bool_() else f
+                          for f in data_types]
         wire = pa.schema([("headers", header_type), ("data", pa.struct(data_types))])
         inferred = _json.parse_block(block, wire, str(path), number).schema.field("data").type
         # Fields the schema lacks keep the type the first block gives them, except that
@@ -207,6 +211,12 @@ def _header_columns(headers: bool) -> list[str]:
     return [HEADER_PREFIX + h for h in HEADER_NAMES] if headers else []
 
 
+def _from_query(first: dict[str, Any]) -> bool:
+    """Whether an export is a ``sqlQuery``'s: its items' headers carry no revisionId."""
+    headers = first.get("headers")
+    return isinstance(headers, dict) and "revisionId" not in headers
+
+
 def _json_names(first: dict[str, Any], schema: ItemSchema | None,
                 parsed: list[str]) -> list[str]:
     """The data columns: the schema's fields (then any others) for an export of items,
@@ -214,7 +224,7 @@ def _json_names(first: dict[str, Any], schema: ItemSchema | None,
     if schema is None:
         return parsed
     data = first.get("data")
-    if "revisionId" not in (first.get("headers") or {}) and isinstance(data, dict):
+    if _from_query(first) and isinstance(data, dict):
         ordered = list(data)
         return ordered + [n for n in parsed if n not in ordered and n not in schema.field_names]
     return schema.field_names + [n for n in parsed if n not in schema.field_names]

@@ -108,11 +108,17 @@ def test_template_csv_export_takes_the_template_names(client: StandInClient,
     pd.testing.assert_frame_equal(by_key(frame), expected)
 
 
-def test_sql_export_has_the_query_columns(client: StandInClient) -> None:
-    sql = ("SELECT accountId, currency, exposure, json_array_length(addresses) AS places "
+def test_sql_export_has_the_query_columns(client: StandInClient, validated: pa.Table) -> None:
+    sql = ("SELECT accountId, currency, exposure, creditBlock, "
+           "json_array_length(addresses) AS places "
            "FROM Account WHERE channel = '20' ORDER BY accountId")
     frame = ldtransform.export_frame(client, "Account", sql=sql, schema=ACCOUNT)
-    assert list(frame.columns) == ["accountId", "currency", "exposure", "places"]
+    assert list(frame.columns) == ["accountId", "currency", "exposure", "creditBlock",
+                                   "places"]
+    assert str(frame["creditBlock"].dtype) == "boolean"
+    expected = by_key(typed_pandas(validated))
+    expected = expected[expected["channel"] == "20"].reset_index(drop=True)
+    pd.testing.assert_series_equal(frame["creditBlock"], expected["creditBlock"])
     assert frame["currency"].dtype == "category"
     assert list(frame["currency"].cat.categories[:3]) == ["USD", "CAD", "EUR"]
     assert frame["places"].dtype == "int64" or str(frame["places"].dtype) == "Int64"

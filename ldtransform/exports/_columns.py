@@ -121,6 +121,7 @@ class Typing:
                            if pa.types.is_list(self._typed_type(name))] \
             if self.children == "explode" else []
         self.keys = self._child_keys()
+        self._schema = self._arrow_schema()
 
     # -- types ----------------------------------------------------------------------------
 
@@ -138,6 +139,9 @@ class Typing:
 
     def arrow_schema(self) -> pa.Schema:
         """The schema of the item batches."""
+        return self._schema
+
+    def _arrow_schema(self) -> pa.Schema:
         nullable = {f.name: not f.required for f in self.schema.fields} if self.schema else {}
         fields = [pa.field(h, pa.string()) for h in self.headers]
         fields += [pa.field(name, self._output_type(name), nullable=nullable.get(name, True))

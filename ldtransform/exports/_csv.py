@@ -58,9 +58,12 @@ def first_row(path: Path) -> list[str]:
 
 def has_header(path: Path, header: bool | None, names: list[str] | None) -> bool:
     """Whether ``path`` starts with a header row: as told, else when its first row is
-    the expected names (or, with none expected, always)."""
+    the expected names, or has another number of cells (the header of a ``sqlQuery``'s
+    columns: without one, their names are not known anyway); with no names expected,
+    always."""
     if header is not None:
         return header
     if names is None:
         return True
-    return first_row(path) == names
+    row = first_row(path)
+    return row == names or (bool(row) and len(row) != len(names))

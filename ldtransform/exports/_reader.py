@@ -70,6 +70,9 @@ def read_export(paths_or_job: Any, schema: ItemSchema | str | os.PathLike[str] |
             owned = tempfile.TemporaryDirectory(prefix="ld-export-")
             dest = owned.name
         files = [Path(p) for p in client.download(paths_or_job, dest)]
+        if not files:
+            raise ConfigError(f"the export job {paths_or_job.job_id} has no result files "
+                              "(has it completed?)")
     else:
         files = _files(paths_or_job)
     try:

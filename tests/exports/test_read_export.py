@@ -202,3 +202,33 @@ def test_an_item_longer_than_a_parsing_block(tmp_path: Path) -> None:
     (path,) = server_files(tmp_path, items, ODD)
     got = ldtransform.read_export(path, ODD).to_table()
     assert got["text"].to_pylist() == ["x" * 3_000_000, "y"]
+
+
+def test_a_csv_header_of_query_columns_is_found(table: pa.Table, tmp_path: Path) -> None:
+    items = stored_items(table, ODD)
+    (path,) = server_files(tmp_path, items, ODD, content_type="text/plain",
+                           sql_columns=["key", "n"])
+    assert path.read_text(encoding="utf-8").startswith("key,n\n")
+    got = ldtransform.read_export(path, ODD).to_table()
+    assert got.equals(table.select(["key", "n"]))
+
+
+def test_a_job_is_read_through_its_client(table: pa.Table, tmp_path: Path) -> None:
+    class Job:
+        job_id, links = "j1", ("/ls/api/batch/download/x/export-part0001.json",)
+
+    class Client:
+        def __init__(self, files: list[Path]) -> None:
+            self.files = files
+
+        def download(self, job: Job, dest: str) -> list[Path]:
+            assert Path(dest).is_dir()
+            return self.files
+
+    paths = server_files(tmp_path, stored_items(table, ODD), ODD)
+    got = ldtransform.read_export(Job(), ODD, client=Client(paths), enums="values")
+    assert got.to_table().equals(table)
+    with pytest.raises(ConfigError, match="needs the client"):
+        ldtransform.read_export(Job(), ODD)
+    with pytest.raises(ConfigError, match="no result files"):
+        ldtransform.read_export(Job(), ODD, client=Client([]))

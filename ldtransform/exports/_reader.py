@@ -160,22 +160,20 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
             raise ReadError('the items are not item envelopes {"headers": {...}, "data": '
                             '{...}}', source=str(path), hint="read other JSON with "
                             "ldtransform.read")
-        if _from_query(item):
-            # SQLite gives booleans as 1/0: validation's conversion takes those too.
-            data_types = [pa.field(f.name, pa.int64()) if f.type == pa.bool_() else f
-                          for f in data_types]
-        wire = pa.schema([("headers", header_type), ("data", pa.struct(data_types))])
-        inferred = _json.parse_block(block, wire, str(path), number).schema.field("data").type
+        wire = _wire(data_types, header_type, from_query=_from_query(item))
+        table = _json.parse_block(block, wire, str(path), number)
+        inferred = table.schema.field("data").type
         # Fields the schema lacks keep the type the first block gives them, except that
         # text stays text: Arrow would take date-like text for timestamps.
-        known = {f.name for f in data_types}
-        extra = [pa.field(f.name, _plain(f.type)) for f in inferred if f.name not in known]
-        wire = pa.schema([("headers", header_type), ("data", pa.struct(data_types + extra))])
+        extra = [pa.field(f.name, _plain(f.type)) for f in inferred
+                 if f.name not in wire.field("data").type.names]
+        if extra:
+            wire = _wire(data_types + extra, header_type, from_query=_from_query(item))
+            table = _json.parse_block(block, wire, str(path), number)
         raw = {f.name: f.type for f in wire.field("data").type}
         names = _json_names(item, schema, [f.name for f in inferred])
         typing = Typing(schema, names, raw, _header_columns(headers), children, enums,
                         str(path))
-        table = _json.parse_block(block, wire, str(path), number)
         rest = ((n, p, _json.parse_block(b, wire, str(p), n)) for n, p, b in blocks)
     rows = {name: ChildRows(name, typing.child_schema(name)) for name in typing.list_names}
     # Arrow parses the next block on a thread (without the GIL) while this one is typed.
@@ -183,6 +181,14 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
                         depth=1)
     batches = (_json_batch(typing, t, n, rows) for n, _, t in parsed)
     return _frames(typing, batches, files, {"format": "json"}, batch_size, cleanup, rows)
+
+
+def _wire(data: list[pa.Field], headers: pa.DataType, *, from_query: bool) -> pa.Schema:
+    """What the items are parsed as; a ``sqlQuery``'s booleans come as SQLite's 1/0
+    (validation's conversion takes those too)."""
+    if from_query:
+        data = [pa.field(f.name, pa.int64()) if f.type == pa.bool_() else f for f in data]
+    return pa.schema([("headers", headers), ("data", pa.struct(data))])
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

@@ -25,8 +25,8 @@ from ldtransform.server.testing import free_port, start_server
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SCHEMA = SAMPLES / "schemas" / "Account.json"
 MAPPING = SAMPLES / "mappings" / "accounts.toml"
-SMOKED = {"cancel", "convert", "inspect", "jobs", "login", "plugins", "run", "schema", "serve",
-          "status", "template", "upload", "validate"}
+SMOKED = {"cancel", "convert", "export", "inspect", "jobs", "login", "plugins", "pull", "run",
+          "schema", "serve", "status", "template", "upload", "validate"}
 
 
 def ldtransform(*args: str | Path, cwd: Path | None = None,
@@ -145,7 +145,8 @@ def test_jobs(ld_env: dict[str, str], converted: Path) -> None:
     ldtransform("upload", converted, "--wait", env=ld_env)
     done = ldtransform("jobs", converted)
     assert done.returncode == 0, done.stderr
-    assert "Account-00001.json  Account  finished" in done.stdout
+    line = next(line for line in done.stdout.splitlines() if "Account-00001.json" in line)
+    assert line.split()[1:4] == [f"{ld_env['LD_URL']}#", "Account", "finished"]
 
 
 def test_status(ld_env: dict[str, str], tmp_path: Path) -> None:
@@ -168,3 +169,27 @@ def _token(env: dict[str, str]) -> str:
         "password": env["LD_PASSWORD"]})
     token: str = answer.json()["access_token"]
     return token
+
+
+def test_export(ld_env: dict[str, str], converted: Path, tmp_path: Path) -> None:
+    ldtransform("upload", converted, "--wait", env=ld_env)
+    done = ldtransform("export", "Account", "--sql", "SELECT * FROM Account WHERE channel = '20'",
+                       "--schema", SCHEMA, "--out", tmp_path / "accounts.parquet", env=ld_env)
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    frame = pd.read_parquet(tmp_path / "accounts.parquet")
+    assert len(frame) > 0 and set(frame["channel"].astype(str)) == {"20"}
+    assert f"{len(frame)} rows from 1 result file(s)" in done.stdout
+
+
+def test_pull(ld_env: dict[str, str], converted: Path, tmp_path: Path) -> None:
+    ldtransform("upload", converted, "--wait", env=ld_env)
+    env = {**ld_env, "XDG_STATE_HOME": str(tmp_path / "state")}
+    first = ldtransform("pull", "Account", "--out", tmp_path / "all.jsonl", env=env)
+    assert first.returncode == 0, first.stderr
+    assert len((tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines()) == 25
+    again = ldtransform("pull", "Account", "--since-last", "--out", tmp_path / "new.jsonl",
+                        env=env)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "new.jsonl").read_text(encoding="utf-8") == ""

@@ -127,6 +127,7 @@ def plugins(as_json: bool) -> None:
 
 def _register_commands() -> None:
     from ldtransform.cli.convert import convert, run
+    from ldtransform.cli.export import export, pull
     from ldtransform.cli.ld import cancel, jobs, login, status, upload
     from ldtransform.cli.template import template
     from ldtransform.cli.validate import schema, validate
@@ -139,7 +140,7 @@ def _register_commands() -> None:
         "ldtransform serve --config samples/server.toml",
     )
     for command in (validate, schema, convert, run, template, serve_command, login, upload,
-                    status, cancel, jobs):
+                    status, cancel, jobs, export, pull):
         main.add_command(command)
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ldtransform.client.uploader import PartOutcome, UploadReport
 
 __all__ = ["cancel", "jobs", "login", "run_upload", "server_options", "status", "upload",
-           "upload_converted"]
+           "upload_converted", "with_client"]
 
 
 def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,7 +64,7 @@ def _ask_password(text: str) -> str:
     return value
 
 
-def _with_client(command: Callable[..., Any]) -> Callable[..., Any]:
+def with_client(command: Callable[..., Any]) -> Callable[..., Any]:
     """Run the command with ``client`` built from its server options, errors as one line."""
     @functools.wraps(command)
     def run(**kwargs: Any) -> Any:
@@ -88,7 +88,7 @@ def _interrupted() -> Iterator[None]:
                epilog=examples("LD_URL=https://ld.example.com LD_USERNAME=me ldtransform login",
                                "ldtransform login --profile prod"))
 @server_options
-@_with_client
+@with_client
 def login(client: LDClient) -> None:
     """Log in to the LD server and print who you are and in which community."""
     who = client.whoami()
@@ -101,7 +101,7 @@ def login(client: LDClient) -> None:
 @click.argument("job_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
 @server_options
-@_with_client
+@with_client
 def status(client: LDClient, job_id: str, as_json: bool) -> None:
     """Print the status of the batch job JOB_ID."""
     _print_job(client.status(job_id), as_json)
@@ -111,7 +111,7 @@ def status(client: LDClient, job_id: str, as_json: bool) -> None:
 @click.argument("job_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
 @server_options
-@_with_client
+@with_client
 def cancel(client: LDClient, job_id: str, as_json: bool) -> None:
     """Ask the server to cancel the batch job JOB_ID (records already imported stay)."""
     _print_job(client.cancel(job_id), as_json)
@@ -183,7 +183,7 @@ def jobs(target: str | None, journal_path: str | None) -> None:
               help="Seconds a lost import may take to show its items before it counts as "
                    "never arrived.")
 @server_options
-@_with_client
+@with_client
 def upload(client: LDClient, targets: tuple[str, ...], item_type: str | None, merge: bool,
            wait: bool, template: str | None, keys: tuple[str, ...], journal_path: str | None,
            resend_unknown: bool, no_cancel: bool, timeout: float | None,

@@ -44,6 +44,9 @@ __all__ = ["JOURNAL_NAME", "Entry", "JobLike", "Journal", "JournalConflict", "Pa
 #: The journal's file name beside a manifest.
 JOURNAL_NAME = ".ldtransform-journal.sqlite3"
 
+#: The layout of the table below; a journal of another layout is refused, not misread.
+_VERSION = 2
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS parts (
     id INTEGER PRIMARY KEY,
@@ -288,13 +291,27 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             with self._transaction():
-                self._db.execute(_SCHEMA)
+                self._create_or_check()
             self._recover()
         except BaseException:
             self._lock.release()
             raise
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    def _create_or_check(self) -> None:
+        """Create the table in a new journal; refuse one of another layout (it would be
+        misread) with what to do."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'parts'").fetchone()[0]
+        if tables and version != _VERSION:
+            raise LdTransformError(
+                f"{self.path}: an upload journal of another layout (version {version}, "
+                f"this ldtransform writes {_VERSION}); move it aside to start a new one "
+                "(parts it recorded will be sent again)")
+        self._db.execute(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {_VERSION}")
 
     def close(self) -> None:
         """Mark this journal's parts still ``sending`` as ``unknown`` and close."""

@@ -20,6 +20,7 @@ from ldtransform.client.journal import (
     PartState,
     default_journal_path,
 )
+from ldtransform.errors import LdTransformError
 from ldtransform.ld import JobStatus
 
 #: Processes start fresh (the test run may hold threads, which fork would copy badly).
@@ -283,3 +284,13 @@ def test_a_part_sent_to_two_servers_is_two_parts(tmp_path: Path, clock: Clock) -
         assert prod.find(part.sha256, "Account", False) is None
         assert prod.plan(part).state is PartState.PLANNED
         assert [e.target for e in prod.entries()] == ["https://qa#Demo", "https://prod#Demo"]
+
+
+def test_a_journal_of_another_layout_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / JOURNAL_NAME
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE parts (id INTEGER PRIMARY KEY, sha256 TEXT)")
+    with pytest.raises(LdTransformError, match=r"another layout .* move it aside"):
+        Journal(path)

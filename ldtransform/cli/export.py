@@ -73,9 +73,9 @@ def export(client: LDClient, item_type: str, sql: str | None, filters: tuple[str
     job = client.export(item_type, job_name=f"{item_type} export", content_type=wire,
                         template=template, sql=sql, filters=_filters(filters) or None)
     click.echo(f"export job {job.job_id}: {job.status}", err=True)
-    job = client.wait(job, on_progress=lambda j: None)
-    with tempfile.TemporaryDirectory(prefix="ld-export-") as scratch:
-        files = client.download(job, keep or scratch)
+    with _Bars() as bars, tempfile.TemporaryDirectory(prefix="ld-export-") as scratch:
+        job = client.wait(job, on_progress=bars.job)
+        files = client.download(job, keep or scratch, progress=bars.downloaded)
         frames = read_export(files, schema, template=template)
         rows = write_rows(frames, Path(out))
     click.echo(f"{rows:,} rows from {len(files)} result file(s) written to {out}")
@@ -119,6 +119,45 @@ def pull(client: LDClient, item_type: str, since_last: bool, schema: str | None,
     cursors.put(key, end)
     since = "since the last pull" if start else "in all"
     click.echo(f"{rows:,} changed {item_type} items {since} written to {out}")
+
+
+class _Bars:
+    """On a terminal: the job's records written, then the bytes downloaded."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Bars:
+        if self.console.is_terminal:
+            from rich import progress as bars
+
+            self.bar = bars.Progress(bars.TextColumn("{task.description}"), bars.BarColumn(),
+                                     bars.TextColumn("{task.completed:,.0f}"),
+                                     bars.TimeElapsedColumn(), console=self.console,
+                                     transient=True)
+            self.bar.__enter__()
+        return self
+
+    def _show(self, what: str, done: int, total: int | None) -> None:
+        if self.bar is None:
+            return
+        if what not in self.tasks:
+            self.tasks[what] = self.bar.add_task(what, total=total)
+        self.bar.update(self.tasks[what], completed=done, total=total)
+
+    def job(self, job: Any) -> None:
+        self._show(f"{job.status}: records", job.records_processed, None)
+
+    def downloaded(self, done: int, total: int | None) -> None:
+        self._show("downloading: bytes", done, total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 def _save_pages(client: LDClient, item_type: str, start: Any, page_size: int,

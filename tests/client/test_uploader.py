@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,35 @@ def test_a_part_changed_after_convert_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UploadError, match="changed since the conversion"):
         parts_to_upload([tmp_path / "out"], item_type=None)
 
+
+
+def test_csv_parts_with_an_import_template_round_trip(url: str, tmp_path: Path) -> None:
+    """convert --to csv with a Jinja2 template, upload with LD's import template, export:
+    the fields the CSV carries come back as the item JSON conversion has them."""
+    from ldtransform import convert, read_export
+
+    samples = SCHEMAS.parent
+    common = {"schema": SCHEMAS / "Account.json",
+              "mapping": samples / "mappings" / "accounts.toml", "sheet": "Accounts"}
+    convert(samples / "accounts.xlsx", out=tmp_path / "csv", to="csv", max_records=10,
+            template=samples / "templates" / "account-import.csv.j2", **common)
+    convert(samples / "accounts.xlsx", out=tmp_path / "json", **common)
+    parts = parts_to_upload([tmp_path / "csv"], item_type=None,
+                            template=samples / "templates" / "account-import.json")
+    assert [p.content_type for p in parts] == ["text/plain"] * 3
+    with _client(url) as client, Journal(tmp_path / "j.sqlite3") as journal:
+        report = Uploader(client, journal).run(parts)
+        assert [o.word for o in report.outcomes] == ["Completed"] * 3
+        assert sum(o.job.records_processed for o in report.outcomes if o.job) == 25
+        job = client.wait(client.export("Account", sql="SELECT * FROM Account"))
+        exported = read_export(client.download(job, tmp_path / "export"),
+                               SCHEMAS / "Account.json").to_pandas()
+    expected = [item["data"] for part in sorted((tmp_path / "json").glob("Account-*.json"))
+                for item in json.loads(part.read_text(encoding="utf-8"))]
+    got = exported.set_index("accountId").loc[[e["accountId"] for e in expected]]
+    for name in ("name", "accountClass", "currency", "paymentTerms", "creditBlock",
+                 "exposure", "limit"):
+        assert [str(v) for v in got[name]] == [str(e[name]) for e in expected], name
+    assert [list(v) for v in got["deliveryDays"]] == [e["deliveryDays"] for e in expected]
+    assert [a[0]["city"] for a in got["addresses"]] == [
+        e["addresses"][0]["city"] for e in expected]

@@ -4,7 +4,8 @@ A part holds at most ``max_records`` records and ``max_bytes`` bytes (a record l
 than ``max_bytes`` on its own gets a part to itself: a record is never split). Every part
 starts with the writer's ``begin()`` (a CSV header, ``[``) and ends with its ``end()``, and
 appears under its final name only once complete. Each part's size and SHA-256 are kept for
-the manifest.
+the manifest, and, when the caller says which source rows the records are, the ranges of
+source rows each part holds (see :mod:`ldtransform._origins`).
 """
 
 from __future__ import annotations
@@ -13,17 +14,26 @@ import hashlib
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
 from ldtransform._atomic import atomic_writer
+from ldtransform._origins import Ranges, merged, ranges_of, to_tuples
 from ldtransform.errors import ConfigError
 from ldtransform.manifest import OutputFile
 from ldtransform.writers import RecordWriter, record_bytes, value_offsets
 
-__all__ = ["PartInfo", "PartSink", "part_name"]
+__all__ = ["Origin", "PartInfo", "PartSink", "part_name"]
+
+
+class Origin(NamedTuple):
+    """The source rows a batch of records was built from: the source's index in the
+    manifest's ``sources`` and the row number of each record (int64, ascending)."""
+
+    source: int
+    rows: np.ndarray
 
 
 @dataclass
@@ -34,10 +44,13 @@ class PartInfo:
     records: int = 0
     bytes: int = 0
     sha256: str = ""
+    #: ``(source_index, first_row, count)`` ranges of its records; empty when unknown.
+    origins: tuple[tuple[int, int, int], ...] = ()
 
     def entry(self, file: str | None = None) -> OutputFile:
         """As the manifest lists it, under ``file`` (default: the file's name)."""
-        return OutputFile(file or self.path.name, self.records, self.bytes, self.sha256)
+        return OutputFile(file or self.path.name, self.records, self.bytes, self.sha256,
+                          self.origins)
 
     def to_dict(self) -> dict[str, object]:
         return self.entry().to_dict()
@@ -60,7 +73,18 @@ class _Part:
             self.file = self.stack.enter_context(opened)
         self.end = writer.end()
         self.separator = writer.separator
+        #: The origins of the records so far; None once a record of unknown origin came.
+        self.ranges: list[Ranges] | None = None if dry_run else []
         self.put(writer.begin())
+
+    def note(self, origin: Origin | None, start: int, count: int) -> None:
+        """Records ``start`` to ``start + count`` of a batch from ``origin`` were added."""
+        if self.ranges is None:
+            return
+        if origin is None:
+            self.ranges = None
+            return
+        self.ranges.append(ranges_of(origin.source, origin.rows[start:start + count]))
 
     def put(self, data: bytes | pa.Buffer) -> None:
         if self.file is not None:
@@ -71,6 +95,8 @@ class _Part:
     def close(self) -> PartInfo:
         self.put(self.end)
         self.info.sha256 = self.hash.hexdigest()
+        if self.ranges:
+            self.info.origins = to_tuples(merged(np.concatenate(self.ranges)))
         self.stack.close()  # renames the file into place
         return self.info
 
@@ -107,8 +133,11 @@ class PartSink:
             self._current.abort()
         self._current = None
 
-    def add(self, records: pa.Array) -> None:
-        """Write one encoded batch (one element per record)."""
+    def add(self, records: pa.Array, origin: Origin | None = None) -> None:
+        """Write one encoded batch (one element per record), built from the source rows
+        ``origin`` says (None: unknown, and so are the origins of the parts it goes to)."""
+        if origin is not None and len(origin.rows) != len(records):
+            origin = None
         sizes = np.diff(value_offsets(records)).astype(np.int64)
         start = 0
         while start < len(records):
@@ -120,6 +149,7 @@ class PartSink:
                     continue
                 taken = 1  # one record bigger than max_bytes: alone in its part
             self._write(part, records.slice(start, taken))
+            part.note(origin, start, taken)
             start += taken
             if self._full(part):
                 self._roll()

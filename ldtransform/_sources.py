@@ -59,7 +59,11 @@ class SourceFiles:
 
     def __init__(self, sources: list[Any]) -> None:
         self.files: list[tuple[Path, _Identity]] = []
+        #: Per source given, its index among the files (and the manifest's ``sources``);
+        #: None for one that is not a regular file.
+        self.indexes: list[int | None] = []
         for source in sources:
+            self.indexes.append(None)
             if not isinstance(source, str | os.PathLike):
                 continue
             try:
@@ -67,6 +71,7 @@ class SourceFiles:
             except OSError:
                 continue  # the reader reports a missing or unreadable source itself
             if stat.S_ISREG(status.st_mode):  # never block on a FIFO or read a device
+                self.indexes[-1] = len(self.files)
                 self.files.append((Path(source), _Identity.of(status)))
         self._hashed: dict[Path, _Hashed] = {}
         self._stop = threading.Event()

@@ -7,7 +7,10 @@ manifest is a complete run); an uploader or a quarantine round trip reads it bac
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
+import itertools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,19 +45,45 @@ class ManifestError(ReadError):
         super().__init__(f"{key}: {problem}", source=source)
 
 
+#: ``(source_index, first_row, count)``: ``count`` records built from the rows
+#: ``first_row`` ... of the source ``sources[source_index]``.
+Origins = tuple[tuple[int, int, int], ...]
+
+
 @dataclass(frozen=True)
 class OutputFile:
     """A data part or rejected-rows file: its name in the folder (the full path of a
-    rejected-rows file kept elsewhere), records, bytes and SHA-256."""
+    rejected-rows file kept elsewhere), records, bytes and SHA-256; for a data part, the
+    source rows its records came from (``origins``: empty when unknown)."""
 
     file: str
     records: int
     bytes: int
     sha256: str
+    origins: Origins = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "records": self.records, "bytes": self.bytes,
-                "sha256": self.sha256}
+        entry: dict[str, Any] = {"file": self.file, "records": self.records,
+                                 "bytes": self.bytes, "sha256": self.sha256}
+        if self.origins:
+            entry["origins"] = [list(origin) for origin in self.origins]
+        return entry
+
+    def origin(self, record: int) -> tuple[int, int] | None:
+        """``(source_index, row)`` of the ``record``-th record (from 1); None when the
+        origins are unknown."""
+        if not 1 <= record <= self.records:
+            raise ValueError(f"{self.file} holds records 1 to {self.records}, not {record}")
+        if not self.origins:
+            return None
+        at = bisect.bisect_left(self._ends, record)
+        source, first_row, count = self.origins[at]
+        return source, first_row + count - (self._ends[at] - record) - 1
+
+    @functools.cached_property
+    def _ends(self) -> list[int]:
+        """The number of the last record of each range."""
+        return list(itertools.accumulate(count for _, _, count in self.origins))
 
 
 @dataclass(frozen=True)
@@ -159,6 +188,24 @@ class Manifest:
     @property
     def totals(self) -> Totals:
         return Totals.of(self.parts)
+
+    def origin(self, part_file: str, record: int) -> tuple[str, int] | None:
+        """The source path and row (from 1) the ``record``-th record (from 1) of the data
+        part ``part_file`` was built from; None when the manifest does not know (no
+        ``origins`` for that part). A part or record the manifest does not list is a
+        ValueError."""
+        part = self._parts_by_file.get(part_file)
+        if part is None:
+            raise ValueError(f"{part_file!r} is not a data part of this manifest")
+        found = part.origin(record)
+        if found is None:
+            return None
+        source, row = found
+        return self.sources[source].path, row
+
+    @functools.cached_property
+    def _parts_by_file(self) -> dict[str, OutputFile]:
+        return {part.file: part for part in self.parts}
 
     def to_dict(self) -> dict[str, Any]:
         def optional(entry: ConfigFile | None) -> dict[str, Any] | None:
@@ -265,8 +312,27 @@ class _Parser:
         return dict(values)
 
     def output(self) -> OutputFile:
-        return OutputFile(self.get("file", str), self.get("records", int),
-                          self.get("bytes", int), self.get("sha256", str))
+        records = self.get("records", int)
+        return OutputFile(self.get("file", str), records, self.get("bytes", int),
+                          self.get("sha256", str), self.origins(records))
+
+    def origins(self, records: int) -> Origins:
+        """The optional ``origins`` ranges (absent in older manifests); they must cover
+        exactly ``records`` records."""
+        if "origins" not in self.data:
+            return ()
+        found: list[tuple[int, int, int]] = []
+        for i, value in enumerate(self.get("origins", list)):
+            if not (isinstance(value, list) and len(value) == 3
+                    and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                            for n in value)) or value[1] < 1 or value[2] < 1:
+                self.fail("should be [source_index, first_row, count] with a row and a "
+                          "count from 1", f"{self.where('origins')}[{i}]")
+            found.append((value[0], value[1], value[2]))
+        if found and sum(count for _, _, count in found) != records:
+            self.fail(f"count {sum(c for _, _, c in found)} records, not {records}",
+                      self.where("origins"))
+        return tuple(found)
 
     def config(self) -> ConfigFile:
         return ConfigFile(self.get("path", str), self.get("sha256", str))
@@ -307,6 +373,10 @@ class _Parser:
             parts=tuple(part.output() for part in self.children("parts")),
             rejected=tuple(file.output() for file in self.children("rejected")),
             validation=validation.summary())
+        for i, part in enumerate(manifest.parts):
+            if any(source >= len(manifest.sources) for source, _, _ in part.origins):
+                self.fail(f"name a source beyond the {len(manifest.sources)} listed",
+                          f"parts[{i}].origins")
         totals = self.child("totals")
         assert totals is not None
         written = Totals(totals.get("files", int), totals.get("records", int),

@@ -19,7 +19,7 @@ from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, Any, Literal
 
-from ldtransform._parts import PartInfo, PartSink
+from ldtransform._parts import Origin, PartInfo, PartSink
 from ldtransform._quarantine_file import quarantine_files, source_stem
 from ldtransform._sources import SourceFiles
 from ldtransform._threads import POOL
@@ -136,7 +136,7 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
         progress=progress)
     sources_read = SourceFiles(listed)  # before any reader opens them
     with _removed_on_failure(run.parts, run.rejected, sources_read):
-        written = run.sources(listed, read_options)
+        written = run.sources(listed, read_options, sources_read.indexes)
         # A source that changed meanwhile is an error.
         hashed = [SourceFile(**entry) for entry in sources_read.verified()]
         report = validation.finish()
@@ -204,20 +204,26 @@ class _Conversion:
     rejected: list[PartInfo] = field(default_factory=list)
     _rejected_names: set[str] = field(default_factory=set)
 
-    def sources(self, listed: list[Any], read_options: dict[str, Any]) -> list[PartInfo]:
-        """Every source through validation into the parts; returns the parts written."""
+    def sources(self, listed: list[Any], read_options: dict[str, Any],
+                indexes: list[int | None]) -> list[PartInfo]:
+        """Every source through validation into the parts; returns the parts written.
+        ``indexes`` gives each source's index in the manifest's ``sources`` (None for one
+        not listed there: the origins of its records are unknown)."""
         with self.parts, _WriteBehind(self.parts) as sink:
-            for source in listed:
-                self._source(_frames(source, read_options), sink)
+            for source, index in zip(listed, indexes, strict=True):
+                self._source(_frames(source, read_options), sink, index)
             sink.close()
             return self.parts.finish()
 
-    def _source(self, frames: Frames, sink: _WriteBehind) -> None:
+    def _source(self, frames: Frames, sink: _WriteBehind, index: int | None) -> None:
         quarantine = self._quarantine(frames)
         with quarantine or _NoQuarantine(self.on_error, self.validation) as keep:
-            for batch in self.validation.run(frames, on_rejected=keep):
-                for records in encode_in_halves(self.writer, batch):
-                    sink.add(records)
+            for valid in self.validation.run_numbered(frames, on_rejected=keep):
+                start = 0
+                for records in encode_in_halves(self.writer, valid.batch):
+                    rows = valid.rows[start:start + len(records)]
+                    sink.add(records, None if index is None else Origin(index, rows))
+                    start += len(records)
                 if self.progress:
                     self.progress(frames.rows_read, frames.source or "<data>",
                                   frames.fraction())
@@ -297,17 +303,17 @@ class _WriteBehind:
         self.thread.start()
 
     def _run(self) -> None:
-        while (records := self.queue.get()) is not None:
+        while (item := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.sink.add(records)
+                    self.sink.add(*item)
                 except BaseException as exc:  # raised in the caller, not lost
                     self.error = exc
 
-    def add(self, records: Any) -> None:
+    def add(self, records: Any, origin: Origin | None = None) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put(records)
+        self.queue.put((records, origin))
 
     def close(self) -> None:
         """Wait until everything handed over is written."""

@@ -14,7 +14,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +37,7 @@ from ldtransform.transforms import Chain, TransformSpec, make_transforms
 if TYPE_CHECKING:
     from ldtransform.mapping import BoundMapping, Mapping
 
-__all__ = ["RejectedSink", "Validation", "as_mapping", "rejected_schema"]
+__all__ = ["RejectedSink", "ValidBatch", "Validation", "as_mapping", "rejected_schema"]
 
 ExtraColumns = Literal["warn", "error", "ignore"]
 #: Columns a quarantine file adds; ignored when such a file is fed back in.
@@ -47,6 +47,17 @@ ENVELOPE_PREFIX = "_headers."
 RejectedSink = Callable[[pa.RecordBatch], None]
 SOURCE_SHIFT = 40  # row keys remember their source: index << 40 | row
 CHECK_ROWS = 65_536  # rows checked together (small reader batches are joined up to this)
+
+
+class ValidBatch(NamedTuple):
+    """The valid rows of one checked batch, and the source row number (from 1, as the
+    report and the quarantine number rows) of each of them."""
+
+    #: The source row number of the first row checked with them (valid or not).
+    first_row: int
+    batch: pa.RecordBatch
+    #: int64, one per row of ``batch``, ascending.
+    rows: np.ndarray
 
 
 def rejected_schema(source_schema: pa.Schema) -> pa.Schema:
@@ -107,6 +118,17 @@ class Validation:
 
     def run(self, frames: Frames, *, on_rejected: RejectedSink | None = None) -> Frames:
         """Valid rows of ``frames``, lazily; rejected rows go to ``on_rejected``."""
+        run = self._source_run(frames, on_rejected)
+        batches = ((valid.first_row, valid.batch) for valid in run.valid_batches())
+        return Frames(run.output_schema, batches, source=run.frames.source,
+                      info=run.frames.info)
+
+    def run_numbered(self, frames: Frames, *,
+                     on_rejected: RejectedSink | None = None) -> Iterator[ValidBatch]:
+        """As :meth:`run`, each batch of valid rows with the source row of each row."""
+        return self._source_run(frames, on_rejected).valid_batches()
+
+    def _source_run(self, frames: Frames, on_rejected: RejectedSink | None) -> _SourceRun:
         source_index = len(self.report.sources)
         self.report.sources.append(frames.source or "<data>")
         chain = Chain(self.transforms, frames) if self.transforms else None
@@ -125,9 +147,7 @@ class Validation:
                 raise
             raise MappingError(f"{exc.problem}. {hints[0]}", path=exc.path,
                                source=exc.source) from exc
-        run = _SourceRun(self, frames, bound, source_index, on_rejected, chain)
-        return Frames(run.output_schema, run.batches(), source=frames.source,
-                      info=frames.info)
+        return _SourceRun(self, frames, bound, source_index, on_rejected, chain)
 
     def finish(self) -> Report:
         """Collect what validators can only say at the end; return the report."""
@@ -193,25 +213,26 @@ class _SourceRun:
                         errors.append(_reason(issue))
         return errors
 
-    def batches(self) -> Iterator[tuple[int, pa.RecordBatch]]:
+    def valid_batches(self) -> Iterator[ValidBatch]:
         for numbered in prefetched(coalesced(self.frames.numbered(), CHECK_ROWS)):
-            valid = self._check(numbered)
+            valid, rows = self._check(numbered)
             if valid.num_rows:
-                yield numbered.first_row, valid
+                yield ValidBatch(numbered.first_row, valid, rows)
         self._reader_rejections()
         self._account_dropped()
         if self.bound is not None:
             for issue in self.bound.finish():  # child rows no parent claimed
                 self.v.report.add(issue)
 
-    def _check(self, numbered: NumberedBatch) -> pa.RecordBatch:
+    def _check(self, numbered: NumberedBatch) -> tuple[pa.RecordBatch, np.ndarray]:
+        """The valid rows of ``numbered`` and their source row numbers."""
         source_batch, first_row = numbered.batch, numbered.first_row
         # The source row number of each row: consecutive, unless transforms dropped some.
         rows = np.arange(first_row, first_row + source_batch.num_rows, dtype=np.int64)
         if self.chain is not None and self.chain.row_filters:
             source_batch, rows = self.chain.filter(source_batch, rows)
             if not source_batch.num_rows:
-                return pa.RecordBatch.from_pylist([], schema=self.output_schema)
+                return pa.RecordBatch.from_pylist([], schema=self.output_schema), rows
         n = source_batch.num_rows
         mapped = self.bound.transform(source_batch) if self.bound else source_batch
         present = set(mapped.schema.names)
@@ -255,9 +276,9 @@ class _SourceRun:
         rejected = int(bad.sum())
         self._account(n, rejected)
         if not rejected:
-            return typed_batch
+            return typed_batch, rows
         self._reject(source_batch, rows, bad, reasons)
-        return typed_batch.filter(pa.array(~bad))
+        return typed_batch.filter(pa.array(~bad)), rows[~bad]
 
     def _findings_to_issues(self, findings: list[Finding], rows: np.ndarray) -> list[Issue]:
         """Count every finding; build Issue objects for all of them (rejections need

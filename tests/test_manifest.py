@@ -33,9 +33,11 @@ def hashed(path: Path) -> dict[str, Any]:
     return {"path": str(path), "sha256": sha256(path)}
 
 
-def written(path: Path, records: int, name: str | None = None) -> dict[str, Any]:
-    return {"file": name or path.name, "records": records, "bytes": path.stat().st_size,
-            "sha256": sha256(path)}
+def written(path: Path, records: int, name: str | None = None,
+            origins: list[list[int]] | None = None) -> dict[str, Any]:
+    entry = {"file": name or path.name, "records": records, "bytes": path.stat().st_size,
+             "sha256": sha256(path)}
+    return {**entry, "origins": origins} if origins else entry
 
 
 def keys(value: Any) -> Any:
@@ -66,7 +68,10 @@ def test_convert_writes_the_manifest_it_always_has(tmp_path: Path) -> None:
         "schema": hashed(SCHEMA),
         "mapping": hashed(FLAT),
         "template": None,
-        "parts": [written(part, n) for part, n in zip(parts, counts, strict=True)],
+        # Rows 4, 7, 11, 14, 18, 22 and 25 are rejected: the valid ones, in runs.
+        "parts": [written(part, n, origins=runs) for part, n, runs in zip(parts, counts, [
+            [[0, 2, 2], [0, 5, 2], [0, 8, 1]], [[0, 9, 2], [0, 12, 2], [0, 15, 1]],
+            [[0, 16, 2], [0, 19, 3]], [[0, 23, 2], [0, 26, 1]]], strict=True)],
         "rejected": [written(rejected, 7)],
         "totals": {"files": len(parts), "records": 18,
                    "bytes": sum(part.stat().st_size for part in parts)},
@@ -85,8 +90,9 @@ def test_a_manifest_reads_back_as_written(tmp_path: Path) -> None:
     assert read == Manifest.read(result.manifest)
     assert read.to_json() == result.manifest.read_bytes()
     assert read.created == NOON and read.item_type == "Account"
-    assert read.parts == tuple(OutputFile(p.path.name, p.records, p.bytes, p.sha256)
-                               for p in result.parts)
+    assert read.parts == tuple(OutputFile(p.path.name, p.records, p.bytes, p.sha256,
+                                          p.origins) for p in result.parts)
+    assert all(part.origins for part in read.parts)
     assert [(f.file, f.records) for f in read.rejected] == [("accounts_errors.rejected.csv", 7)]
     assert (read.totals.files, read.totals.records) == (2, 18)
     assert read.validation.rows_rejected == 7 and read.sources[0].sha256 == sha256(ERRORS)
@@ -103,9 +109,13 @@ def test_the_fluent_form_writes_the_same_shape(tmp_path: Path) -> None:
     assert converted.manifest is not None and fluent.manifest is not None
     one, other = (json.loads(path.read_bytes())
                   for path in (converted.manifest, fluent.manifest))
-    # Only convert knows its source files and mapping file; the rest is filled in alike.
+    # Only convert knows its source files, their rows and the mapping file; the rest is
+    # filled in alike.
     assert other["sources"] == [] and other["mapping"] is None
+    assert all("origins" not in part for part in other["parts"])
     del one["sources"], other["sources"], one["mapping"], other["mapping"]
+    for part in one["parts"]:
+        del part["origins"]
     assert keys(one) == keys(other)
     assert Manifest.read(fluent.manifest).totals == Manifest.read(converted.manifest).totals
 
@@ -117,10 +127,11 @@ def broken(document: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     inner: Any = document
     for step in path:
         inner = inner[int(step)] if isinstance(inner, list) else inner[step]
+    at: Any = int(last) if isinstance(inner, list) else last
     if value is ...:
-        del inner[last]
+        del inner[at]
     else:
-        inner[last] = value
+        inner[at] = value
     return document
 
 
@@ -132,6 +143,10 @@ def broken(document: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     ("schema", [], "schema", "should be an object or null"),
     ("created", "yesterday", "created", "should be a time"),
     ("totals.records", 99, "totals", "do not add up the parts"),
+    ("parts.0.origins.0", [0, 2], "parts[0].origins[0]", "should be [source_index"),
+    ("parts.0.origins.0", [0, 0, 2], "parts[0].origins[0]", "should be [source_index"),
+    ("parts.0.origins.0", [0, 2, 3], "parts[0].origins", "count 19 records, not 18"),
+    ("parts.0.origins.0", [1, 2, 2], "parts[0].origins", "name a source beyond the 1"),
 ])
 def test_a_malformed_manifest_names_the_file_and_the_key(
         tmp_path: Path, key: str, value: Any, named: str, says: str) -> None:

@@ -228,3 +228,41 @@ def test_csv_parts_with_an_import_template_round_trip(url: str, tmp_path: Path) 
     assert [list(v) for v in got["deliveryDays"]] == [e["deliveryDays"] for e in expected]
     assert [a[0]["city"] for a in got["addresses"]] == [
         e["addresses"][0]["city"] for e in expected]
+
+
+def test_records_ld_rejects_are_traced_to_their_source_rows(tmp_path: Path) -> None:
+    """A server whose Account takes only USD rejects the other rows' records; each is named
+    by its source file and row, printed and saved beside the quarantine file."""
+    import csv as csvlib
+
+    from ldtransform import convert
+
+    samples = SCHEMAS.parent
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    schema = json.loads((SCHEMAS / "Account.json").read_text(encoding="utf-8"))
+    for field in schema["fields"]:
+        if field["name"] == "currency":
+            field["constraints"]["enum"] = ["USD"]
+    (strict / "Account.json").write_text(json.dumps(schema), encoding="utf-8")
+    source = samples / "accounts.csv"
+    convert(source, schema=SCHEMAS / "Account.json", out=tmp_path / "out", max_records=7,
+            mapping=samples / "mappings" / "accounts-flat.toml")
+    rows = list(csvlib.DictReader(source.open(encoding="utf-8")))
+    with running(data_dir=tmp_path / "ld", schemas=strict, config=server_config()) as base, \
+            _client(base) as client, Journal(tmp_path / "j.sqlite3") as journal:
+        report = Uploader(client, journal).run(parts_to_upload([tmp_path / "out"],
+                                                               item_type=None))
+    rejected = [r for o in report.outcomes for r in o.rejections]
+    not_usd = [n for n, row in enumerate(rows, start=2) if row["currency"] != "USD"]
+    assert sorted(r.row for r in rejected if r.row is not None) == not_usd
+    for record in rejected:
+        assert record.source == str(source)
+        assert rows[(record.row or 0) - 2]["accountId"] == record.key[0]
+        assert record.errors[0]["code"] == "not-in-enum"
+        assert record.where() == f"{source} row {record.row}"
+    saved = [o.rejections_file for o in report.outcomes if o.rejections_file]
+    assert saved and all(path.parent == tmp_path / "out" for path in saved)
+    lines = [line for path in saved
+             for line in csvlib.DictReader(path.open(encoding="utf-8"))]
+    assert sorted(int(line["row"]) for line in lines) == not_usd

@@ -23,7 +23,7 @@ import pyarrow.json as pajson
 from ldtransform.errors import ReadError
 from ldtransform.readers.jsonscan import ArrayScanner, kind_of
 
-__all__ = ["BLOCK_BYTES", "ndjson_blocks", "parse_block"]
+__all__ = ["BLOCK_BYTES", "Block", "first_item", "ndjson_blocks", "parse_block"]
 
 #: Bytes of items parsed at a time: a few thousand items, bounded memory at any size.
 BLOCK_BYTES = 8 << 20

@@ -34,9 +34,11 @@ Block = tuple[int, "bytes | bytearray"]
 _NEWLINE, _COMMA, _SPACE, _OPEN, _CLOSE = b"\n, {}"
 
 
-def ndjson_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
-    """The elements of the JSON array in ``path`` as blocks of JSON Lines, in order, each
-    with the number of elements (lines) it holds."""
+def ndjson_blocks(path: Path, block_bytes: int | None = None) -> Iterator[Block]:
+    """The elements of the JSON array in ``path`` as blocks of JSON Lines of about
+    ``block_bytes`` (default :data:`BLOCK_BYTES`), in order, each with the number of
+    elements (lines) it holds."""
+    block_bytes = block_bytes or BLOCK_BYTES
     done = 0
     with path.open("rb") as stream:
         head = stream.read(4)

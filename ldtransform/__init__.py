@@ -28,6 +28,7 @@ from ldtransform.errors import (
     ValidationFailed,
     WorkbookError,
 )
+from ldtransform.exports import export_frame, read_export
 from ldtransform.frames import Frames, NumberedBatch
 from ldtransform.mapping import BoundMapping, Mapping
 from ldtransform.pipeline import ConvertResult, convert
@@ -74,7 +75,9 @@ __all__ = [
     "Writer",
     "__version__",
     "convert",
+    "export_frame",
     "load_schema",
     "read",
+    "read_export",
     "validate",
 ]

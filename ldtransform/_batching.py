@@ -6,12 +6,15 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from queue import Empty, Full, Queue
+from typing import TypeVar
 
 import pyarrow as pa
 
 from ldtransform.frames import NumberedBatch
 
 __all__ = ["coalesced", "joined", "prefetched"]
+
+T = TypeVar("T")
 
 
 def coalesced(batches: Iterator[NumberedBatch], rows: int) -> Iterator[NumberedBatch]:
@@ -33,11 +36,11 @@ def coalesced(batches: Iterator[NumberedBatch], rows: int) -> Iterator[NumberedB
         yield NumberedBatch(first, joined(pending))
 
 
-def prefetched(batches: Iterator[NumberedBatch], depth: int = 2) -> Iterator[NumberedBatch]:
+def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
     """Read ahead in a thread: parsing the next batch (Arrow releases the GIL) overlaps
     with checking this one. At most ``depth`` batches wait, so memory stays bounded; an
     error in the reader is raised here, in order."""
-    queue: Queue[tuple[NumberedBatch | None, BaseException | None]] = Queue(maxsize=depth)
+    queue: Queue[tuple[T | None, BaseException | None]] = Queue(maxsize=depth)
     stop = threading.Event()
 
     def produce() -> None:

@@ -146,7 +146,7 @@ def main() -> None:
     results = {key: measure(key, path, jsonl, args.repeat) for key in READERS}
     ours = results["ld"]
     print(f"\n### Loading a {items:,}-item JSON export ({path.stat().st_size / 1e6:,.0f} MB)\n")
-    print("| reader | seconds | peak MB added | ldtransform's speed-up |")
+    print("| reader | seconds | peak MB added | its time ÷ ldtransform's |")
     print("|---|---:|---:|---:|")
     for key, (label, _, _) in READERS.items():
         run = results[key]

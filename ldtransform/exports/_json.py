@@ -23,7 +23,7 @@ import pyarrow.json as pajson
 from ldtransform.errors import ReadError
 from ldtransform.readers.jsonscan import ArrayScanner, kind_of
 
-__all__ = ["BLOCK_BYTES", "ndjson_blocks", "parse_block"]
+__all__ = ["BLOCK_BYTES", "Block", "first_item", "ndjson_blocks", "parse_block"]
 
 #: Bytes of items parsed at a time: a few thousand items, bounded memory at any size.
 BLOCK_BYTES = 8 << 20
@@ -34,9 +34,11 @@ Block = tuple[int, "bytes | bytearray"]
 _NEWLINE, _COMMA, _SPACE, _OPEN, _CLOSE = b"\n, {}"
 
 
-def ndjson_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
-    """The elements of the JSON array in ``path`` as blocks of JSON Lines, in order, each
-    with the number of elements (lines) it holds."""
+def ndjson_blocks(path: Path, block_bytes: int | None = None) -> Iterator[Block]:
+    """The elements of the JSON array in ``path`` as blocks of JSON Lines of about
+    ``block_bytes`` (default :data:`BLOCK_BYTES`), in order, each with the number of
+    elements (lines) it holds."""
+    block_bytes = block_bytes or BLOCK_BYTES
     done = 0
     with path.open("rb") as stream:
         head = stream.read(4)

@@ -174,7 +174,9 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
         names = _json_names(item, schema, [f.name for f in inferred])
         typing = Typing(schema, names, raw, _header_columns(headers), children, enums,
                         str(path))
-        rest = ((n, p, _json.parse_block(b, wire, str(p), n)) for n, p, b in blocks)
+        # Blocks are cut on a thread of their own, beside Arrow's parsing of the previous.
+        rest = ((n, p, _json.parse_block(b, wire, str(p), n))
+                for n, p, b in prefetched(blocks, depth=1))
     rows = {name: ChildRows(name, typing.child_schema(name)) for name in typing.list_names}
     # Arrow parses the next block on a thread (without the GIL) while this one is typed.
     parsed = prefetched(rest if table is None else _chain((number, path, table), rest),

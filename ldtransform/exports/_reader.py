@@ -160,7 +160,7 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
             raise ReadError('the items are not item envelopes {"headers": {...}, "data": '
                             '{...}}', source=str(path), hint="read other JSON with "
                             "ldtransform.read")
-        wire = _wire(data_types, header_type, from_query=_from_query(item))
+        wire = _wire(data_types, header_type, from_query=_from_query(item), first=item)
         table = _json.parse_block(block, wire, str(path), number)
         inferred = table.schema.field("data").type
         # Fields the schema lacks keep the type the first block gives them, except that
@@ -168,7 +168,8 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
         extra = [pa.field(f.name, _plain(f.type)) for f in inferred
                  if f.name not in wire.field("data").type.names]
         if extra:
-            wire = _wire(data_types + extra, header_type, from_query=_from_query(item))
+            wire = _wire(data_types + extra, header_type, from_query=_from_query(item),
+                         first=item)
             table = _json.parse_block(block, wire, str(path), number)
         raw = {f.name: f.type for f in wire.field("data").type}
         names = _json_names(item, schema, [f.name for f in inferred])
@@ -185,11 +186,16 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
     return _frames(typing, batches, files, {"format": "json"}, batch_size, cleanup, rows)
 
 
-def _wire(data: list[pa.Field], headers: pa.DataType, *, from_query: bool) -> pa.Schema:
+def _wire(data: list[pa.Field], headers: pa.DataType, *, from_query: bool,
+          first: dict[str, Any]) -> pa.Schema:
     """What the items are parsed as; a ``sqlQuery``'s booleans come as SQLite's 1/0
-    (validation's conversion takes those too)."""
+    (validation's conversion takes those too), unless the first item holds true/false
+    (item files no server stored, e.g. a conversion's, carry no revisionId either)."""
     if from_query:
-        data = [pa.field(f.name, pa.int64()) if f.type == pa.bool_() else f for f in data]
+        values = first.get("data") or {}
+        data = [pa.field(f.name, pa.int64())
+                if f.type == pa.bool_() and not isinstance(values.get(f.name), bool) else f
+                for f in data]
     return pa.schema([("headers", headers), ("data", pa.struct(data))])
 
 

@@ -172,9 +172,16 @@ def _cell(value: Any) -> str:
 
 
 def _csv_quote(value: Any) -> str:
+    return _csv_row([_cell(value)], "")
+
+
+def _csv_row(cells: list[str], end: str) -> str:
+    """Cells as one CSV line. Python's csv module quotes a lone CR only when it is part of
+    the line ending, so such a cell is quoted here: unquoted, no reader could tell it
+    from a line break."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow([_cell(value)])
-    return buffer.getvalue()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2] + end
 
 
 class _Formatter:
@@ -211,9 +218,7 @@ class _Formatter:
 
     @staticmethod
     def _line(values: list[Any]) -> str:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow([_cell(v) for v in values])
-        return buffer.getvalue()
+        return _csv_row([_cell(v) for v in values], "\n")
 
     def text(self, number: int, row: Row) -> str:
         headers, data = row

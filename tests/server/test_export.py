@@ -262,3 +262,17 @@ def test_links_expire(tmp_path: Path) -> None:
         r = ld.download(status["links"][0])
         assert r.status_code == 410 and r.json()["error"] == "expired"
         assert ld.download(status["links"][0] + "x").status_code == 404
+
+
+def test_a_lone_carriage_return_in_a_csv_cell_is_quoted() -> None:
+    """Python's csv module quotes CR only when it ends lines; unquoted, no reader could
+    tell the cell's CR from a line break."""
+    import csv
+    import io
+
+    from ldtransform.server.export import _csv_quote, _Formatter
+
+    line = _Formatter._line(["a\rb", "c\nd", "plain"])
+    assert line == '"a\rb","c\nd",plain\n'
+    assert next(csv.reader(io.StringIO(line, newline=""))) == ["a\rb", "c\nd", "plain"]
+    assert _csv_quote("x\ry") == '"x\ry"'

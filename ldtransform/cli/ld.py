@@ -299,11 +299,13 @@ class _UploadProgress:
 
         class Events(UploadEvents):
             def bytes_sent(self, part: Any, sent: int, total: int | None) -> None:
-                outer._update(part, sent, total, "uploading")
+                size = f" of {total / 1e6:,.1f}" if total else ""
+                outer._update(part, sent, total, f"uploading {sent / 1e6:,.1f}{size} MB")
 
             def job(self, part: Any, job: Job) -> None:
+                of = f" of {part.records:,}" if part.records is not None else ""
                 outer._update(part, job.records_processed, part.records,
-                              f"{job.status}")
+                              f"{job.status}: {job.records_processed:,}{of} records")
 
             def note(self, text: str) -> None:
                 outer.console.print(text, highlight=False, markup=False)
@@ -315,10 +317,8 @@ class _UploadProgress:
             from rich import progress as bars
 
             self.bar = bars.Progress(bars.TextColumn("{task.description}"), bars.BarColumn(),
-                                     bars.TaskProgressColumn(),
                                      bars.TextColumn("{task.fields[what]}"),
-                                     bars.TimeElapsedColumn(), console=self.console,
-                                     transient=True)
+                                     console=self.console, transient=True)
             self.bar.__enter__()
         return self.events
 

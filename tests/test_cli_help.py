@@ -41,6 +41,24 @@ def example_lines(help_text: str) -> list[str]:
     return lines
 
 
+@pytest.fixture
+def ld_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A local LD server, and a user with LD_URL, LD_USERNAME and LD_PASSWORD set who has
+    uploaded the sample items once (the LD commands' examples run against it)."""
+    from ldtransform.server import running
+
+    with running(data_dir=tmp_path / "ld", schemas=SAMPLES / "schemas",
+                 processes=False) as url:
+        for name, value in {"LD_URL": url, "LD_USERNAME": "demo", "LD_PASSWORD": "demo",
+                            "XDG_STATE_HOME": str(tmp_path / "state")}.items():
+            monkeypatch.setenv(name, value)
+        first = CliRunner().invoke(main, ["upload", str(SAMPLES / "accounts.items.json"),
+                                          "--item-type", "Account", "--wait"])
+        assert first.exit_code == 0, first.output
+        yield
+
+
+@pytest.mark.usefixtures("ld_user")
 def test_every_help_ends_with_two_or_three_examples_that_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()

@@ -148,7 +148,6 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
 @click.command(short_help="Run the job a pipeline file describes.", epilog=examples(
     "ldtransform run samples/pipeline.toml",
     "ldtransform run samples/pipeline.toml --dry-run --json",
-    "LD_URL=https://ld.example.com ldtransform run pipeline.toml   # with an [upload] section",
 ))
 @click.argument("pipeline", type=click.Path(dir_okay=False, exists=True))
 @click.option("--dry-run", is_flag=True, help="Report what would be written; write and "

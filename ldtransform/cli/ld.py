@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ldtransform.cli._common import EXIT_INTERRUPTED, EXIT_JOBS, errors_reported, examples
+from ldtransform.manifest import MANIFEST
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -85,8 +86,7 @@ def _interrupted() -> Iterator[None]:
 
 
 @click.command(short_help="Check the LD credentials: print user and community.",
-               epilog=examples("LD_URL=https://ld.example.com LD_USERNAME=me ldtransform login",
-                               "ldtransform login --profile prod"))
+               epilog=examples("ldtransform login", "ldtransform login --community Demo"))
 @server_options
 @with_client
 def login(client: LDClient) -> None:
@@ -97,24 +97,51 @@ def login(client: LDClient) -> None:
 
 
 @click.command(short_help="Print an LD job's status.",
-               epilog=examples("ldtransform status 5c3e...", "ldtransform status 5c3e... --json"))
-@click.argument("job_id")
+               epilog=examples("ldtransform status samples/accounts.items.json",
+                               "ldtransform status samples/accounts.items.json --json"))
+@click.argument("job")
 @click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
 @server_options
 @with_client
-def status(client: LDClient, job_id: str, as_json: bool) -> None:
-    """Print the status of the batch job JOB_ID."""
-    _print_job(client.status(job_id), as_json)
+def status(client: LDClient, job: str, as_json: bool) -> None:
+    """Print the status of JOB: a job id, or a file an upload sent (its last job there)."""
+    _print_job(client.status(job_id_of(client, job)), as_json)
 
 
-@click.command(short_help="Cancel an LD job.", epilog=examples("ldtransform cancel 5c3e..."))
-@click.argument("job_id")
+@click.command(short_help="Cancel an LD job.",
+               epilog=examples("ldtransform cancel samples/accounts.items.json",
+                               "ldtransform cancel samples/accounts.items.json --json"))
+@click.argument("job")
 @click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
 @server_options
 @with_client
-def cancel(client: LDClient, job_id: str, as_json: bool) -> None:
-    """Ask the server to cancel the batch job JOB_ID (records already imported stay)."""
-    _print_job(client.cancel(job_id), as_json)
+def cancel(client: LDClient, job: str, as_json: bool) -> None:
+    """Ask the server to cancel JOB (a job id, or a file an upload sent); records already
+    imported stay, and a job that has ended is left as it is."""
+    _print_job(client.cancel(job_id_of(client, job)), as_json)
+
+
+def job_id_of(client: LDClient, job: str) -> str:
+    """``job`` itself, or when it names a file, the id of the last job an upload made of
+    that file's content on this server (from the upload journal)."""
+    path = Path(job)
+    if not path.is_file():
+        return job
+    from ldtransform.client.errors import UploadError
+    from ldtransform.client.journal import Journal, Part, default_journal_path
+
+    journal_path = default_journal_path(path.parent if (path.parent / MANIFEST).is_file()
+                                        else path)
+    sha256 = Part.of_file(path, "").sha256
+    found = []
+    if journal_path.is_file():
+        with Journal(journal_path, target=client.credentials.target) as journal:
+            found = [e for e in journal.entries() if e.sha256 == sha256 and e.job_id
+                     and e.target == client.credentials.target]
+    if not found:
+        raise UploadError(f"{path}: no upload of this file to {client.credentials.target} "
+                          f"is recorded in {journal_path}; give the job id")
+    return str(max(found, key=lambda e: e.send_ms or 0).job_id)
 
 
 def _print_job(job: Job, as_json: bool) -> None:
@@ -133,9 +160,8 @@ def _print_job(job: Job, as_json: bool) -> None:
 
 
 @click.command(short_help="Show what uploads sent: parts, job ids, last status.",
-               epilog=examples("ldtransform jobs out/accounts",
-                               "ldtransform jobs --journal ~/.local/state/ldtransform/"
-                               "journal.sqlite3"))
+               epilog=examples("ldtransform jobs",
+                               "ldtransform jobs samples/accounts.items.json"))
 @click.argument("target", required=False)
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False),
               help="The journal file (default: the one of TARGET, a conversion's folder, "
@@ -157,10 +183,10 @@ def jobs(target: str | None, journal_path: str | None) -> None:
 
 
 @click.command(short_help="Upload converted parts to LD; resumable, never twice.",
-               epilog=examples("ldtransform upload out/accounts --wait",
-                               "ldtransform upload data.json --item-type Account --merge",
-                               "ldtransform upload rows.csv --item-type Account --template "
-                               "import.json --wait"))
+               epilog=examples("ldtransform upload samples/accounts.items.json --item-type "
+                               "Account --wait",
+                               "ldtransform upload samples/accounts.items.json --item-type "
+                               "Account --merge --key accountId"))
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--item-type", help="The itemType (required for files; a conversion's "
               "manifest names it).")

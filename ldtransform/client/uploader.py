@@ -147,7 +147,7 @@ class Uploader:
             if self.wait:
                 self._follow_all()
             else:
-                for following in self._following:
+                for following in list(self._following):   # _finish removes it
                     self._finish(following, SUBMITTED)
         except KeyboardInterrupt:
             self._interrupted()

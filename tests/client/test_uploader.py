@@ -149,6 +149,14 @@ def test_a_job_followed_by_a_later_run(url: str, tmp_path: Path) -> None:
         assert journal.entries()[0].attempts == 1
 
 
+def test_without_waiting_every_part_is_handed_over(url: str, tmp_path: Path) -> None:
+    files = [_file(tmp_path, 750 + 2 * n, 2, f"p{n}.json") for n in range(3)]
+    with _client(url) as client, Journal(tmp_path / "j.sqlite3") as journal:
+        handed = _upload(client, journal, files, wait=False)
+        assert [o.word for o in handed.outcomes] == ["Submitted"] * 3
+        assert len({o.entry.job_id for o in handed.outcomes if o.entry}) == 3
+
+
 class _CtrlC(UploadEvents):
     """Presses Ctrl-C when the first job reports it is processing."""
 

@@ -8,6 +8,14 @@ imported twice). Canary secrets are looked for in every output, message, repr an
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from conftest import (
+    CANARY_PW,
+    CANARY_SECRET,
     SCHEMAS,
     account,
     canary_credentials,
@@ -26,7 +36,7 @@ from faultproxy import FaultProxy
 from ldtransform import ld
 from ldtransform.client import LDClient, RetryPolicy, Timeouts, WaitPolicy
 from ldtransform.client.arrival import ArrivalCheck
-from ldtransform.client.journal import Journal
+from ldtransform.client.journal import JOURNAL_NAME, Journal, PartState
 from ldtransform.client.parts import parts_to_upload
 from ldtransform.client.uploader import Uploader, UploadReport
 from ldtransform.server import running
@@ -150,3 +160,142 @@ def test_the_servers_injected_errors_are_waited_out(tmp_path: Path) -> None:
         assert answered[(ld.IMPORT, 503)] and answered[("status", 429)]
         assert answered[(ld.IMPORT, 200)] == len(files)
         assert _figures(url, sent) == {"sent": 48, "lost": 0, "wrong": 0, "twice": 0}
+
+
+def _cli_env(tmp_path: Path, url: str, password: str = CANARY_PW) -> dict[str, str]:
+    """The environment of an ``ldtransform`` process: canary credentials, a home of its
+    own (no profile, a state folder inside the test's folder)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT),
+            "HOME": str(home), "XDG_STATE_HOME": str(home / "state"),
+            "LD_URL": url, "LD_USERNAME": "canary", "LD_PASSWORD": password,
+            "LD_CLIENT_ID": "tool", "LD_CLIENT_SECRET": CANARY_SECRET,
+            "LD_COMMUNITY": "Demo"}
+
+
+def _ldtransform(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "ldtransform", *map(str, args)]
+
+
+def _converted_accounts(tmp_path: Path, count: int, per_part: int) -> tuple[Path,
+                                                                        dict[str, Any]]:
+    """A conversion's folder of ``count`` accounts in parts of ``per_part``, and the data
+    of each account by accountId."""
+    from ldtransform import convert
+
+    source = tmp_path / "accounts.csv"
+    sent = {_key(n): {"accountId": _key(n), "name": f"Account {n}",
+                      "accountClass": "/Account/accountClass[invoiced]",
+                      "currency": ("USD", "CAD", "EUR")[n % 3]} for n in range(count)}
+    with open(source, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(next(iter(sent.values()))))
+        writer.writeheader()
+        writer.writerows(sent.values())
+    out = tmp_path / "out"
+    result = convert(source, schema=SCHEMAS / "Account.json", out=out, max_records=per_part)
+    assert result.manifest is not None
+    return out, sent
+
+
+def _canaries_in_files(*folders: Path) -> list[str]:
+    """Files under ``folders`` holding a canary secret (every byte is looked at)."""
+    secrets = [c.encode() for c in CANARIES]
+    return [str(path) for folder in folders for path in folder.rglob("*")
+            if path.is_file() and any(s in path.read_bytes() for s in secrets)]
+
+
+#: A wrong password, itself a secret that must never show.
+WRONG_PW = "canary-wrong-pw-93c1"
+CANARIES = (CANARY_PW, CANARY_SECRET, WRONG_PW)
+
+
+def _no_canary(*texts: str) -> None:
+    for text in texts:
+        for canary in CANARIES:
+            assert canary not in text
+
+
+def _moment(journal: Path) -> str:
+    """What a killed upload was doing, as its journal shows: ``sending`` a part,
+    ``waiting`` for jobs, or ``starting`` (no part sent yet)."""
+    if not journal.is_file():
+        return "starting"
+    with contextlib.closing(sqlite3.connect(journal)) as db:
+        states = {state for (state,) in db.execute("SELECT state FROM parts")}
+    if PartState.SENDING in states:
+        return "sending"
+    return "waiting" if PartState.SENT in states else "starting"
+
+
+#: How many times ``ldtransform upload`` is killed.
+KILLS = 12
+
+
+def test_kill_9_at_random_moments_loses_nothing_and_imports_nothing_twice(
+        tmp_path: Path) -> None:
+    """``ldtransform upload --wait`` killed ≥ 10 times, each time run again, then to the end.
+
+    The server holds every import request 0.1 s (a kill often lands while one is out) and
+    imports 4 records a second, one per chunk; every job runs at once (no queue), so a part
+    whose send was cut shows its first item well within the 1 s ``--unknown-grace``.
+    """
+    folder, sent = _converted_accounts(tmp_path, 400, 10)
+    config = server_config(processing={"records_per_second": 4, "chunk_size": 1,
+                                       "workers": 64},
+                           faults=[{"route": ld.IMPORT, "delay": 0.1}])
+    chance = random.Random(9)
+    exits, moments = Counter[int](), Counter[str]()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with running(data_dir=tmp_path / "ld", schemas=SCHEMAS, config=config) as url:
+        env = _cli_env(tmp_path, url)
+        command = _ldtransform("upload", folder, "--wait", "--unknown-grace", "1")
+
+        def upload(kill_after: float | None) -> int:
+            run = len(list(logs.glob("*.out"))) + 1
+            with open(logs / f"{run}.out", "w") as out, open(logs / f"{run}.err", "w") as err:
+                proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+                try:
+                    return proc.wait(timeout=kill_after or 60)
+                except subprocess.TimeoutExpired:
+                    if kill_after is None:
+                        raise
+                proc.send_signal(signal.SIGKILL)
+                code = proc.wait(timeout=10)
+            moments[_moment(folder / JOURNAL_NAME)] += 1
+            return code
+
+        while sum(moments.values()) < KILLS and not exits[0]:
+            if (code := upload(chance.uniform(0.4, 2.4))) != -signal.SIGKILL:
+                exits[code] += 1
+        for _ in range(MAX_RUNS):
+            exits[code := upload(None)] += 1
+            if code == 0:
+                break
+        for run in logs.glob("*.err"):
+            assert "Traceback" not in run.read_text()
+        assert set(exits) <= {0, 6}, exits
+        figures = _figures(url, sent)
+    kills = sum(moments.values())
+    print(f"\nkills {kills} ({dict(moments)}), other exits {dict(exits)}, "
+          f"runs {kills + exits.total()}; {figures}")
+    assert kills >= KILLS, "the upload ended before it was killed often enough"
+    assert code == 0, (logs / f"{kills + exits.total()}.out").read_text()
+    assert figures == {"sent": 400, "lost": 0, "wrong": 0, "twice": 0}
+    assert moments["sending"] + moments["waiting"] > 0, "every kill landed before a send"
+    assert _canaries_in_files(tmp_path) == []
+
+
+def test_an_empty_part_whose_answer_was_lost_is_settled(tmp_path: Path) -> None:
+    """A part without items cannot arrive twice: sending it again is safe (it is not left
+    unresolved run after run)."""
+    path = write_items(tmp_path / "empty.json", [])
+    with running(data_dir=tmp_path / "ld", schemas=SCHEMAS, config=server_config()) as url, \
+            FaultProxy(url) as proxy, \
+            LDClient(credentials=canary_credentials(proxy.url), timeout=TIMEOUTS,
+                     retry=RETRY) as client, \
+            Journal(tmp_path / "journal.sqlite3") as journal:
+        client.whoami()
+        proxy.set_faults(["reset_after"])
+        assert _upload_until_ok(client, journal, path)[0] == 1

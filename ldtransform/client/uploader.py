@@ -28,6 +28,7 @@ from ldtransform.client.errors import (
     AuthError,
     ClientError,
     CredentialsError,
+    TransportError,
     UploadOutcomeUnknown,
 )
 from ldtransform.client.jobs import DEFAULT_WAIT, Job, Waiting, WaitPolicy
@@ -192,6 +193,9 @@ class Uploader:
             self._unknown.append((part, entry))
             return
         except (AuthError, CredentialsError):
+            raise
+        except TransportError:   # the import never left (else: unknown), nor will the next
+            self.journal.resolve(self.journal.unknown(entry), arrived=False)
             raise
         except ClientError as exc:  # the server answered: no job was made
             entry = self.journal.resolve(self.journal.unknown(entry), arrived=False)

@@ -13,15 +13,18 @@ import csv
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import (
     CANARY_PW,
     CANARY_SECRET,
@@ -299,3 +302,102 @@ def test_an_empty_part_whose_answer_was_lost_is_settled(tmp_path: Path) -> None:
         client.whoami()
         proxy.set_faults(["reset_after"])
         assert _upload_until_ok(client, journal, path)[0] == 1
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_state(journal: Path, state: PartState, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if journal.is_file():
+            with contextlib.closing(sqlite3.connect(journal, timeout=5)) as db:
+                if db.execute("SELECT 1 FROM parts WHERE state = ?", (state,)).fetchone():
+                    return
+        time.sleep(0.05)
+    raise AssertionError(f"no part became {state} in {timeout} s")
+
+
+def test_canary_secrets_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   caplog: pytest.LogCaptureFixture) -> None:
+    """login, upload, status and jobs, in this process and as processes, succeeding and
+    failing (wrong password, server down, Ctrl-C): no output, message, log, repr or file
+    holds a secret."""
+    from clirun import run_cli
+
+    from ldtransform.client import AuthError, TransportError
+
+    caplog.set_level("DEBUG")
+    folder, _ = _converted_accounts(tmp_path, 40, 20)
+    config = server_config(processing={"records_per_second": 20, "chunk_size": 2})
+    outputs: list[str] = []
+    down = f"http://127.0.0.1:{_free_port()}"
+    with running(data_dir=tmp_path / "ld", schemas=SCHEMAS, config=config) as url:
+        env = _cli_env(tmp_path, url)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+        def cli(*args: str | Path, expect: int, **changes: str) -> str:
+            with monkeypatch.context() as patch:
+                for name, value in changes.items():
+                    patch.setenv(name, value)
+                done = run_cli(*args)
+            outputs.extend((done.stdout, done.stderr))
+            assert done.returncode == expect, (args, done.stdout, done.stderr)
+            return done.stdout
+
+        def process(*args: str | Path, expect: int, **changes: str) -> str:
+            done = subprocess.run(_ldtransform(*args), env={**env, **changes},
+                                  capture_output=True, text=True, timeout=60)
+            outputs.extend((done.stdout, done.stderr))
+            assert done.returncode == expect, (args, done.stdout, done.stderr)
+            return done.stdout
+
+        assert "Demo" in cli("login", expect=0)
+        cli("login", expect=4, LD_PASSWORD=WRONG_PW)
+        cli("login", expect=7, LD_URL=down)
+        cli("upload", folder, "--wait", expect=0)
+        with Journal(folder / JOURNAL_NAME) as journal:
+            job_id = journal.entries()[0].job_id
+        assert job_id
+        cli("status", job_id, "--json", expect=0)
+        cli("status", job_id, expect=7, LD_URL=down)
+        cli("jobs", folder, expect=0)
+        process("login", expect=4, LD_PASSWORD=WRONG_PW)
+        process("status", job_id, expect=0)
+        more = tmp_path / "more"
+        more.mkdir()
+        second, _ = _converted_accounts(more, 40, 20)
+        process("upload", second, "--wait", expect=7, LD_URL=down)
+
+        # Ctrl-C while the jobs of the second conversion run
+        proc = subprocess.Popen(_ldtransform("upload", second, "--wait"), env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for_state(second / JOURNAL_NAME, PartState.SENT)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        outputs.extend((out, err))
+        assert proc.returncode == 130, err
+        with Journal(second / JOURNAL_NAME) as journal:
+            assert PartState.CANCELED in {e.state for e in journal.entries()}
+
+        # the library: a refused login, a server down, and the objects' reprs
+        for bad in (canary_credentials(url, password=WRONG_PW),
+                    canary_credentials(down)):
+            with LDClient(credentials=bad, timeout=TIMEOUTS, retry=RETRY) as client:
+                with pytest.raises((AuthError, TransportError)) as caught:
+                    client.whoami()
+                outputs.extend((str(caught.value), repr(caught.value),
+                                "".join(traceback.format_exception(caught.value))))
+        with LDClient(credentials=canary_credentials(url)) as client, \
+                Journal(tmp_path / "repr.sqlite3") as journal:
+            client.whoami()
+            uploader = Uploader(client, journal)
+            outputs.extend(repr(thing) for thing in (
+                client, client.credentials, client._tokens, journal, uploader))
+    outputs.extend(record.getMessage() for record in caplog.records)
+    _no_canary(*outputs)
+    assert _canaries_in_files(tmp_path) == []

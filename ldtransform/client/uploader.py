@@ -64,6 +64,14 @@ class PartOutcome:
     rejections: list[RejectedRecord] = field(default_factory=list)
     rejections_file: Path | None = None
 
+    @property
+    def records_rejected(self) -> int:
+        """Records LD rejected, as the part's job (or, for a skipped part, the journal)
+        counted them."""
+        if self.job is not None:
+            return self.job.records_rejected
+        return (self.entry.records_rejected or 0) if self.entry is not None else 0
+
 
 @dataclass
 class UploadReport:
@@ -74,9 +82,10 @@ class UploadReport:
 
     @property
     def ok(self) -> bool:
-        """All parts completed (or, without waiting, were handed to LD)."""
+        """All parts completed without a rejected record (or, without waiting, were
+        handed to LD)."""
         good = _GOOD if self.waited else _GOOD | {SUBMITTED}
-        return all(o.word in good for o in self.outcomes)
+        return all(o.word in good and not o.records_rejected for o in self.outcomes)
 
 
 class UploadEvents:

@@ -181,16 +181,18 @@ def _ldtransform(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "ldtransform", *map(str, args)]
 
 
-def _converted_accounts(tmp_path: Path, count: int, per_part: int) -> tuple[Path,
-                                                                        dict[str, Any]]:
-    """A conversion's folder of ``count`` accounts in parts of ``per_part``, and the data
-    of each account by accountId."""
+def _converted_accounts(tmp_path: Path, count: int, per_part: int,
+                        first: int = 0) -> tuple[Path, dict[str, Any]]:
+    """A conversion's folder of ``count`` accounts (from number ``first``) in parts of
+    ``per_part``, and the data of each account by accountId."""
     from ldtransform import convert
 
+    tmp_path.mkdir(exist_ok=True)
     source = tmp_path / "accounts.csv"
     sent = {_key(n): {"accountId": _key(n), "name": f"Account {n}",
                       "accountClass": "/Account/accountClass[invoiced]",
-                      "currency": ("USD", "CAD", "EUR")[n % 3]} for n in range(count)}
+                      "currency": ("USD", "CAD", "EUR")[n % 3]}
+            for n in range(first, first + count)}
     with open(source, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(next(iter(sent.values()))))
         writer.writeheader()
@@ -237,26 +239,36 @@ KILLS = 12
 
 def test_kill_9_at_random_moments_loses_nothing_and_imports_nothing_twice(
         tmp_path: Path) -> None:
-    """``ldtransform upload --wait`` killed ≥ 10 times, each time run again, then to the end.
+    """``ldtransform upload --wait`` of a conversion killed at random moments, each time
+    run again; once it completes, the same with a new conversion, until 12 kills; then the
+    last one run to success.
 
-    The server holds every import request 0.1 s (a kill often lands while one is out) and
-    imports 4 records a second, one per chunk; every job runs at once (no queue), so a part
-    whose send was cut shows its first item well within the 1 s ``--unknown-grace``.
+    The server holds every import request 0.2 s (a kill often lands while one is out) and
+    imports 4 records a second, one per chunk, so a run also spends seconds waiting; every
+    job runs at once (no queue), so a part whose send was cut shows its first item well
+    within the 1 s ``--unknown-grace``.
     """
-    folder, sent = _converted_accounts(tmp_path, 400, 10)
     config = server_config(processing={"records_per_second": 4, "chunk_size": 1,
                                        "workers": 64},
-                           faults=[{"route": ld.IMPORT, "delay": 0.1}])
+                           faults=[{"route": ld.IMPORT, "delay": 0.2}])
     chance = random.Random(9)
     exits, moments = Counter[int](), Counter[str]()
+    sent: dict[str, Any] = {}
     logs = tmp_path / "logs"
     logs.mkdir()
     with running(data_dir=tmp_path / "ld", schemas=SCHEMAS, config=config) as url:
         env = _cli_env(tmp_path, url)
-        command = _ldtransform("upload", folder, "--wait", "--unknown-grace", "1")
 
-        def upload(kill_after: float | None) -> int:
+        def conversion() -> Path:
+            rounds = exits[0] + 1
+            folder, accounts = _converted_accounts(tmp_path / f"round-{rounds}", 200, 20,
+                                                   first=1000 * rounds)
+            sent.update(accounts)
+            return folder
+
+        def upload(folder: Path, kill_after: float | None) -> int:
             run = len(list(logs.glob("*.out"))) + 1
+            command = _ldtransform("upload", folder, "--wait", "--unknown-grace", "1")
             with open(logs / f"{run}.out", "w") as out, open(logs / f"{run}.err", "w") as err:
                 proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
                 try:
@@ -269,11 +281,14 @@ def test_kill_9_at_random_moments_loses_nothing_and_imports_nothing_twice(
             moments[_moment(folder / JOURNAL_NAME)] += 1
             return code
 
-        while sum(moments.values()) < KILLS and not exits[0]:
-            if (code := upload(chance.uniform(0.4, 2.4))) != -signal.SIGKILL:
+        folder = conversion()
+        while sum(moments.values()) < KILLS:
+            if (code := upload(folder, chance.uniform(0.4, 2.2))) != -signal.SIGKILL:
                 exits[code] += 1
+                if code == 0:
+                    folder = conversion()
         for _ in range(MAX_RUNS):
-            exits[code := upload(None)] += 1
+            exits[code := upload(folder, None)] += 1
             if code == 0:
                 break
         for run in logs.glob("*.err"):
@@ -282,10 +297,9 @@ def test_kill_9_at_random_moments_loses_nothing_and_imports_nothing_twice(
         figures = _figures(url, sent)
     kills = sum(moments.values())
     print(f"\nkills {kills} ({dict(moments)}), other exits {dict(exits)}, "
-          f"runs {kills + exits.total()}; {figures}")
-    assert kills >= KILLS, "the upload ended before it was killed often enough"
+          f"runs {kills + exits.total()}, conversions {exits[0]}; {figures}")
     assert code == 0, (logs / f"{kills + exits.total()}.out").read_text()
-    assert figures == {"sent": 400, "lost": 0, "wrong": 0, "twice": 0}
+    assert figures == {"sent": len(sent), "lost": 0, "wrong": 0, "twice": 0}
     assert moments["sending"] + moments["waiting"] > 0, "every kill landed before a send"
     assert _canaries_in_files(tmp_path) == []
 
@@ -368,6 +382,7 @@ def test_canary_secrets_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         cli("jobs", folder, expect=0)
         process("login", expect=4, LD_PASSWORD=WRONG_PW)
         process("status", job_id, expect=0)
+        assert job_id in process("jobs", folder, expect=0)
         more = tmp_path / "more"
         more.mkdir()
         second, _ = _converted_accounts(more, 40, 20)

@@ -342,7 +342,7 @@ def test_canary_secrets_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     holds a secret."""
     from clirun import run_cli
 
-    from ldtransform.client import AuthError, TransportError
+    from ldtransform.client import AsyncLDClient, AuthError, TransportError
 
     caplog.set_level("DEBUG")
     folder, _ = _converted_accounts(tmp_path, 40, 20)
@@ -412,7 +412,8 @@ def test_canary_secrets_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             client.whoami()
             uploader = Uploader(client, journal)
             outputs.extend(repr(thing) for thing in (
-                client, client.credentials, client._tokens, journal, uploader))
+                client, client.credentials, client._tokens, journal, uploader,
+                AsyncLDClient(credentials=canary_credentials(url))))
     outputs.extend(record.getMessage() for record in caplog.records)
     _no_canary(*outputs)
     assert _canaries_in_files(tmp_path) == []

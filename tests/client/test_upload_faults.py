@@ -53,7 +53,7 @@ WAIT = WaitPolicy(interval=0.1, cap=0.5, timeout=60)
 FAULT_MIX = {"reset_before": 0.08, "reset_after": 0.10, "blackhole": 0.04, "slow": 0.08}
 MAX_RUNS = 8
 #: Uploads running at once in the fault test.
-UPLOADERS = 5
+UPLOADERS = 10
 
 
 def _key(n: int) -> str:

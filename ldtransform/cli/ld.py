@@ -193,7 +193,7 @@ def jobs(target: str | None, journal_path: str | None) -> None:
 @click.option("--merge", is_flag=True, help="Merge into existing items instead of "
               "replacing them.")
 @click.option("--wait/--no-wait", default=False, help="Follow every job to its end and exit "
-              "non-zero unless all completed.")
+              "non-zero unless all completed with no record rejected.")
 @click.option("--template", type=click.Path(exists=True, dir_okay=False),
               help="The LD import template (JSON) for CSV parts.")
 @click.option("--key", "keys", multiple=True, help="Primary-key field(s) identifying items "

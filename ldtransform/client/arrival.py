@@ -54,8 +54,10 @@ class ArrivalCheck:
         """``expected``: each key of the part with the fingerprint of its data (None:
         compare the key only). The part arrived when, among the items changed since the
         send, every key's latest version holds the part's data."""
-        if not expected or not key_fields:
+        if not key_fields:
             return Arrival.UNDECIDED
+        if not expected:    # a part without items: sending it again imports nothing
+            return Arrival.NEVER
         latest: dict[tuple[str, ...], dict[str, Any]] = {}
         for page in self.client.updates(item_type, processed_after=max(0, sent_ms -
                                                                         self.skew_ms),

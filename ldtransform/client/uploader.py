@@ -28,6 +28,7 @@ from ldtransform.client.errors import (
     AuthError,
     ClientError,
     CredentialsError,
+    TransportError,
     UploadOutcomeUnknown,
 )
 from ldtransform.client.jobs import DEFAULT_WAIT, Job, Waiting, WaitPolicy
@@ -63,6 +64,14 @@ class PartOutcome:
     rejections: list[RejectedRecord] = field(default_factory=list)
     rejections_file: Path | None = None
 
+    @property
+    def records_rejected(self) -> int:
+        """Records LD rejected, as the part's job (or, for a skipped part, the journal)
+        counted them."""
+        if self.job is not None:
+            return self.job.records_rejected
+        return (self.entry.records_rejected or 0) if self.entry is not None else 0
+
 
 @dataclass
 class UploadReport:
@@ -73,9 +82,10 @@ class UploadReport:
 
     @property
     def ok(self) -> bool:
-        """All parts completed (or, without waiting, were handed to LD)."""
+        """All parts completed without a rejected record (or, without waiting, were
+        handed to LD)."""
         good = _GOOD if self.waited else _GOOD | {SUBMITTED}
-        return all(o.word in good for o in self.outcomes)
+        return all(o.word in good and not o.records_rejected for o in self.outcomes)
 
 
 class UploadEvents:
@@ -192,6 +202,9 @@ class Uploader:
             self._unknown.append((part, entry))
             return
         except (AuthError, CredentialsError):
+            raise
+        except TransportError:   # the import never left (else: unknown), nor will the next
+            self.journal.resolve(self.journal.unknown(entry), arrived=False)
             raise
         except ClientError as exc:  # the server answered: no job was made
             entry = self.journal.resolve(self.journal.unknown(entry), arrived=False)

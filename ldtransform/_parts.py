@@ -188,7 +188,9 @@ class PartSink:
         self._current = None
 
     def finish(self) -> list[PartInfo]:
-        """Close the last part (an empty output still gets one, valid, file)."""
-        self._open()
+        """Close the last part (an empty output still gets one, valid, file; a count of
+        records that fills the last part exactly gets no empty one after it)."""
+        if not self.parts:
+            self._open()
         self.__exit__(None, None, None)
         return self.parts

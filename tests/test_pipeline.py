@@ -297,3 +297,17 @@ def test_progress_reports_rows_and_how_far_through_the_source(tmp_path: Path) ->
     ldtransform.convert(SAMPLES / "accounts.parquet", schema=SCHEMA, mapping=FLAT,
                         out=tmp_path / "pq", progress=lambda r, n, part: parquet.append(part))
     assert parquet[-1] == 1.0
+
+
+def test_rows_that_fill_the_last_part_exactly_leave_no_empty_part(tmp_path: Path) -> None:
+    source = tmp_path / "accounts.csv"
+    source.write_text("accountId,name,accountClass,currency\n" + "".join(
+        f"A{n},Name {n},/Account/accountClass[invoiced],USD\n" for n in range(20)),
+        encoding="utf-8")
+    result = ldtransform.convert(source, schema=SCHEMA, out=tmp_path / "out", max_records=10)
+    assert [p.records for p in result.parts] == [10, 10]
+    assert sorted(p.name for p in (tmp_path / "out").glob("Account-*")) == [
+        "Account-00001.json", "Account-00002.json"]
+    empty = ldtransform.convert(source, schema=SCHEMA, out=tmp_path / "none", max_records=10,
+                                transforms=[{"name": "filter", "where": 'accountId = "none"'}])
+    assert [p.records for p in empty.parts] == [0]

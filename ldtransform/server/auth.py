@@ -89,8 +89,10 @@ def parse_scope(scope: str | None) -> dict[str, str]:
 class LoginThrottle:
     """Recent login failures per key (a user name, a client address) in a sliding window.
 
-    An attempt counts as a failure from the moment it is let through, so parallel guesses
-    cannot all slip in before the first is found wrong; a success takes its count back.
+    Attempts still being checked count against the limit too, so parallel guesses cannot
+    all slip in before the first is found wrong; but while the limit is reached only
+    because of them, the wait is a second (they end soon), not the window: many clients
+    of one user logging in at once are slowed a little, never locked out.
     """
 
     #: Keys kept before those with no failure left in the window are dropped.
@@ -100,13 +102,14 @@ class LoginThrottle:
         self.window = window
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
+        self._checking: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def attempt(self, limits: dict[str, int]) -> tuple[float, float]:
+    def attempt(self, limits: dict[str, int]) -> tuple[float, tuple[str, ...]]:
         """Let an attempt through unless a key is at its limit (0: no limit).
 
-        Returns the seconds to wait (0 when let through, and then counted for every key)
-        and the attempt's time, for :meth:`succeeded`.
+        Returns the seconds to wait (0 when let through) and the keys the attempt counts
+        for, which :meth:`failed` or :meth:`succeeded` must settle.
         """
         with self._lock:
             now = self._clock.now()
@@ -116,27 +119,42 @@ class LoginThrottle:
                 times = self._recent(key, now)
                 if len(times) >= limit:
                     wait = max(wait, times[0] + self.window - now)
+                elif len(times) + self._checking.get(key, 0) >= limit:
+                    wait = max(wait, 1.0)
             if wait > 0:
-                return wait, now
+                return wait, ()
             if len(self._failures) >= self._PRUNE_AT:
                 for stale in [k for k in self._failures if not self._recent(k, now)]:
                     del self._failures[stale]
             for key in limited:
-                self._failures.setdefault(key, deque()).append(now)
-            return 0.0, now
+                self._checking[key] = self._checking.get(key, 0) + 1
+            return 0.0, tuple(limited)
 
-    def succeeded(self, user_key: str, other_keys: tuple[str, ...], at: float) -> None:
-        """A right password: the user's failures are forgotten, the attempt uncounted.
+    def failed(self, keys: tuple[str, ...]) -> None:
+        """A wrong password: a failure for every key of the attempt."""
+        with self._lock:
+            now = self._clock.now()
+            for key in keys:
+                self._settle(key)
+                self._failures.setdefault(key, deque()).append(now)
+
+    def succeeded(self, user_key: str, keys: tuple[str, ...]) -> None:
+        """A right password: the user's failures are forgotten.
 
         The other keys (the address) keep their earlier failures, so one known password
         does not reset the count of guesses at other users' passwords.
         """
         with self._lock:
+            for key in keys:
+                self._settle(key)
             self._failures.pop(user_key, None)
-            for key in other_keys:
-                times = self._failures.get(key)
-                if times is not None and at in times:
-                    times.remove(at)
+
+    def _settle(self, key: str) -> None:
+        left = self._checking.get(key, 0) - 1
+        if left > 0:
+            self._checking[key] = left
+        else:
+            self._checking.pop(key, None)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures.get(key, deque())
@@ -189,15 +207,20 @@ class Authenticator:
         limits = {user_key: self._max_failures}
         if address:
             limits[address_key] = self._max_per_address
-        wait, at = self._throttle.attempt(limits)
+        wait, keys = self._throttle.attempt(limits)
         if wait > 0:
             raise TooManyLogins(math.ceil(wait))
         user = self._users.get(username)
-        # An unknown user's password is checked too, so timing does not tell who exists.
-        right = verify_password(password, user[0] if user else self._nobody)
+        try:
+            # An unknown user's password is checked too, so timing does not tell who exists.
+            right = verify_password(password, user[0] if user else self._nobody)
+        except BaseException:
+            self._throttle.failed(keys)
+            raise
         if not right or user is None:
+            self._throttle.failed(keys)
             raise AuthError("wrong username or password", error="invalid_grant")
-        self._throttle.succeeded(user_key, (address_key,), at)
+        self._throttle.succeeded(user_key, keys)
         community = parse_scope(scope).get("community") or user[1][0]
         if community not in user[1]:
             raise InvalidScope(f"user {username!r} is not a member of community "

@@ -230,3 +230,22 @@ def test_unknown_users_cost_the_same_hashing(server: tuple[str, Path],
     assert token(server[0], username="nobody-by-that-name", password="wrong").status_code \
         == 400
     assert calls == known and len(known) == 1
+
+
+def test_logins_being_checked_count_but_only_delay_briefly() -> None:
+    """Parallel guesses cannot slip past the limit while the first are being checked, but
+    a user's clients logging in at once wait a second, not the failure window."""
+    from ldtransform.server.auth import LoginThrottle
+
+    throttle = LoginThrottle(300, Clock())
+    limits = {"user:demo": 2}
+    first, second = throttle.attempt(limits), throttle.attempt(limits)
+    assert first[0] == second[0] == 0
+    assert throttle.attempt(limits)[0] == 1.0          # two still being checked
+    throttle.succeeded("user:demo", first[1])
+    throttle.succeeded("user:demo", second[1])
+    wrong = [throttle.attempt(limits) for _ in range(2)]
+    assert [w[0] for w in wrong] == [0, 0]
+    for _, keys in wrong:
+        throttle.failed(keys)
+    assert throttle.attempt(limits)[0] == pytest.approx(300, abs=1)   # failures: the window

@@ -19,7 +19,7 @@ from ldtransform.schema import ItemSchema, load_schema
 
 __all__ = ["read_export"]
 
-HEADER_NAMES = ("category", "type", "id", "revisionId")
+HEADER_NAMES = ("category", "type", "id", "revisionId", "action")
 HEADER_PREFIX = "_headers."
 _JSON_SUFFIXES = (".json",)
 _CSV_SUFFIXES = (".csv", ".txt")
@@ -41,7 +41,8 @@ def read_export(paths_or_job: Any, schema: ItemSchema | str | os.PathLike[str] |
     once the Frames are read).
 
     JSON files hold arrays of item envelopes; their ``data`` fields become the columns
-    (``headers=True`` adds ``_headers.category``, ``.type``, ``.id``, ``.revisionId``).
+    (``headers=True`` adds ``_headers.category``, ``.type``, ``.id``, ``.revisionId``,
+    ``.action``: ``Delete`` on a deleted item the updates API lists).
     CSV files may start with a header row (``header=None`` finds out); without one the
     names come from ``template`` (the export's template, text or file) or the schema.
 

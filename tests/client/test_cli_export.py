@@ -18,8 +18,17 @@ from ldtransform.server import running
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A server holding 30 accounts (a third in EUR), and the environment of a user."""
-    folder = tmp_path_factory.mktemp("export")
+    """A server holding 30 accounts (a third in EUR), and the environment of a user; the
+    tests that change its data get their own (``own_env``)."""
+    yield from _server_with_accounts(tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture
+def own_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield from _server_with_accounts(tmp_path / "server")
+
+
+def _server_with_accounts(folder: Path) -> Iterator[dict[str, str]]:
     with running(data_dir=folder / "ld", schemas=SCHEMAS,
                  config=server_config(limits={"records_per_file": 8})) as url:
         items = [account(n, currency="EUR" if n % 3 == 0 else "USD",
@@ -76,11 +85,12 @@ def test_export_refuses_what_it_cannot_write(env: dict[str, str], tmp_path: Path
     assert not (tmp_path / "b.csv").exists() and list(tmp_path.iterdir()) == []
 
 
-def test_pull_remembers_where_it_ended(env: dict[str, str], tmp_path: Path) -> None:
+def test_pull_remembers_where_it_ended(own_env: dict[str, str], tmp_path: Path) -> None:
+    env = own_env
     first = run_cli("pull", "Account", "--out", tmp_path / "all.parquet", env=env)
     assert first.returncode == 0, first.stderr
     everything = pd.read_parquet(tmp_path / "all.parquet")
-    assert len(everything) >= 30 and "_headers.revisionId" in everything.columns
+    assert len(everything) == 30 and "_headers.revisionId" in everything.columns
     nothing = run_cli("pull", "Account", "--since-last", "--out", tmp_path / "none.jsonl",
                       env=env)
     assert nothing.returncode == 0 and "0 changed Account items" in nothing.stdout
@@ -92,3 +102,18 @@ def test_pull_remembers_where_it_ended(env: dict[str, str], tmp_path: Path) -> N
     rows = [json.loads(line) for line in
             (tmp_path / "new.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [row["accountId"] for row in rows] == ["A000999"]
+
+
+def test_pull_marks_deleted_items(own_env: dict[str, str], tmp_path: Path) -> None:
+    env = own_env
+    run_cli("pull", "Account", "--out", tmp_path / "before.jsonl", env=env)
+    gone = account(1)
+    gone["headers"]["action"] = "Delete"
+    with LDClient(env["LD_URL"], username="canary", password=CANARY_PW) as client:
+        assert not client.upsert([gone]).rejected
+    done = run_cli("pull", "Account", "--since-last", "--out", tmp_path / "after.jsonl",
+                   env=env)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in
+            (tmp_path / "after.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["accountId"], r["_headers.action"]) for r in rows] == [("A000001", "Delete")]

@@ -1,7 +1,7 @@
 """Where a benchmark's printed tables are kept: ``bench/results/<name>.md``.
 
 Each benchmark prints its tables and, through :func:`recorded`, writes the same text to its
-results file, headed by the command that printed it and the machine's load. The README
+results file, headed by the command that printed it and followed by the machine's load. The README
 pastes those files between markers (``bench/readme_tables.py``), so every figure there comes
 from a script.
 """
@@ -44,7 +44,7 @@ def recorded(name: str) -> Iterator[None]:
     block completes (a failed run leaves the previous file)."""
     kept = io.StringIO()
     command = " ".join(["python", "bench/" + Path(sys.argv[0]).name, *sys.argv[1:]])
-    kept.write(f"<!-- printed by `{command}`; {load()} at the start -->\n")
+    kept.write(f"_Printed by `{command}`; {load()} at the start._\n\n")
     stdout = sys.stdout
     sys.stdout = _Tee(stdout, kept)  # type: ignore[assignment]
     try:
@@ -52,5 +52,5 @@ def recorded(name: str) -> Iterator[None]:
     finally:
         sys.stdout = stdout
     RESULTS.mkdir(exist_ok=True)
-    text = kept.getvalue().strip("\n") + f"\n\n<!-- {load()} at the end -->\n"
+    text = kept.getvalue().strip("\n") + f"\n\n_At the end: {load()}._\n"
     (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")

@@ -45,6 +45,8 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+# Every benchmark the README shows generates its data (cached in /tmp/ldtransform-bench),
+# prints its tables and keeps them in bench/results/; the last step pastes those into the README.
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_read.py
 	$(BIN)/python bench/bench_validate.py
@@ -53,6 +55,8 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_export_read.py
 	$(BIN)/python bench/bench_roundtrip.py
+	$(BIN)/python bench/bench_issue_table.py
+	$(BIN)/python bench/readme_tables.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
+from results import recorded
 
 from ldtransform.writers import record_bytes
 from ldtransform.writers.csv_template import TemplateCsvWriter
@@ -82,12 +83,13 @@ def main() -> None:
         ("ldtransform, row mode (Jinja2 sandbox)", small.num_rows, run_writer(small, "row")),
         ("naive: csv module over to_pylist()", args.rows, run_naive(table)),
     ]
-    print(f"Template CSV, {COLUMNS} columns\n")
-    print("| way | rows | time (s) | rows/s |")
-    print("|---|--:|--:|--:|")
-    for name, rows, seconds in results:
-        print(f"| {name} | {rows:,} | {seconds:.2f} | {rows / seconds:,.0f} |")
-    print("\n(the naive way does not write LD dates or quote per LD; it only sets the pace)")
+    with recorded("bench_template"):
+        print(f"Template CSV, {COLUMNS} columns\n")
+        print("| way | rows | time (s) | rows/s |")
+        print("|---|--:|--:|--:|")
+        for name, rows, seconds in results:
+            print(f"| {name} | {rows:,} | {seconds:.2f} | {rows / seconds:,.0f} |")
+        print("\n(the naive way does not write LD dates or quote per LD; it only sets the pace)")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from bench_read import (
     read_pandas_csv,
     warm_up,
 )
+from results import recorded
 
 ERRORS_VERSION = 1  # bump when the injected errors change, to invalidate cached files
 ERROR_SHARE = 0.01
@@ -565,7 +566,8 @@ def main() -> None:
         if "findings" in results[key]:
             last = prefix + 1 if key == "frictionless" and prefix else None
             kinds[key] = compare(results[key]["findings"], truth["errors"], last)
-    report(args, path, truth, results, kinds, notes, bool(prefix))
+    with recorded("bench_validate"):
+        report(args, path, truth, results, kinds, notes, bool(prefix))
 
 
 def report(args: argparse.Namespace, path: Path, truth: dict[str, Any],

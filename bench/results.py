@@ -1,0 +1,56 @@
+"""Where a benchmark's printed tables are kept: ``bench/results/<name>.md``.
+
+Each benchmark prints its tables and, through :func:`recorded`, writes the same text to its
+results file, headed by the command that printed it and followed by the machine's load. The README
+pastes those files between markers (``bench/readme_tables.py``), so every figure there comes
+from a script.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages and the CPU count, as ``uptime`` shows them."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: io.TextIOBase) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+@contextlib.contextmanager
+def recorded(name: str) -> Iterator[None]:
+    """Print as usual, and keep what was printed in ``bench/results/<name>.md`` once the
+    block completes (a failed run leaves the previous file)."""
+    kept = io.StringIO()
+    command = " ".join(["python", "bench/" + Path(sys.argv[0]).name, *sys.argv[1:]])
+    kept.write(f"_Printed by `{command}`; {load()} at the start._\n\n")
+    stdout = sys.stdout
+    sys.stdout = _Tee(stdout, kept)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout = stdout
+    RESULTS.mkdir(exist_ok=True)
+    text = kept.getvalue().strip("\n") + f"\n\n_At the end: {load()}._\n"
+    (RESULTS / f"{name}.md").write_text(text, encoding="utf-8")

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from results import recorded
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SCHEMA = SAMPLES / "schemas" / "Account.json"
@@ -341,8 +343,6 @@ def print_report(facts: dict[str, Any], part_records: int) -> None:
         word = "met" if stage.peak_mib < TARGET_MIB else "NOT met"
         print(f"- {word}: peak client RSS < {TARGET_MIB} MiB ({label}): "
               f"{stage.peak_mib:,.0f} MiB in '{stage.name}'")
-    print(json.dumps({**facts, "stages": [{k: v for k, v in s.items() if k != "started"}
-                                          for s in facts["stages"]]}))
 
 
 def main() -> None:
@@ -361,7 +361,10 @@ def main() -> None:
     rows = 100_000 if args.quick else args.rows
     args.workdir.mkdir(parents=True, exist_ok=True)
     facts = run(rows, args.part_records, args.workdir)
-    print_report(facts, args.part_records)
+    with recorded("bench_roundtrip"):
+        print_report(facts, args.part_records)
+    print(json.dumps({**facts, "stages": [{k: v for k, v in s.items() if k != "started"}
+                                          for s in facts["stages"]]}))
 
 
 if __name__ == "__main__":

@@ -293,8 +293,8 @@ class _Parse:
         elif not self._odd_quotes(text):
             return None
         found = _csvtext.find_unterminated_quote(self._text_stream(), self.delimiter)
-        if found is None or found[0] != last_row:
-            return None
+        if found is None or found[0] != last_row or found[0] in self.strays:
+            return None  # a row with a stray quote is already reported, once
         row, line, value = found
         if self.reader.on_bad_row == "report":
             self.issues.append(Issue(code=codes.UNTERMINATED_QUOTE, row=row, value=value,

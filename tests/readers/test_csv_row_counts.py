@@ -62,6 +62,13 @@ def test_every_record_is_counted_once(body: list[tuple[str, str]], last_ending: 
     assert all(2 <= row <= lines for row in seen), (sorted(seen), lines)
 
 
+def test_a_row_with_a_stray_quote_and_an_unterminated_one_is_rejected_once() -> None:
+    for text in (b'a,b,c\n,"ab"c,"', b'a,b,c\n,"ab"c,"\n'):
+        report, valid_rows, rejected_rows = validate_counting(text)
+        assert (valid_rows, rejected_rows) == ([], [2])
+        assert [(issue.row, issue.code) for issue in report.issues] == [(2, "stray-quote")]
+
+
 def test_an_unterminated_quote_is_one_rejected_row() -> None:
     report, valid_rows, rejected_rows = validate_counting(b'a,b,c\n1,2,3\n4,5,6\n7,8,"9\n')
     assert (report.rows_read, report.rows_valid, report.rows_rejected) == (3, 2, 1)

@@ -19,6 +19,7 @@ from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, Any, Literal
 
+from ldtransform._memory import lean_memory_pool
 from ldtransform._parts import Origin, PartInfo, PartSink
 from ldtransform._quarantine_file import quarantine_files, source_stem
 from ldtransform._sources import SourceFiles
@@ -84,6 +85,7 @@ class ConvertResult:
                 "needs_overwrite": self.needs_overwrite}
 
 
+@lean_memory_pool()
 def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             out: str | os.PathLike[str], to: str = "items-json",
             mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
@@ -240,6 +242,7 @@ class _Conversion:
         return QuarantineFile(self.rejected_to / name, source=original, reading=frames.source)
 
 
+@lean_memory_pool()
 def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "items-json",
                  schema: ItemSchema | str | os.PathLike[str] | None = None,
                  report: Report | None = None, max_records: int | None = None,

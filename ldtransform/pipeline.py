@@ -294,12 +294,12 @@ def encode_in_halves(writer: RecordWriter, batch: Any) -> list[Any]:
 
 class _WriteBehind:
     """Hands encoded records to a thread that writes and hashes them, so the next batch
-    is validated and encoded meanwhile. At most two batches wait; a write error is raised
+    is validated and encoded meanwhile. At most one batch waits; a write error is raised
     in the caller at its next call."""
 
     def __init__(self, sink: PartSink) -> None:
         self.sink = sink
-        self.queue: Queue[Any] = Queue(maxsize=2)
+        self.queue: Queue[Any] = Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="ldtransform-write",
                                        daemon=True)

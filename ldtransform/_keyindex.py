@@ -1,11 +1,12 @@
 """Remembering keys across batches in bounded memory, for uniqueness and primary keys.
 
-Each key is reduced to a 64-bit hash and kept with the source row that first held it:
-16 bytes per distinct key (10 million keys take about 160 MiB), whatever the key's length.
-Hashes are stored in sorted runs that merge like a binary counter, so adding n keys costs
-O(n log n) overall and a lookup is a binary search per run. Two different keys sharing a
-64-bit hash would be reported as duplicates; with 10 million keys the chance of that is
-about 1 in 300,000.
+Each key is reduced to a 64-bit hash and kept with the source row that first held it
+(4 bytes below 4 billion rows): 12 bytes per distinct key (10 million keys take about
+115 MiB), whatever the key's length. Hashes are kept in 16 shards of sorted runs that
+merge like a binary counter, so adding n keys costs O(n log n) overall, a lookup is a
+binary search per run, and a merge briefly needs at most an extra sixteenth of the
+index. Two different keys sharing a 64-bit hash would be reported as duplicates; with
+10 million keys the chance of that is about 1 in 300,000.
 """
 
 from __future__ import annotations
@@ -96,27 +97,37 @@ def hash_keys(columns: list[pa.Array]) -> np.ndarray:
 
 
 class KeyIndex:
-    """Hashes seen so far, each with the first row that held it."""
+    """Hashes seen so far, each with the first row that held it.
+
+    Keys are spread over 16 shards by their hash's top bits, each shard a list of sorted
+    runs: merging two runs then copies at most a sixteenth of the keys, so the index never
+    needs twice its size while it grows.
+    """
 
     def __init__(self) -> None:
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, rows)
+        #: Per shard, (sorted hashes, rows) runs.
+        self._shards: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(_SHARDS)]
 
     def __len__(self) -> int:
-        return sum(len(hashes) for hashes, _ in self._runs)
+        return sum(len(hashes) for runs in self._shards for hashes, _ in runs)
 
     @property
     def nbytes(self) -> int:
-        return sum(hashes.nbytes + rows.nbytes for hashes, rows in self._runs)
+        return sum(hashes.nbytes + rows.nbytes for runs in self._shards for hashes, rows in runs)
 
     def add(self, hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Record ``hashes`` (held by ``rows``); return, per position, the earlier row
         holding the same hash, or 0 where the hash is new."""
         # Everything below works on the batch sorted once: lookups walk each run in order
-        # (several times faster than random probes) and the new keys come out sorted.
+        # (several times faster than random probes), the new keys come out sorted, and
+        # each shard's keys are one slice of them.
         order = np.argsort(hashes, kind="stable")
         queries = hashes[order]
         query_rows = rows[order].astype(np.int64)
-        found = self._lookup_sorted(queries)
+        found = np.zeros(len(queries), dtype=np.int64)
+        for runs, part in zip(self._shards, _slices(queries), strict=True):
+            if runs and part.start < part.stop:
+                found[part] = _lookup_sorted(runs, queries[part])
         # Duplicates inside this batch: the first occurrence is the earlier row.
         repeat = np.zeros(len(order), dtype=bool)
         repeat[1:] = queries[1:] == queries[:-1]
@@ -125,28 +136,53 @@ class KeyIndex:
         found = np.where(found > 0, found, within)
         new = found == 0
         if new.any():
-            self._push(queries[new], query_rows[new])
+            fresh, fresh_rows = queries[new], _compact(query_rows[new])
+            for runs, part in zip(self._shards, _slices(fresh), strict=True):
+                if part.start < part.stop:
+                    _push(runs, fresh[part], fresh_rows[part])
         earlier = np.empty_like(found)
         earlier[order] = found
         return earlier
 
-    def _lookup_sorted(self, queries: np.ndarray) -> np.ndarray:
-        found = np.zeros(len(queries), dtype=np.int64)
-        for run_hashes, run_rows in self._runs:
-            at = np.searchsorted(run_hashes, queries)
-            at_clipped = np.minimum(at, len(run_hashes) - 1)
-            hit = (at < len(run_hashes)) & (run_hashes[at_clipped] == queries)
-            found = np.where(hit & (found == 0), run_rows[at_clipped], found)
-        return found
 
-    def _push(self, hashes: np.ndarray, rows: np.ndarray) -> None:
-        """Add a sorted run of hashes no run holds yet."""
-        run = (hashes, rows)
-        # Merge while the newest run is at least as large as the one before it, so there
-        # are O(log n) runs and each key is merged O(log n) times.
-        while self._runs and len(self._runs[-1][0]) <= len(run[0]):
-            run = _merge(self._runs.pop(), run)
-        self._runs.append(run)
+_SHARDS = 16
+#: Where each shard's hashes start, but the first: by the top four bits.
+_EDGES = np.array([shard << 60 for shard in range(1, _SHARDS)], dtype=np.uint64)
+
+
+def _slices(sorted_hashes: np.ndarray) -> list[slice]:
+    """Per shard, the slice of ``sorted_hashes`` it holds."""
+    bounds = np.searchsorted(sorted_hashes, _EDGES).tolist()
+    starts, stops = [0, *bounds], [*bounds, len(sorted_hashes)]
+    return [slice(start, stop) for start, stop in zip(starts, stops, strict=True)]
+
+
+def _compact(rows: np.ndarray) -> np.ndarray:
+    """Row numbers in 4 bytes when they fit (any file of fewer than 4 billion rows)."""
+    if len(rows) and int(rows.max()) < 2**32 and int(rows.min()) >= 0:
+        return rows.astype(np.uint32)
+    return rows
+
+
+def _lookup_sorted(runs: list[tuple[np.ndarray, np.ndarray]], queries: np.ndarray) -> np.ndarray:
+    found = np.zeros(len(queries), dtype=np.int64)
+    for run_hashes, run_rows in runs:
+        at = np.searchsorted(run_hashes, queries)
+        at_clipped = np.minimum(at, len(run_hashes) - 1)
+        hit = (at < len(run_hashes)) & (run_hashes[at_clipped] == queries)
+        found = np.where(hit & (found == 0), run_rows[at_clipped], found)
+    return found
+
+
+def _push(runs: list[tuple[np.ndarray, np.ndarray]], hashes: np.ndarray,
+          rows: np.ndarray) -> None:
+    """Add a sorted run of hashes no run holds yet."""
+    run = (hashes, rows)
+    # Merge while the newest run is at least as large as the one before it, so there
+    # are O(log n) runs and each key is merged O(log n) times.
+    while runs and len(runs[-1][0]) <= len(run[0]):
+        run = _merge(runs.pop(), run)
+    runs.append(run)
 
 
 def _merge(old: tuple[np.ndarray, np.ndarray],
@@ -154,7 +190,7 @@ def _merge(old: tuple[np.ndarray, np.ndarray],
     """Two sorted runs with no hash in common as one sorted run, in linear time."""
     at = np.searchsorted(old[0], new[0]) + np.arange(len(new[0]))
     hashes = np.empty(len(old[0]) + len(new[0]), dtype=old[0].dtype)
-    rows = np.empty(len(hashes), dtype=np.int64)
+    rows = np.empty(len(hashes), dtype=np.result_type(old[1], new[1]))
     from_old = np.ones(len(hashes), dtype=bool)
     from_old[at] = False
     hashes[at], rows[at] = new

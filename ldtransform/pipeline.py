@@ -19,6 +19,7 @@ from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, Any, Literal
 
+from ldtransform._memory import lean_memory_pool
 from ldtransform._parts import Origin, PartInfo, PartSink
 from ldtransform._quarantine_file import quarantine_files, source_stem
 from ldtransform._sources import SourceFiles
@@ -84,6 +85,7 @@ class ConvertResult:
                 "needs_overwrite": self.needs_overwrite}
 
 
+@lean_memory_pool()
 def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             out: str | os.PathLike[str], to: str = "items-json",
             mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
@@ -240,6 +242,7 @@ class _Conversion:
         return QuarantineFile(self.rejected_to / name, source=original, reading=frames.source)
 
 
+@lean_memory_pool()
 def write_frames(frames: Frames, out: str | os.PathLike[str], *, to: str = "items-json",
                  schema: ItemSchema | str | os.PathLike[str] | None = None,
                  report: Report | None = None, max_records: int | None = None,
@@ -291,12 +294,12 @@ def encode_in_halves(writer: RecordWriter, batch: Any) -> list[Any]:
 
 class _WriteBehind:
     """Hands encoded records to a thread that writes and hashes them, so the next batch
-    is validated and encoded meanwhile. At most two batches wait; a write error is raised
+    is validated and encoded meanwhile. At most one batch waits; a write error is raised
     in the caller at its next call."""
 
     def __init__(self, sink: PartSink) -> None:
         self.sink = sink
-        self.queue: Queue[Any] = Queue(maxsize=2)
+        self.queue: Queue[Any] = Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="ldtransform-write",
                                        daemon=True)

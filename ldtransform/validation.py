@@ -214,7 +214,7 @@ class _SourceRun:
         return errors
 
     def valid_batches(self) -> Iterator[ValidBatch]:
-        for numbered in prefetched(coalesced(self.frames.numbered(), CHECK_ROWS)):
+        for numbered in prefetched(coalesced(self.frames.numbered(), CHECK_ROWS), depth=1):
             valid, rows = self._check(numbered)
             if valid.num_rows:
                 yield ValidBatch(numbered.first_row, valid, rows)

@@ -68,3 +68,15 @@ def test_index_names_the_first_row_of_every_key(batches: list[list[int]]) -> Non
             first.setdefault(key, at)
         assert earlier == expected
     assert len(index) == len(first)
+
+
+def test_a_key_costs_twelve_bytes_and_rows_past_four_billion_still_come_back() -> None:
+    index = KeyIndex()
+    keys = pa.array([f"K{k}" for k in range(10_000)])
+    index.add(hash_keys([keys]), np.arange(1, 10_001, dtype=np.int64))
+    assert len(index) == 10_000 and index.nbytes == 12 * 10_000
+    far = np.arange(2**33, 2**33 + 10_000, dtype=np.int64)
+    again = index.add(hash_keys([pa.array([f"L{k}" for k in range(10_000)])]), far)
+    assert not again.any()
+    repeated = index.add(hash_keys([pa.array(["L5", "K5"])]), np.array([1, 2]))
+    assert repeated.tolist() == [2**33 + 5, 6]

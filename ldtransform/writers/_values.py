@@ -69,16 +69,22 @@ def _format_datetimes(array: pa.Array, timezone: str) -> pa.Array:
 def _numbers(array: pa.Array) -> pa.Array:
     """Floats as text that stays a float when read back: 0 -> 0.0. Nan and inf have no
     spelling in LD items or CSV: an error, never a silent null."""
+    text, point = _number_pieces(array)
+    return pc.binary_join_element_wise(text, point, "")
+
+
+def _number_pieces(array: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Floats as Arrow spells them, and per value the ``".0"`` (or ``""``) that keeps a
+    whole number a float: two pieces, so a caller joining many columns copies the text
+    once. Null stays null in both."""
     finite = pc.is_finite(array)
     if pc.any(pc.invert(finite)).as_py():
         first = array.filter(pc.invert(finite))[0].as_py()
         raise UnwritableValueError(not_finite_message(first))
-    text = pc.cast(array, pa.string())
     # Arrow spells whole numbers below 1e10 without a point (and switches to an
     # exponent above), so exactly those need ".0"; arithmetic beats a regex on the text.
     whole = pc.and_(pc.equal(pc.floor(array), array), pc.less(pc.abs(array), 1e10))
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
-    return text
+    return pc.cast(array, pa.string()), pc.if_else(whole, ".0", "")
 
 
 def _decimals(array: pa.Array) -> pa.Array:
@@ -165,7 +171,10 @@ def json_literal(array: pa.Array, *, timezone: str = "UTC", unset: str | None = 
         text = array if unset is None else pc.fill_null(pc.cast(array, pa.string()), unset)
         return pc.fill_null(_json_strings(text), "null")
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        return pc.fill_null(_json_strings(_ld_datetimes(array, timezone)), "null")
+        # quoted once per distinct value too: dates and timestamps need no escaping
+        quoted = once_per_distinct(array, lambda values: pc.binary_join_element_wise(
+            '"', _format_datetimes(values, timezone), '"', ""), repeats=4)
+        return pc.fill_null(quoted, "null")
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return _json_lists(array, timezone, unset)
     if pa.types.is_struct(kind):
@@ -203,6 +212,9 @@ def json_pieces(array: pa.Array, *, timezone: str = "UTC",
     kind = array.type
     if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and unset is not None:
         return ['"', _escaped(pc.fill_null(pc.cast(array, pa.string()), unset)), '"']
+    if pa.types.is_floating(kind):
+        text, point = _number_pieces(array)
+        return [pc.fill_null(text, "null"), pc.fill_null(point, "")]
     return [json_literal(array, timezone=timezone, unset=unset)]
 
 

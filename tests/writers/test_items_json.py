@@ -130,3 +130,24 @@ def test_items_read_back_as_exactly_the_validated_values(tmp_path: Path,
     again = ldtransform.validate(path, SCHEMA)
     assert again.report.ok, again.report.issues[:3]
     assert again.valid_table.to_pylist() == first.valid_table.to_pylist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.none() | st.dates(min_value=dt.date(1, 1, 1)), min_size=1,
+                       max_size=8), amounts=st.lists(
+    st.none() | st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=8))
+def test_a_long_column_is_spelled_as_each_of_its_values_alone(
+        values: list[dt.date | None], amounts: list[float | None]) -> None:
+    """Long columns take shortcuts (each distinct date formatted once, numbers in pieces):
+    the bytes stay those of each value written on its own."""
+    writer = ItemsJsonLinesWriter(schema=SCHEMA)
+    rows = 300  # past the length at which repeating values are formatted once
+    batch = pa.RecordBatch.from_pydict({
+        "code": [str(i) for i in range(rows)],
+        "day": pa.array([values[i % len(values)] for i in range(rows)], pa.date32()),
+        "amount": pa.array([amounts[i % len(amounts)] for i in range(rows)], pa.float64())})
+    whole = writer.encode(batch).to_pylist()
+    alone = [writer.encode(batch.slice(i, 1)).to_pylist()[0] for i in range(rows)]
+    assert whole == alone
+    days = [json.loads(line)["data"]["day"] for line in whole]
+    assert [day is None for day in days] == batch.column("day").is_null().to_pylist()

@@ -36,20 +36,23 @@ _PARSE_BLOCK = 1 << 20  # what Arrow hands each thread
 _NEWLINE, _COMMA, _SPACE, _OPEN, _CLOSE = b"\n, {}"
 
 
-def line_blocks(stream: IO[bytes], block_bytes: int | None = None) -> Iterator[bytes]:
+def line_blocks(stream: IO[bytes], block_bytes: int | None = None) -> Iterator[bytearray]:
     """Whole lines of ``stream`` (a UTF-8 byte order mark dropped), about ``block_bytes``
     at a time; the last block may lack its final line break."""
     block_bytes = block_bytes or BLOCK_BYTES
-    rest = stream.read(len(codecs.BOM_UTF8))
-    rest = rest.removeprefix(codecs.BOM_UTF8)
+    rest = stream.read(len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
     while chunk := stream.read(block_bytes):
-        data = rest + chunk
+        # One buffer, cut in place: a block costs twice its size at most.
+        data = bytearray(rest)
+        data += chunk
+        del chunk
         cut = data.rfind(b"\n") + 1
-        data, rest = data[:cut], data[cut:]
+        rest = bytes(data[cut:])
+        del data[cut:]
         if data:
             yield data
     if rest:
-        yield rest
+        yield bytearray(rest)
 
 
 def array_blocks(open_stream: Opener, source: str, block_bytes: int | None = None,
@@ -77,45 +80,45 @@ def array_blocks(open_stream: Opener, source: str, block_bytes: int | None = Non
 
 def _element_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[Block | None]:
     """Blocks of whole lines after the ``[`` line as JSON Lines; None when a block is not
-    one element per line."""
-    rest = b""
-    chunk = stream.read(block_bytes)
-    while chunk:
-        following = stream.read(block_bytes)
-        data = rest + chunk
-        if following:
-            cut = data.rfind(b"\n") + 1
-            data, rest = data[:cut], data[cut:]
-        else:
-            data = data.rstrip()
-            if not data.endswith(b"]"):
+    one element per line, or not followed by a comma but the last."""
+    blocks = line_blocks(stream, block_bytes)
+    for data in blocks:
+        # Elements' lines end with '}' or '},': a block ending with ']' is the last.
+        end = len(data.rstrip())
+        last = data[end - 1:end] == b"]"
+        if last:
+            if any(following.strip() for following in blocks):
                 yield None
                 return
-            data = data[:-1].rstrip()
-            data = data + b"\n" if data else b""
+            del data[len(data[:end - 1].rstrip()):]
+            data += b"\n" if data else b""
         if data:
-            block = _as_json_lines(data)
+            block = _as_json_lines(data, last=last)
             yield block
             if block is None:
                 return
-        chunk = following
+        if last:
+            return
+    yield None  # the closing ']' is missing
 
 
-def _as_json_lines(data: bytes) -> Block | None:
-    """Whole lines, each one element and a comma, as JSON Lines (the comma blanked out),
-    with their count; None unless every line starts with ``{`` and ends with ``}`` or
-    ``},``. Arrow's parser says if a line holds more than one object."""
-    text = bytearray(data)
+def _as_json_lines(text: bytearray, *, last: bool) -> Block | None:
+    """Whole lines, each one element and a comma (but the ``last`` block's last line), as
+    JSON Lines in place (the comma blanked out), with their count; None unless every line
+    starts with ``{`` and ends with ``}`` and its comma. Arrow's parser says if a line
+    holds more than one object."""
     view = np.frombuffer(text, dtype=np.uint8)
     ends = np.flatnonzero(view == _NEWLINE)
     starts = np.concatenate(([0], ends[:-1] + 1))
-    last = ends - 1
-    if (last < starts).any():
+    before = ends - 1
+    if (before < starts).any():
         return None  # an empty line
-    comma = view[last] == _COMMA
-    view[last[comma]] = _SPACE
-    last[comma] -= 1
-    if not ((view[starts] == _OPEN).all() and (view[last] == _CLOSE).all()):
+    comma = view[before] == _COMMA
+    if not (comma[:-1].all() and comma[-1] != last):
+        return None  # a comma missing, or after the last element
+    view[before[comma]] = _SPACE
+    before[comma] -= 1
+    if not ((view[starts] == _OPEN).all() and (view[before] == _CLOSE).all()):
         return None
     return len(ends), text
 

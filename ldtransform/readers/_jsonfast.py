@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,17 +28,16 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ldtransform.readers._jsonblocks import parse_json_lines
 from ldtransform.readers._jsonflat import HEADERS_PREFIX, Layout, flatten
 
 __all__ = ["FastRead", "Unfit", "batches_of_size"]
 
-#: Text the record-by-record path reads otherwise: an empty object (a null column there,
-#: no column to Arrow) and integers of 16 digits or more (beyond 2**53 they are text
-#: there when a float shares their column; beyond 2**63 always).
-_SUSPECT = re.compile(rb"\{[ \t\r\n]*\}|[:,\[][ \t\r\n]*-?[0-9]{16}")
-
+#: Integers beyond this are not exact as floats: the record-by-record path makes text of
+#: them where floats share their column (beyond 2**63, always), Arrow makes floats.
+_EXACT = 2**53
 
 _NEWLINE, _OPEN = b"\n{"
 
@@ -159,8 +157,8 @@ def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | No
            ) -> tuple[pa.Table, list[int] | None]:
     """A block parsed, and its records' numbers unless they follow on. Fields ``hint``
     names are parsed as its types, which saves inferring them; date-like text is text."""
-    if _SUSPECT.search(text):
-        raise Unfit("an empty object or a long integer")
+    if b"{}" in text:
+        raise Unfit("an empty object")  # a null column there, none to Arrow
     try:
         _check_utf8(text)
         try:
@@ -175,6 +173,10 @@ def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | No
             table = parse_json_lines(text, plain, unexpected="error")
     except (UnicodeDecodeError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise Unfit(str(exc)) from exc
+    for column, kind in zip(table.columns, table.schema.types, strict=True):
+        if _holds_numbers(kind):
+            for chunk in column.chunks:
+                _check_numbers(chunk, kind)
     numbers = None
     if table.num_rows != lines or not _each_line_opens(text):
         # Blank lines are no records; and Arrow would read two records on one line.
@@ -183,6 +185,38 @@ def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | No
         if len(numbers) != table.num_rows:
             raise Unfit("a line holds other than one record")
     return table, numbers
+
+
+def _check_numbers(values: pa.Array, kind: pa.DataType) -> None:
+    """Raise where an object has no fields or a number is an integer beyond 2**53 (as
+    an integer, text to the record-by-record path once floats share its column; Arrow
+    reads integers beyond 2**63 as floats). Only arrays of numbers are looked at."""
+    if pa.types.is_struct(kind):
+        if not kind.num_fields:
+            raise Unfit("an empty object")
+        for i, child in enumerate(kind):
+            if _holds_numbers(child.type):
+                _check_numbers(values.field(i), child.type)
+    elif pa.types.is_list(kind):
+        if _holds_numbers(kind.value_type):
+            _check_numbers(values.flatten(), kind.value_type)
+    elif kind == pa.int64():
+        # Wider than a float holds exactly: text there once floats share the column.
+        low, high = pc.min_max(values).values()
+        if max(abs(low.as_py() or 0), abs(high.as_py() or 0)) > _EXACT:
+            raise Unfit("an integer beyond 2**53")
+    elif kind == pa.float64():
+        integral = pc.if_else(pc.equal(pc.floor(values), values), pc.abs(values), 0.0)
+        if (pc.max(integral).as_py() or 0) > _EXACT:
+            raise Unfit("an integer beyond 2**53")
+
+
+def _holds_numbers(kind: pa.DataType) -> bool:
+    if pa.types.is_struct(kind):
+        return not kind.num_fields or any(_holds_numbers(f.type) for f in kind)
+    if pa.types.is_list(kind):
+        return _holds_numbers(kind.value_type)
+    return kind in (pa.float64(), pa.int64())
 
 
 def _each_line_opens(text: bytes | bytearray) -> bool:

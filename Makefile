@@ -52,6 +52,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_template.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_export_read.py
+	$(BIN)/python bench/bench_json_read.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -84,7 +84,8 @@ def _element_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[Block 
     blocks = line_blocks(stream, block_bytes)
     for data in blocks:
         # Elements' lines end with '}' or '},': a block ending with ']' is the last.
-        end = len(data.rstrip())
+        tail = data[-256:].rstrip()  # not a copy of the whole block
+        end = len(data) - len(data[-256:]) + len(tail) if tail else len(data.rstrip())
         last = data[end - 1:end] == b"]"
         if last:
             if any(following.strip() for following in blocks):

@@ -157,8 +157,6 @@ def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | No
            ) -> tuple[pa.Table, list[int] | None]:
     """A block parsed, and its records' numbers unless they follow on. Fields ``hint``
     names are parsed as its types, which saves inferring them; date-like text is text."""
-    if b"{}" in text:
-        raise Unfit("an empty object")  # a null column there, none to Arrow
     try:
         _check_utf8(text)
         try:
@@ -200,15 +198,18 @@ def _check_numbers(values: pa.Array, kind: pa.DataType) -> None:
     elif pa.types.is_list(kind):
         if _holds_numbers(kind.value_type):
             _check_numbers(values.flatten(), kind.value_type)
-    elif kind == pa.int64():
-        # Wider than a float holds exactly: text there once floats share the column.
-        low, high = pc.min_max(values).values()
-        if max(abs(low.as_py() or 0), abs(high.as_py() or 0)) > _EXACT:
-            raise Unfit("an integer beyond 2**53")
-    elif kind == pa.float64():
-        integral = pc.if_else(pc.equal(pc.floor(values), values), pc.abs(values), 0.0)
-        if (pc.max(integral).as_py() or 0) > _EXACT:
-            raise Unfit("an integer beyond 2**53")
+    elif _largest(values) > _EXACT:
+        if kind == pa.float64():
+            # Only floats without a fraction can have been written as integers.
+            values = pc.if_else(pc.equal(pc.floor(values), values), values, 0.0)
+            if _largest(values) <= _EXACT:
+                return
+        raise Unfit("an integer beyond 2**53")
+
+
+def _largest(values: pa.Array) -> float:
+    low, high = pc.min_max(values).values()
+    return float(max(abs(low.as_py() or 0), abs(high.as_py() or 0)))
 
 
 def _holds_numbers(kind: pa.DataType) -> bool:
@@ -265,14 +266,36 @@ def _is_envelope(schema: pa.Schema) -> bool:
 
 
 def _flattened(table: pa.Table) -> pa.Table:
-    """Nested objects spread into dotted columns; a null object, which the other path
-    makes a column of its own, is :class:`Unfit`."""
+    """Nested objects spread into dotted columns. A null object, and one that may be
+    empty (all its fields null), are :class:`Unfit`: the other path makes a column of
+    each, and Arrow none."""
+    if _may_be_empty(table.columns):
+        raise Unfit("a record may be empty")
     while any(pa.types.is_struct(kind) for kind in table.schema.types):
         for column, kind in zip(table.columns, table.schema.types, strict=True):
-            if pa.types.is_struct(kind) and column.null_count:
+            if not pa.types.is_struct(kind):
+                continue
+            if column.null_count:
                 raise Unfit("a null object")
+            fields = [pa.chunked_array([chunk.field(i) for chunk in column.chunks],
+                                       type=kind.field(i).type)
+                      for i in range(kind.num_fields)]
+            if _may_be_empty(fields):
+                raise Unfit("an object may be empty")
         table = table.flatten()
     return table
+
+
+def _may_be_empty(columns: list[pa.ChunkedArray]) -> bool:
+    """Whether some row has every one of ``columns`` null (or there are none)."""
+    if not columns:
+        return True
+    if not all(column.null_count for column in columns):
+        return False
+    together = pc.is_null(columns[0])
+    for column in columns[1:]:
+        together = pc.and_(together, pc.is_null(column))
+    return bool(pc.any(together).as_py())
 
 
 def _envelope_names(name: str) -> str:

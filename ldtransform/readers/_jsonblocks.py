@@ -24,7 +24,8 @@ import pyarrow.json as pajson
 from ldtransform.errors import ReadError
 from ldtransform.readers.jsonscan import ArrayScanner, kind_of
 
-__all__ = ["BLOCK_BYTES", "Block", "array_blocks", "line_blocks", "parse_json_lines"]
+__all__ = ["BLOCK_BYTES", "Block", "array_blocks", "line_blocks", "parse_json_lines",
+           "split_array_blocks"]
 
 #: Bytes of records parsed at a time: tens of thousands of records, bounded memory.
 BLOCK_BYTES = 8 << 20
@@ -161,3 +162,102 @@ def parse_json_lines(text: bytes | bytearray, schema: pa.Schema | None = None, *
     # A record longer than Arrow's part of the block: the whole block as one part.
     read = pajson.ReadOptions(block_size=len(text) + 1)
     return pajson.read_json(pa.BufferReader(text), read_options=read, parse_options=parse)
+
+
+#: The bytes that give a JSON text its structure, outside strings.
+_STRUCTURE = np.zeros(256, dtype=bool)
+_STRUCTURE[list(b"{}[],")] = True
+_QUOTE, _BACKSLASH = b'"\\'
+
+
+def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
+                       ) -> Iterator[Block | None]:
+    """The elements of the JSON array in ``stream``, laid out in any way (pretty-printed,
+    all on one line), as blocks of JSON Lines: line breaks between tokens become spaces
+    and the commas between elements line breaks. Ends with a ``None`` where the text is
+    not such an array (a raw line break in a string, a missing ``]``...): the array
+    scanner says what is wrong."""
+    block_bytes = block_bytes or BLOCK_BYTES
+    head = stream.read(len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
+    head += stream.read(max(0, 64 - len(head)))
+    start = len(head) - len(head.lstrip())
+    if head[start:start + 1] != b"[":
+        yield None
+        return
+    data = bytearray(head[start + 1:])
+    while True:
+        chunk = stream.read(block_bytes)
+        data += chunk
+        split = _split_elements(data)
+        if split is None:
+            yield None
+            return
+        block, rest, closed = split
+        if block[0]:
+            yield block
+        if closed:
+            if rest.strip() or stream.read(1 << 16).strip():
+                yield None  # more after the closing ']'
+            return
+        if not chunk:
+            yield None  # the closing ']' is missing
+            return
+        data = rest
+
+
+def _split_elements(data: bytearray) -> tuple[Block, bytearray, bool] | None:
+    """The whole elements at the start of ``data`` (which starts outside any string,
+    just after ``[`` or a comma between elements) as JSON Lines, what follows them, and
+    whether the array's ``]`` was found."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(view == _QUOTE)
+    if len(quotes) and quotes[0] == 0:
+        candidates = quotes[1:][view[quotes[1:] - 1] == _BACKSLASH]
+    else:
+        candidates = quotes[view[quotes - 1] == _BACKSLASH] if len(quotes) else quotes
+    if len(candidates):
+        escaped = [q for q in candidates.tolist() if _backslashes_before(data, q) % 2]
+        quotes = np.setdiff1d(quotes, np.array(escaped, dtype=quotes.dtype))
+    marks = np.flatnonzero(_STRUCTURE[view])
+    marks = marks[np.searchsorted(quotes, marks, side="right") % 2 == 0]  # not in strings
+    chars = view[marks]
+    step = (chars == _OPEN).astype(np.int64) + (chars == ord("[")) \
+        - (chars == _CLOSE) - (chars == ord("]"))
+    depth = np.cumsum(step) - step  # the depth each mark is at, 0 inside the array
+    top = depth == 0
+    ends = marks[top & (chars == ord("]"))]
+    commas = marks[top & (chars == _COMMA)]
+    closed = bool(len(ends))
+    if closed:
+        cut = int(ends[0])
+        commas = commas[commas < cut]
+    elif len(commas):
+        cut = int(commas[-1])
+        commas = commas[:-1]
+    else:
+        return (0, b""), data, False  # no element ends here yet
+    if depth.min(initial=0) < 0:
+        return None  # a bracket closes more than was opened
+    objects = int((marks[top & (chars == _OPEN)] < cut).sum())
+    if objects != len(commas) + 1 and (objects or len(commas)):
+        return None  # an element is not one object, or missing
+    breaks = np.flatnonzero(view[:cut] == _NEWLINE)
+    if len(breaks) and (np.searchsorted(quotes, breaks, side="right") % 2).any():
+        return None  # a raw line break inside a string: not JSON
+    rest = data[cut + 1:]
+    if not objects:
+        if data[:cut].strip():
+            return None  # a value that is not an object
+        return (0, b""), rest, closed
+    view[breaks] = _SPACE
+    view[commas] = _NEWLINE
+    text = data[:cut]
+    text += b"\n"
+    return (len(commas) + 1, text), rest, closed
+
+
+def _backslashes_before(data: bytearray, end: int) -> int:
+    start = end
+    while start and data[start - 1] == _BACKSLASH:
+        start -= 1
+    return end - start

@@ -182,6 +182,8 @@ def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | No
                    if line.strip(b" \t\r")]
         if len(numbers) != table.num_rows:
             raise Unfit("a line holds other than one record")
+        if numbers == list(range(first, first + len(numbers))):
+            numbers = None  # lines starting with spaces, none blank
     return table, numbers
 
 

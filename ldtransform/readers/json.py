@@ -32,7 +32,7 @@ from ldtransform import issue_codes as codes
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Issue, Source
-from ldtransform.readers._jsonblocks import array_blocks, line_blocks
+from ldtransform.readers._jsonblocks import array_blocks, line_blocks, split_array_blocks
 from ldtransform.readers._jsonfast import FastRead, Unfit, batches_of_size
 from ldtransform.readers._jsonflat import (
     FlattenError,
@@ -447,9 +447,19 @@ class JsonReader(_JsonReaderBase):
         number = 1
         for block in array_blocks(stream, data.name, block_bytes, scan=False):
             if block is None:
-                raise Unfit("not one element per line")
+                break
             yield number, block[0], block[1]
             number += block[0]
+        else:
+            return
+        if number > 1:
+            raise Unfit("one element per line no further")
+        with stream() as laid_out:  # not one element per line: any layout
+            for block in split_array_blocks(laid_out, block_bytes):
+                if block is None:
+                    raise Unfit("not a JSON array of records")
+                yield number, block[0], block[1]
+                number += block[0]
 
     def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
         scanner = ArrayScanner(opened.stream, opened.codec, source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,11 +153,28 @@ def test_bad_lines_mid_file_are_reported_and_the_rest_read(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("layout", ["pretty", "oneline"])
-def test_other_array_layouts_read_the_same(tmp_path: Path, layout: str) -> None:
-    records = [item(n) for n in range(120)]
-    expected = by_blocks(write(tmp_path / "lines.json", records, "lines")).to_table()
+def test_other_array_layouts_read_by_blocks_the_same(tmp_path: Path, layout: str) -> None:
+    # Text with what structures JSON, escaped or not, wherever blocks are cut.
+    records = [item(n, note='a "quoted", [bracketed] {braced} \\"' + "\\" * (n % 3),
+                    ) for n in range(120)]
+    expected = record_by_record(write(tmp_path / "lines.json", records, "lines")).to_table()
     path = write(tmp_path / f"items.{layout}.json", records, layout)
-    assert JsonReader().read(path).to_table() == expected
+    assert by_blocks(path).to_table() == expected
+    assert expected["note"][5].as_py() == 'a "quoted", [bracketed] {braced} \\"\\\\'
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('[\n  {"a": 1},\n  {"a": 2}\n  {"a": 3}\n]', "expected ',' or ']' after element 2"),
+    ('[\n  {"a": 1},\n  {"a": "x\ny"}\n]', "a raw control character"),
+    ('[\n  {"a": 1},\n  {"a": 2},\n]', "followed by ']'"),
+    ('[\n  {"a": 1},\n  [2]\n]', "record 2 is an array"),
+])
+def test_errors_in_other_layouts_are_located(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "pretty.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReadError, match=re.escape(problem)) as caught:
+        JsonReader().read(path).to_table()
+    assert caught.value.line in (3, 4)
 
 
 @pytest.mark.parametrize("layout", ["jsonl", "lines"])

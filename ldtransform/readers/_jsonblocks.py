@@ -4,9 +4,9 @@ Arrow's JSON parser reads JSON Lines at native speed, a block at a time. JSON Li
 is cut at line ends. A JSON array laid out one element per line (``[``, then ``{...},``
 lines, then ``]``) becomes JSON Lines once each line's trailing comma is blanked out: a
 raw line break cannot sit inside a JSON string, so its lines are its elements' text. An
-array laid out any other way (pretty-printed, all on one line) is read element by element
-with the array scanner and its elements written out as JSON Lines; so is the rest of an
-array that stops being one element per line part-way.
+array laid out any other way (pretty-printed, all on one line) is cut where its
+structure says, outside strings (:func:`split_array_blocks`), or read element by element
+with the array scanner and its elements written out as JSON Lines.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
 """JSON readers: a top-level array of records (``json``) and one record a line (``jsonl``).
 
-Both stream with bounded memory and read the source twice: the first pass learns every
-column and its type (so Frames has its schema before the first batch), the second builds
-batches. Unseekable streams are spooled to a temporary file first. Nested objects become
-dotted columns, lists stay list columns, and LD item files (``{"headers": ..., "data":
-...}`` records) are unwrapped so the data fields are the columns (see :mod:`._jsonflat`).
-A record that cannot be a row (bad syntax in a line, not an object, a name twice) raises
-:class:`~ldtransform.errors.ReadError`, or with ``on_bad_row="report"`` becomes an Issue.
+Both stream with bounded memory. UTF-8 input goes through Arrow's JSON parser a block
+at a time (see :mod:`._jsonfast`): parsed once, spooled, then cast to the schema all the
+blocks settle. Input that path cannot read exactly as the record-by-record path does
+(other encodings, bad records, mixed kinds...) is read record by record, twice: the first
+pass learns every column and its type (so Frames has its schema before the first batch),
+the second builds batches. Unseekable streams are spooled to a temporary file first.
+Nested objects become dotted columns, lists stay list columns, and LD item files
+(``{"headers": ..., "data": ...}`` records) are unwrapped so the data fields are the
+columns (see :mod:`._jsonflat`). A record that cannot be a row (bad syntax in a line,
+not an object, a name twice) raises :class:`~ldtransform.errors.ReadError`, or with
+``on_bad_row="report"`` becomes an Issue.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ says where the problem is.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -66,14 +65,19 @@ class FastRead:
     blocks: Iterable[tuple[int, int, bytes | bytearray]]
     layout: Layout = field(init=False)
     _spool: pa.NativeFile = field(init=False)
-    _path: str = field(init=False)
+    _unspool: pa.NativeFile = field(init=False)
     _parts: list[_Block] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        # Arrow's own file: blocks go in and come out without passing through Python.
-        handle, self._path = tempfile.mkstemp(prefix="ldtransform-json-", suffix=".arrows")
-        os.close(handle)
-        self._spool = pa.OSFile(self._path, "wb")
+        # Arrow's own file, blocks going in and out without passing through Python; gone
+        # from the folder at once, it lives as long as the two handles.
+        handle, path = tempfile.mkstemp(prefix="ldtransform-json-", suffix=".arrows")
+        try:
+            self._spool = pa.OSFile(path, "wb")
+            self._unspool = pa.OSFile(path, "rb")
+        finally:
+            os.close(handle)
+            os.unlink(path)
         try:
             self.layout = self._first_pass()
         except BaseException:
@@ -83,8 +87,7 @@ class FastRead:
     def close(self) -> None:
         """Drop the spooled blocks."""
         self._spool.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path)
+        self._unspool.close()
 
     def _first_pass(self) -> Layout:
         types: dict[str, pa.DataType] = {}
@@ -131,12 +134,11 @@ class FastRead:
         """Pass 2: (number of the first row, rows that follow on) of the layout's schema."""
         rename = _envelope_names if self.layout.envelope else _same_name
         schema = self.layout.schema
-        self._spool.close()
-        self._spool = pa.OSFile(self._path, "rb")
-        os.unlink(self._path)  # the open file stays readable
+        self._spool.flush()
         try:
             for part in self._parts:
-                table = pa.ipc.open_stream(self._spool.read_at(part.size, part.offset)).read_all()
+                self._unspool.seek(part.offset)
+                table = pa.ipc.open_stream(self._unspool.read_buffer(part.size)).read_all()
                 table = table.rename_columns([rename(n) for n in table.schema.names])
                 present = set(table.schema.names)
                 table = pa.table([table.column(f.name) if f.name in present

@@ -64,7 +64,7 @@ def array_blocks(open_stream: Opener, source: str, block_bytes: int | None = Non
     block_bytes = block_bytes or BLOCK_BYTES
     done = 0
     with open_stream() as stream:
-        head = stream.readline()
+        head = stream.readline(4096)  # not a whole array on one line
         if head.removeprefix(codecs.BOM_UTF8).strip() == b"[":
             for block in _element_line_blocks(stream, block_bytes):
                 if block is None:
@@ -211,13 +211,12 @@ def _split_elements(data: bytearray) -> tuple[Block, bytearray, bool] | None:
     whether the array's ``]`` was found."""
     view = np.frombuffer(data, dtype=np.uint8)
     quotes = np.flatnonzero(view == _QUOTE)
-    if len(quotes) and quotes[0] == 0:
-        candidates = quotes[1:][view[quotes[1:] - 1] == _BACKSLASH]
-    else:
-        candidates = quotes[view[quotes - 1] == _BACKSLASH] if len(quotes) else quotes
+    # A quote after a backslash may be escaped: after an odd number of them.
+    candidates = np.flatnonzero(view[np.maximum(quotes - 1, 0)] == _BACKSLASH)
     if len(candidates):
-        escaped = [q for q in candidates.tolist() if _backslashes_before(data, q) % 2]
-        quotes = np.setdiff1d(quotes, np.array(escaped, dtype=quotes.dtype))
+        escaped = [i for i in candidates.tolist()
+                   if _backslashes_before(data, int(quotes[i])) % 2]
+        quotes = np.delete(quotes, escaped)
     marks = np.flatnonzero(_STRUCTURE[view])
     marks = marks[np.searchsorted(quotes, marks, side="right") % 2 == 0]  # not in strings
     chars = view[marks]

@@ -54,6 +54,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_template.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_export_read.py
+	$(BIN)/python bench/bench_json_read.py
 	$(BIN)/python bench/bench_roundtrip.py
 	$(BIN)/python bench/bench_issue_table.py
 	$(BIN)/python bench/readme_tables.py

@@ -1,12 +1,16 @@
 """JSON readers: a top-level array of records (``json``) and one record a line (``jsonl``).
 
-Both stream with bounded memory and read the source twice: the first pass learns every
-column and its type (so Frames has its schema before the first batch), the second builds
-batches. Unseekable streams are spooled to a temporary file first. Nested objects become
-dotted columns, lists stay list columns, and LD item files (``{"headers": ..., "data":
-...}`` records) are unwrapped so the data fields are the columns (see :mod:`._jsonflat`).
-A record that cannot be a row (bad syntax in a line, not an object, a name twice) raises
-:class:`~ldtransform.errors.ReadError`, or with ``on_bad_row="report"`` becomes an Issue.
+Both stream with bounded memory. UTF-8 input goes through Arrow's JSON parser a block
+at a time (see :mod:`._jsonfast`): parsed once, spooled, then cast to the schema all the
+blocks settle. Input that path cannot read exactly as the record-by-record path does
+(other encodings, bad records, mixed kinds...) is read record by record, twice: the first
+pass learns every column and its type (so Frames has its schema before the first batch),
+the second builds batches. Unseekable streams are spooled to a temporary file first.
+Nested objects become dotted columns, lists stay list columns, and LD item files
+(``{"headers": ..., "data": ...}`` records) are unwrapped so the data fields are the
+columns (see :mod:`._jsonflat`). A record that cannot be a row (bad syntax in a line,
+not an object, a name twice) raises :class:`~ldtransform.errors.ReadError`, or with
+``on_bad_row="report"`` becomes an Issue.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from ldtransform import issue_codes as codes
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Issue, Source
+from ldtransform.readers._jsonblocks import array_blocks, line_blocks, split_array_blocks
+from ldtransform.readers._jsonfast import FastRead, Unfit, batches_of_size
 from ldtransform.readers._jsonflat import (
     FlattenError,
     Inference,
@@ -57,6 +63,9 @@ from ldtransform.readers.jsonscan import (
 )
 
 __all__ = ["JsonLinesReader", "JsonReader"]
+
+#: Bytes of JSON parsed at a time: enough for Arrow's threads, little next to the batches.
+READ_BLOCK_BYTES = 2 << 20
 
 _Records = Iterator[tuple[int, "dict[str, Any] | _BadRecord"]]
 BadRowPolicy = Literal["raise", "report"]
@@ -264,21 +273,49 @@ class _JsonReaderBase:
         # Names appearing twice are looked for once: by pass 1 when it runs, else pass 2.
         duplicates: dict[int, _BadRecord] | None = None
         with data.open() as opened:
-            if schema is None:
+            pass  # the encoding, checked
+        fast = self._fast(data) if schema is None and opened.codec.startswith("utf-8") else None
+        if fast is not None:
+            layout = fast.layout
+        elif schema is None:
+            with data.open() as opened:
                 duplicates = {}
                 layout = self._infer(data, opened, duplicates)
-            else:
-                layout = Layout.from_schema(schema)
+        else:
+            layout = Layout.from_schema(schema)
         info = {"format": self.format, "encoding": opened.codec,
                 "compression": opened.compression, "envelope": layout.envelope,
                 "mixed_columns": list(layout.mixed)}
         issues: list[Issue] = []
-        batches = self._batches(data, layout, batch_size, issues, duplicates)
+        batches = (self._fast_batches(data, fast, batch_size) if fast is not None
+                   else self._batches(data, layout, batch_size, issues, duplicates))
         return Frames(layout.schema, batches,
                       batch_size=batch_size, source=data.name, info=info, issues=issues)
 
     def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
         raise NotImplementedError
+
+    def _blocks(self, data: _Input, block_bytes: int
+                ) -> Iterator[tuple[int, int, bytes | bytearray]]:
+        """The records as blocks of JSON Lines: (first record's number, lines, text)."""
+        raise NotImplementedError
+
+    def _fast(self, data: _Input) -> FastRead | None:
+        """Pass 1 through Arrow's parser; None where the records need the other path."""
+        try:
+            with _reading(data.name):
+                return FastRead(self._blocks(data, READ_BLOCK_BYTES))
+        except (Unfit, RecursionError):
+            return None
+
+    @staticmethod
+    def _fast_batches(data: _Input, fast: FastRead, batch_size: int
+                      ) -> Iterator[tuple[int, pa.RecordBatch]]:
+        try:
+            yield from batches_of_size(fast.tables(), batch_size)
+        finally:
+            fast.close()
+            data.close()
 
     def _records(self, data: _Input, opened: _Opened, *, check: bool = True) -> _Records:
         """The records of ``opened``; bad bytes and I/O failures become ReadErrors, and so
@@ -404,6 +441,30 @@ class JsonReader(_JsonReaderBase):
     suffixes: ClassVar[tuple[str, ...]] = (".json", ".json.gz")
     _numbers_lines = False
 
+    def _blocks(self, data: _Input, block_bytes: int
+                ) -> Iterator[tuple[int, int, bytes | bytearray]]:
+        @contextmanager
+        def stream() -> Iterator[BinaryIO]:
+            with data.open() as opened:
+                yield opened.stream
+
+        number = 1
+        for block in array_blocks(stream, data.name, block_bytes, scan=False):
+            if block is None:
+                break
+            yield number, block[0], block[1]
+            number += block[0]
+        else:
+            return
+        if number > 1:
+            raise Unfit("one element per line no further")
+        with stream() as laid_out:  # not one element per line: any layout
+            for block in split_array_blocks(laid_out, block_bytes):
+                if block is None:
+                    raise Unfit("not a JSON array of records")
+                yield number, block[0], block[1]
+                number += block[0]
+
     def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
         scanner = ArrayScanner(opened.stream, opened.codec, source)
         for index, value in scanner.elements():
@@ -436,3 +497,12 @@ class JsonLinesReader(_JsonReaderBase):
 
     def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
         return _jsonl_records(opened, check)
+
+    def _blocks(self, data: _Input, block_bytes: int
+                ) -> Iterator[tuple[int, int, bytes | bytearray]]:
+        number = 1
+        with data.open() as opened:
+            for text in line_blocks(opened.stream, block_bytes):
+                lines = text.count(b"\n") + (not text.endswith(b"\n"))
+                yield number, lines, text
+                number += lines

@@ -1,0 +1,262 @@
+"""Cutting JSON input into blocks of JSON Lines at record boundaries, for Arrow's parser.
+
+Arrow's JSON parser reads JSON Lines at native speed, a block at a time. JSON Lines input
+is cut at line ends. A JSON array laid out one element per line (``[``, then ``{...},``
+lines, then ``]``) becomes JSON Lines once each line's trailing comma is blanked out: a
+raw line break cannot sit inside a JSON string, so its lines are its elements' text. An
+array laid out any other way (pretty-printed, all on one line) is cut where its
+structure says, outside strings (:func:`split_array_blocks`), or read element by element
+with the array scanner and its elements written out as JSON Lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import IO
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from ldtransform.errors import ReadError
+from ldtransform.readers.jsonscan import ArrayScanner, kind_of
+
+__all__ = ["BLOCK_BYTES", "Block", "array_blocks", "line_blocks", "parse_json_lines",
+           "split_array_blocks"]
+
+#: Bytes of records parsed at a time: tens of thousands of records, bounded memory.
+BLOCK_BYTES = 8 << 20
+
+#: (number of records, their text as JSON Lines).
+Block = tuple[int, "bytes | bytearray"]
+Opener = Callable[[], AbstractContextManager[IO[bytes]]]
+_PARSE_BLOCK = 1 << 20  # what Arrow hands each thread
+_NEWLINE, _COMMA, _SPACE, _OPEN, _CLOSE = b"\n, {}"
+
+
+def line_blocks(stream: IO[bytes], block_bytes: int | None = None) -> Iterator[bytearray]:
+    """Whole lines of ``stream`` (a UTF-8 byte order mark dropped), about ``block_bytes``
+    at a time; the last block may lack its final line break."""
+    block_bytes = block_bytes or BLOCK_BYTES
+    rest = stream.read(len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
+    while chunk := stream.read(block_bytes):
+        # One buffer, cut in place: a block costs twice its size at most.
+        data = bytearray(rest)
+        data += chunk
+        del chunk
+        cut = data.rfind(b"\n") + 1
+        rest = bytes(data[cut:])
+        del data[cut:]
+        if data:
+            yield data
+    if rest:
+        yield bytearray(rest)
+
+
+def array_blocks(open_stream: Opener, source: str, block_bytes: int | None = None,
+                 *, scan: bool = True) -> Iterator[Block | None]:
+    """The elements of the JSON array that ``open_stream()`` streams (from its start), as
+    blocks of JSON Lines, in order. A layout other than one element per line is scanned
+    (reopening the stream) or, without ``scan``, ends the blocks with a ``None``."""
+    block_bytes = block_bytes or BLOCK_BYTES
+    done = 0
+    with open_stream() as stream:
+        head = stream.readline(4096)  # not a whole array on one line
+        if head.removeprefix(codecs.BOM_UTF8).strip() == b"[":
+            for block in _element_line_blocks(stream, block_bytes):
+                if block is None:
+                    break  # not one element per line after all: scan from here
+                done += block[0]
+                yield block
+            else:
+                return
+    if not scan:
+        yield None
+        return
+    yield from _scanned_blocks(open_stream, source, done, block_bytes)
+
+
+def _element_line_blocks(stream: IO[bytes], block_bytes: int) -> Iterator[Block | None]:
+    """Blocks of whole lines after the ``[`` line as JSON Lines; None when a block is not
+    one element per line, or not followed by a comma but the last."""
+    blocks = line_blocks(stream, block_bytes)
+    for data in blocks:
+        # Elements' lines end with '}' or '},': a block ending with ']' is the last.
+        tail = data[-256:].rstrip()  # not a copy of the whole block
+        end = len(data) - len(data[-256:]) + len(tail) if tail else len(data.rstrip())
+        last = data[end - 1:end] == b"]"
+        if last:
+            if any(following.strip() for following in blocks):
+                yield None
+                return
+            del data[len(data[:end - 1].rstrip()):]
+            data += b"\n" if data else b""
+        if data:
+            block = _as_json_lines(data, last=last)
+            yield block
+            if block is None:
+                return
+        if last:
+            return
+    yield None  # the closing ']' is missing
+
+
+def _as_json_lines(text: bytearray, *, last: bool) -> Block | None:
+    """Whole lines, each one element and a comma (but the ``last`` block's last line), as
+    JSON Lines in place (the comma blanked out), with their count; None unless every line
+    starts with ``{`` and ends with ``}`` and its comma. Arrow's parser says if a line
+    holds more than one object."""
+    view = np.frombuffer(text, dtype=np.uint8)
+    ends = np.flatnonzero(view == _NEWLINE)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    before = ends - 1
+    if (before < starts).any():
+        return None  # an empty line
+    comma = view[before] == _COMMA
+    if not (comma[:-1].all() and comma[-1] != last):
+        return None  # a comma missing, or after the last element
+    view[before[comma]] = _SPACE
+    before[comma] -= 1
+    if not ((view[starts] == _OPEN).all() and (view[before] == _CLOSE).all()):
+        return None
+    return len(ends), text
+
+
+def _scanned_blocks(open_stream: Opener, source: str, skip: int, block_bytes: int
+                    ) -> Iterator[Block]:
+    """Elements after the first ``skip``, through the array scanner, as JSON Lines."""
+    lines: list[bytes] = []
+    size = 0
+    with open_stream() as stream:
+        scanner = ArrayScanner(stream, "utf-8-sig", source)
+        for index, value in scanner.elements():
+            if index <= skip:
+                continue
+            if type(value) is not dict:
+                raise ReadError(f"element {index} is {kind_of(value)}, not an item object",
+                                source=source, line=scanner.element_line())
+            line = orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+            lines.append(line)
+            size += len(line)
+            if size >= block_bytes:
+                yield len(lines), b"".join(lines)
+                lines, size = [], 0
+    if lines:
+        yield len(lines), b"".join(lines)
+
+
+def parse_json_lines(text: bytes | bytearray, schema: pa.Schema | None = None, *,
+                     unexpected: str = "infer") -> pa.Table:
+    """A block of JSON Lines as a table, on Arrow's threads; fields of ``schema`` have its
+    types, others are inferred (or, with ``unexpected="error"``, refused)."""
+    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected)
+    try:
+        read = pajson.ReadOptions(block_size=max(_PARSE_BLOCK, len(text) // 4 + 1))
+        return pajson.read_json(pa.BufferReader(text), read_options=read, parse_options=parse)
+    except pa.ArrowInvalid as exc:
+        if "straddl" not in str(exc):
+            raise
+    # A record longer than Arrow's part of the block: the whole block as one part.
+    read = pajson.ReadOptions(block_size=len(text) + 1)
+    return pajson.read_json(pa.BufferReader(text), read_options=read, parse_options=parse)
+
+
+#: The bytes that give a JSON text its structure, outside strings.
+_STRUCTURE = np.zeros(256, dtype=bool)
+_STRUCTURE[list(b"{}[],")] = True
+_QUOTE, _BACKSLASH = b'"\\'
+
+
+def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
+                       ) -> Iterator[Block | None]:
+    """The elements of the JSON array in ``stream``, laid out in any way (pretty-printed,
+    all on one line), as blocks of JSON Lines: line breaks between tokens become spaces
+    and the commas between elements line breaks. Ends with a ``None`` where the text is
+    not such an array (a raw line break in a string, a missing ``]``...): the array
+    scanner says what is wrong."""
+    block_bytes = block_bytes or BLOCK_BYTES
+    head = stream.read(len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
+    head += stream.read(max(0, 64 - len(head)))
+    start = len(head) - len(head.lstrip())
+    if head[start:start + 1] != b"[":
+        yield None
+        return
+    data = bytearray(head[start + 1:])
+    while True:
+        chunk = stream.read(block_bytes)
+        data += chunk
+        split = _split_elements(data)
+        if split is None:
+            yield None
+            return
+        block, rest, closed = split
+        if block[0]:
+            yield block
+        if closed:
+            if rest.strip() or stream.read(1 << 16).strip():
+                yield None  # more after the closing ']'
+            return
+        if not chunk:
+            yield None  # the closing ']' is missing
+            return
+        data = rest
+
+
+def _split_elements(data: bytearray) -> tuple[Block, bytearray, bool] | None:
+    """The whole elements at the start of ``data`` (which starts outside any string,
+    just after ``[`` or a comma between elements) as JSON Lines, what follows them, and
+    whether the array's ``]`` was found."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(view == _QUOTE)
+    # A quote after a backslash may be escaped: after an odd number of them.
+    candidates = np.flatnonzero(view[np.maximum(quotes - 1, 0)] == _BACKSLASH)
+    if len(candidates):
+        escaped = [i for i in candidates.tolist()
+                   if _backslashes_before(data, int(quotes[i])) % 2]
+        quotes = np.delete(quotes, escaped)
+    marks = np.flatnonzero(_STRUCTURE[view])
+    marks = marks[np.searchsorted(quotes, marks, side="right") % 2 == 0]  # not in strings
+    chars = view[marks]
+    step = (chars == _OPEN).astype(np.int64) + (chars == ord("[")) \
+        - (chars == _CLOSE) - (chars == ord("]"))
+    depth = np.cumsum(step) - step  # the depth each mark is at, 0 inside the array
+    top = depth == 0
+    ends = marks[top & (chars == ord("]"))]
+    commas = marks[top & (chars == _COMMA)]
+    closed = bool(len(ends))
+    if closed:
+        cut = int(ends[0])
+        commas = commas[commas < cut]
+    elif len(commas):
+        cut = int(commas[-1])
+        commas = commas[:-1]
+    else:
+        return (0, b""), data, False  # no element ends here yet
+    if depth.min(initial=0) < 0:
+        return None  # a bracket closes more than was opened
+    objects = int((marks[top & (chars == _OPEN)] < cut).sum())
+    if objects != len(commas) + 1 and (objects or len(commas)):
+        return None  # an element is not one object, or missing
+    breaks = np.flatnonzero(view[:cut] == _NEWLINE)
+    if len(breaks) and (np.searchsorted(quotes, breaks, side="right") % 2).any():
+        return None  # a raw line break inside a string: not JSON
+    rest = data[cut + 1:]
+    if not objects:
+        if data[:cut].strip():
+            return None  # a value that is not an object
+        return (0, b""), rest, closed
+    view[breaks] = _SPACE
+    view[commas] = _NEWLINE
+    text = data[:cut]
+    text += b"\n"
+    return (len(commas) + 1, text), rest, closed
+
+
+def _backslashes_before(data: bytearray, end: int) -> int:
+    start = end
+    while start and data[start - 1] == _BACKSLASH:
+        start -= 1
+    return end - start

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import recorded
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "accounts.items.json"
 GENERATOR_VERSION = 1  # bump when the generated data changes, to invalidate cached files
@@ -154,7 +156,13 @@ def main() -> None:
             runs[key].append(run(key, paths[key]))
         loads.append(load())
     anchor = _median(runs["anchor"])
-    print(f"\n### Reading {items:,} LD item envelopes with nested address lists\n")
+    with recorded("bench_json_read"):
+        _print_table(items, loads, layouts, paths, runs, anchor)
+
+
+def _print_table(items: int, loads: list[str], layouts: list[str], paths: dict[str, Path],
+                 runs: dict[str, list[dict | str]], anchor: dict | str) -> None:
+    print(f"Reading {items:,} LD item envelopes with nested address lists\n")
     print(f"Load average (1, 5, 15 min) before and after each round: {' / '.join(loads)}\n")
     print("| read | MB | median seconds | peak MiB added | ratio to anchor |")
     print("|---|---:|---:|---:|---:|")

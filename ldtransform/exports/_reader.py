@@ -15,6 +15,7 @@ from ldtransform.errors import ConfigError, ReadError
 from ldtransform.exports import _csv, _json
 from ldtransform.exports._columns import ITEM_ID, Children, Enums, Typing, wire_type
 from ldtransform.exports._frames import ChildRows, ExportFrames
+from ldtransform.readers._jsonblocks import as_text
 from ldtransform.schema import ItemSchema, load_schema
 
 __all__ = ["read_export"]
@@ -216,13 +217,7 @@ def _numbered_blocks(files: list[Path]) -> Iterator[tuple[int, Path, _json.Block
 
 def _plain(kind: pa.DataType) -> pa.DataType:
     """``kind`` with timestamps (and nulls) as text, also inside lists and records."""
-    if pa.types.is_timestamp(kind) or pa.types.is_null(kind):
-        return pa.string()
-    if pa.types.is_list(kind):
-        return pa.list_(_plain(kind.value_type))
-    if pa.types.is_struct(kind):
-        return pa.struct([pa.field(f.name, _plain(f.type)) for f in kind])
-    return kind
+    return as_text(kind, lambda t: pa.types.is_timestamp(t) or pa.types.is_null(t))
 
 
 def _header_columns(headers: bool) -> list[str]:

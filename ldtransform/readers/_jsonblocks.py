@@ -24,8 +24,15 @@ import pyarrow.json as pajson
 from ldtransform.errors import ReadError
 from ldtransform.readers.jsonscan import ArrayScanner, kind_of
 
-__all__ = ["BLOCK_BYTES", "Block", "array_blocks", "line_blocks", "parse_json_lines",
-           "split_array_blocks"]
+__all__ = [
+    "BLOCK_BYTES",
+    "Block",
+    "array_blocks",
+    "as_text",
+    "line_blocks",
+    "parse_json_lines",
+    "split_array_blocks",
+]
 
 #: Bytes of records parsed at a time: tens of thousands of records, bounded memory.
 BLOCK_BYTES = 8 << 20
@@ -260,3 +267,16 @@ def _backslashes_before(data: bytearray, end: int) -> int:
     while start and data[start - 1] == _BACKSLASH:
         start -= 1
     return end - start
+
+
+def as_text(kind: pa.DataType, replaced: Callable[[pa.DataType], bool]) -> pa.DataType:
+    """``kind`` with every type ``replaced`` says so of turned into text, also inside lists
+    and records (Arrow's JSON parser takes date-like text for timestamps, and a column it
+    saw no value of for null)."""
+    if replaced(kind):
+        return pa.string()
+    if pa.types.is_list(kind):
+        return pa.list_(as_text(kind.value_type, replaced))
+    if pa.types.is_struct(kind):
+        return pa.struct([pa.field(f.name, as_text(f.type, replaced)) for f in kind])
+    return kind

@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ldtransform.readers._jsonblocks import parse_json_lines
+from ldtransform.readers._jsonblocks import as_text, parse_json_lines
 from ldtransform.readers._jsonflat import HEADERS_PREFIX, Layout, flatten
 
 __all__ = ["FastRead", "Unfit", "batches_of_size"]
@@ -121,7 +121,9 @@ class FastRead:
         columns = {rename(name): kind for name, kind in types.items()}
         if set(columns) != set(order) or len(columns) < len(types):
             raise Unfit("the columns of the first records differ from the parsed ones")
-        schema = pa.schema([pa.field(name, _settled(columns[name])) for name in order])
+        # A column (or items) never seen with a value is text.
+        schema = pa.schema([pa.field(name, as_text(columns[name], pa.types.is_null))
+                            for name in order])
         return Layout(schema, envelope=envelope)
 
     def _spool_block(self, table: pa.Table, first: int, numbers: list[int] | None) -> None:
@@ -167,7 +169,8 @@ def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | No
             if hint is None:
                 raise
             table = parse_json_lines(text)  # the hint does not fit: infer it all
-        plain = pa.schema([pa.field(f.name, _plain(f.type)) for f in table.schema])
+        plain = pa.schema([pa.field(f.name, as_text(f.type, pa.types.is_timestamp))
+                           for f in table.schema])
         if not plain.equals(table.schema):
             # Arrow takes date-like text for timestamps; parsed as text, it stays as it is.
             table = parse_json_lines(text, plain, unexpected="error")
@@ -312,17 +315,6 @@ def _same_name(name: str) -> str:
     return name
 
 
-def _plain(kind: pa.DataType) -> pa.DataType:
-    """``kind`` with date-like text (Arrow's timestamps) as the text it is."""
-    if pa.types.is_timestamp(kind):
-        return pa.string()
-    if pa.types.is_list(kind):
-        return pa.list_(_plain(kind.value_type))
-    if pa.types.is_struct(kind):
-        return pa.struct([pa.field(f.name, _plain(f.type)) for f in kind])
-    return kind
-
-
 _KNOWN = (pa.null(), pa.bool_(), pa.int64(), pa.float64(), pa.string())
 
 
@@ -348,15 +340,6 @@ def _merged(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     raise Unfit(f"values of types {a} and {b} in one column")
 
 
-def _settled(kind: pa.DataType) -> pa.DataType:
-    """``kind`` with nothing left null: a column (or items) never seen with a value is text."""
-    if pa.types.is_null(kind):
-        return pa.string()
-    if pa.types.is_list(kind):
-        return pa.list_(_settled(kind.value_type))
-    if pa.types.is_struct(kind):
-        return pa.struct([pa.field(f.name, _settled(f.type)) for f in kind])
-    return kind
 
 
 def _runs(table: pa.Table, numbers: list[int]) -> Iterator[tuple[int, pa.Table]]:

@@ -76,6 +76,11 @@ class TokenState:
         self._renew_after = self._clock() + RENEW_AT * seconds
         self.generation += 1
 
+    def wants_login(self, rejected: int | None) -> bool:
+        """Whether to log in now: after a 401 of token generation ``rejected`` (see
+        :meth:`rejected`), or before a request when the token is missing or due."""
+        return self.rejected(rejected) if rejected is not None else self.needs_login()
+
     def rejected(self, generation: int) -> bool:
         """A request made with token ``generation`` got 401: True if it should renew.
 

@@ -95,10 +95,7 @@ class AsyncLDClient:
 
     async def _login(self, action: p.Login) -> None:
         async with self._lock:
-            if action.rejected is not None:
-                if not self._tokens.rejected(action.rejected):
-                    return
-            elif not self._tokens.needs_login():
+            if not self._tokens.wants_login(action.rejected):
                 return
             form = p.Call("POST", ld.TOKEN, data=self._tokens.login_form(), authed=False)
             self._tokens.accept((await self._run(form)).json())

@@ -99,10 +99,7 @@ class LDClient:
 
     def _login(self, action: p.Login) -> None:
         with self._lock:
-            if action.rejected is not None:
-                if not self._tokens.rejected(action.rejected):
-                    return
-            elif not self._tokens.needs_login():
+            if not self._tokens.wants_login(action.rejected):
                 return
             form = p.Call("POST", ld.TOKEN, data=self._tokens.login_form(), authed=False)
             self._tokens.accept(self._run(form).json())

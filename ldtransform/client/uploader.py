@@ -167,7 +167,7 @@ class Uploader:
     # -- one part ----------------------------------------------------------------------
 
     def _start(self, part: UploadPart) -> None:
-        entry = self.journal.get(self.journal.plan(part.part))
+        entry = self.journal.plan(part.part)
         if entry.completed:
             self._outcome(PartOutcome(part, SKIPPED, entry, detail=_earlier(entry)))
         elif entry.state is PartState.SENT and entry.job_id:

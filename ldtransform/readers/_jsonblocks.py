@@ -171,10 +171,11 @@ def parse_json_lines(text: bytes | bytearray, schema: pa.Schema | None = None, *
     return pajson.read_json(pa.BufferReader(text), read_options=read, parse_options=parse)
 
 
-#: The bytes that give a JSON text its structure, outside strings.
-_STRUCTURE = np.zeros(256, dtype=bool)
-_STRUCTURE[list(b"{}[],")] = True
-_QUOTE, _BACKSLASH = b'"\\'
+#: The bytes the array splitter looks at; each is picked out by comparing the whole block
+#: with it (vectorised), far cheaper than looking every byte up in a table.
+_MARKED = b'"\\{}[],\n'
+_WHITESPACE = b" \t\r\n"
+_QUOTE, _BACKSLASH, _OPEN_LIST, _CLOSE_LIST = b'"\\[]'
 
 
 def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
@@ -214,25 +215,36 @@ def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
 
 def _split_elements(data: bytearray) -> tuple[Block, bytearray, bool] | None:
     """The whole elements at the start of ``data`` (which starts outside any string,
-    just after ``[`` or a comma between elements) as JSON Lines, what follows them, and
-    whether the array's ``]`` was found."""
+    just after ``[`` or a comma between elements) as JSON Lines, each line one element
+    from its ``{``; what follows them; and whether the array's ``]`` was found.
+
+    One pass over the bytes picks out those that matter (quotes, backslashes, brackets,
+    commas, line breaks); everything else works on those few."""
     view = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(view == _QUOTE)
-    # A quote after a backslash may be escaped: after an odd number of them.
-    candidates = np.flatnonzero(view[np.maximum(quotes - 1, 0)] == _BACKSLASH)
-    if len(candidates):
-        escaped = [i for i in candidates.tolist()
-                   if _backslashes_before(data, int(quotes[i])) % 2]
-        quotes = np.delete(quotes, escaped)
-    marks = np.flatnonzero(_STRUCTURE[view])
-    marks = marks[np.searchsorted(quotes, marks, side="right") % 2 == 0]  # not in strings
-    chars = view[marks]
-    step = (chars == _OPEN).astype(np.int64) + (chars == ord("[")) \
-        - (chars == _CLOSE) - (chars == ord("]"))
+    marked = view == _MARKED[0]
+    for byte in _MARKED[1:]:
+        marked |= view == byte
+    marks = np.flatnonzero(marked)
+    del marked
+    kinds = view[marks]
+    quotes = kinds == _QUOTE
+    # A quote right after a backslash is escaped if an odd number of them precede it.
+    for i in np.flatnonzero(quotes[1:] & (kinds[:-1] == _BACKSLASH)
+                            & (marks[1:] == marks[:-1] + 1)).tolist():
+        if _backslashes_before(data, int(marks[i + 1])) % 2:
+            quotes[i + 1] = False
+    inside = (np.cumsum(quotes, dtype=np.int32) & 1).astype(bool)  # within a string
+    if (inside & (kinds == _NEWLINE)).any():
+        return None  # a raw line break in a string: not JSON
+    structure = ~inside & ~quotes & (kinds != _BACKSLASH) & (kinds != _NEWLINE)
+    places = marks[structure]
+    chars = kinds[structure]
+    step = ((chars == _OPEN) | (chars == _OPEN_LIST)).astype(np.int32) \
+        - ((chars == _CLOSE) | (chars == _CLOSE_LIST))
     depth = np.cumsum(step) - step  # the depth each mark is at, 0 inside the array
     top = depth == 0
-    ends = marks[top & (chars == ord("]"))]
-    commas = marks[top & (chars == _COMMA)]
+    ends = places[top & (chars == _CLOSE_LIST)]
+    commas = places[top & (chars == _COMMA)]
     closed = bool(len(ends))
     if closed:
         cut = int(ends[0])
@@ -244,22 +256,28 @@ def _split_elements(data: bytearray) -> tuple[Block, bytearray, bool] | None:
         return (0, b""), data, False  # no element ends here yet
     if depth.min(initial=0) < 0:
         return None  # a bracket closes more than was opened
-    objects = int((marks[top & (chars == _OPEN)] < cut).sum())
-    if objects != len(commas) + 1 and (objects or len(commas)):
+    opens = places[top & (chars == _OPEN)]
+    opens = opens[opens < cut]
+    if len(opens) != len(commas) + 1 and (len(opens) or len(commas)):
         return None  # an element is not one object, or missing
-    breaks = np.flatnonzero(view[:cut] == _NEWLINE)
-    if len(breaks) and (np.searchsorted(quotes, breaks, side="right") % 2).any():
-        return None  # a raw line break inside a string: not JSON
     rest = data[cut + 1:]
-    if not objects:
+    if not len(opens):
         if data[:cut].strip():
             return None  # a value that is not an object
         return (0, b""), rest, closed
-    view[breaks] = _SPACE
-    view[commas] = _NEWLINE
-    text = data[:cut]
+    # Between a comma and the next element's '{' there may be only whitespace: the comma
+    # becomes a space, and that '{' starts a line.
+    if data[:opens[0]].strip(_WHITESPACE) or not np.isin(
+            view[opens[1:] - 1], np.frombuffer(_WHITESPACE + b",", dtype=np.uint8)).all():
+        return None
+    breaks = marks[(kinds == _NEWLINE) & ~inside]
+    view[breaks[breaks < cut]] = _SPACE
+    view[commas] = _SPACE
+    view[opens[1:] - 1] = _NEWLINE
+    del view
+    text = data[int(opens[0]):cut]
     text += b"\n"
-    return (len(commas) + 1, text), rest, closed
+    return (len(opens), text), rest, closed
 
 
 def _backslashes_before(data: bytearray, end: int) -> int:

@@ -4,6 +4,7 @@ the record-by-record path: both give the same rows, types, numbers and errors.""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -13,10 +14,13 @@ from unittest import mock
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ldtransform
 from ldtransform.errors import ReadError
 from ldtransform.readers import json as json_readers
+from ldtransform.readers._jsonblocks import split_array_blocks
 from ldtransform.readers.json import JsonLinesReader, JsonReader
 
 #: Small blocks, so that a few hundred records span many of them.
@@ -198,3 +202,50 @@ def test_what_blocks_cannot_read_alike_is_read_record_by_record(
         tmp_path: Path, records: list[dict[str, Any]], why: str) -> None:
     path = write(tmp_path / "odd.jsonl", records, "jsonl")
     assert numbered(ldtransform.read(path)) == numbered(record_by_record(path)), why
+
+
+_TRICKY_TEXT = st.text(st.sampled_from(list('ab"\\{}[],: \té\n')), max_size=12)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_TEXT, inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(elements=st.lists(st.dictionaries(_TRICKY_TEXT, _VALUES, max_size=4), max_size=8),
+       spacing=st.sampled_from(["", " ", "\n", "\r\n  ", "\t"]),
+       indent=st.sampled_from([None, 1, 4]),
+       block_bytes=st.integers(1, 64))
+def test_any_array_layout_splits_into_its_elements_one_per_line(
+        elements: list[dict[str, Any]], spacing: str, indent: int | None,
+        block_bytes: int) -> None:
+    """Whatever the layout and wherever the blocks are cut, each line the splitter makes
+    is one element, in order; text inside strings is never touched."""
+    if indent is None:
+        text = "[" + spacing + ("," + spacing).join(
+            json.dumps(e, ensure_ascii=False) for e in elements) + spacing + "]"
+    else:
+        text = json.dumps(elements, indent=indent, ensure_ascii=False)
+    lines: list[bytes] = []
+    for block in split_array_blocks(io.BytesIO(text.encode()), block_bytes):
+        assert block is not None, text
+        count, data = block
+        got = bytes(data).split(b"\n")
+        assert got[-1] == b"" and len(got) == count + 1
+        lines += got[:-1]
+    assert all(line.startswith(b"{") for line in lines)
+    assert [json.loads(line) for line in lines] == elements
+
+
+@pytest.mark.parametrize("text", [
+    '[{"a": "x\ny"}]',  # a raw line break in a string
+    '[{"a": 1}, 2]',  # an element that is not an object
+    '[{"a": 1} 1 {"b": 2}]',  # no comma between elements
+    '[{"a": 1}}]',  # a bracket closing more than was opened
+    '[{"a": 1},',  # no closing bracket
+    '[{"a": 1}] x',  # more after the array
+])
+def test_what_is_not_an_array_of_objects_is_refused(text: str) -> None:
+    blocks = list(split_array_blocks(io.BytesIO(text.encode()), 4))
+    assert blocks[-1] is None

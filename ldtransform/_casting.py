@@ -97,6 +97,8 @@ def _blank_to_null(text: pa.Array, missing: tuple[str, ...]) -> pa.Array:
         return text
     blank = (pc.equal(text, missing[0]) if len(missing) == 1  # the usual [""]: faster
              else pc.is_in(text, value_set=pa.array(missing, pa.string())))
+    if not blank.true_count:
+        return text  # nothing blank: no copy of the text
     return pc.if_else(blank, pa.scalar(None, pa.string()), text)
 
 

@@ -119,9 +119,9 @@ def _as_text_leaves(value: object) -> object:
 
 def _findings_where(mask: pa.Array, values: pa.Array, code: str, path: str,
                     message: str) -> list[Finding]:
-    rows = np.flatnonzero(mask.fill_null(False).to_numpy(zero_copy_only=False))
-    if not len(rows):
+    if not mask.true_count:  # the usual case, answered from the bitmap
         return []
+    rows = np.flatnonzero(mask.fill_null(False).to_numpy(zero_copy_only=False))
     shown = values.take(pa.array(rows)).to_pylist()
     return [Finding(code, path, rows, shown, message)]
 

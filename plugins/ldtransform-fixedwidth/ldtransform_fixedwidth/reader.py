@@ -191,12 +191,17 @@ class _Scan:
             whole, rest = data[:end], data[end:]
             if not whole:
                 continue
-            text = whole.decode(self.encoding, "replace")
+            hint = "Pass encoding= the file's code page (cp037, latin-1, ...)"
+            try:
+                text = whole.decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                raise ReadError(f"bytes that are not {self.encoding.removesuffix('-sig')} "
+                                f"({exc.reason})", source=self.name,
+                                line=number + exc.start // length + 1, hint=hint) from exc
             if len(text) != len(whole):
                 raise ReadError(f"fixed-length records need an encoding of one byte a "
                                 f"character, and {self.encoding} is not one here",
-                                source=self.name, row=self.records + number + 1,
-                                hint="Pass encoding= the file's code page (cp037, latin-1)")
+                                source=self.name, line=number + 1, hint=hint)
             block = _cut_every(text, length)
             number += len(block)
             yield block

@@ -106,6 +106,15 @@ def test_fixed_length_records_count_their_separator(tmp_path: Path) -> None:
     assert read(path, layout, encoding="latin-1").to_table().to_pylist() == ROWS
 
 
+def test_fixed_length_records_name_the_record_with_bad_bytes(tmp_path: Path) -> None:
+    layout = tmp_path / "layout.toml"
+    layout.write_text("record_length = 23\n" + LAYOUT)
+    path = tmp_path / "export.dat"
+    path.write_bytes("".join(GOOD).encode() + b"\xff" * 23)
+    with pytest.raises(ReadError, match="line 4: bytes that are not utf-8"):
+        read(path, layout).to_table()
+
+
 def test_skip_lines_and_row_numbers(tmp_path: Path) -> None:
     layout = tmp_path / "layout.toml"
     layout.write_text("skip_lines = 2\n" + LAYOUT)

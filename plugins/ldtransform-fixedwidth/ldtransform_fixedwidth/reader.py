@@ -39,7 +39,9 @@ class FixedWidthReader:
     """
 
     format: ClassVar[str] = "fixedwidth"
-    suffixes: ClassVar[tuple[str, ...]] = (".fwf",)
+    #: None: fixed-width exports share their suffixes (.txt, .dat) with other formats, so
+    #: the reader is chosen by name (``format="fixedwidth"``), never by guessing.
+    suffixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, layout: str | os.PathLike[str] | None = None,
                  encoding: str = "utf-8", on_bad_row: BadRowPolicy = "raise") -> None:

@@ -57,7 +57,8 @@ def test_discovered_through_its_entry_point() -> None:
     spec = registry.find("reader", "fixedwidth")
     assert spec.distribution == "ldtransform-fixedwidth"
     assert not spec.builtin
-    assert registry.reader_for_source("export.fwf").format == "fixedwidth"
+    assert registry.reader_for_source("export.dat", "fixedwidth").format == "fixedwidth"
+    assert registry.load("reader", "fixedwidth").suffixes == ()  # never chosen by guessing
 
 
 def test_options_come_from_the_command_line(tmp_path: Path) -> None:

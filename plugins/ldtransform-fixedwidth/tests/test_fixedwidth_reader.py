@@ -200,15 +200,15 @@ def test_blocks_split_anywhere_give_the_same_rows(tmp_path: Path, layout: Path,
 def test_layout_mistakes_are_config_errors(tmp_path: Path, text: str, problem: str) -> None:
     layout = tmp_path / "layout.toml"
     layout.write_text(text)
-    data = tmp_path / "x.fwf"
+    data = tmp_path / "x.dat"
     data.write_text("abcdef\n")
     with pytest.raises(ConfigError, match=r"layout .*layout\.toml") as caught:
-        ldtransform.read(data, layout=layout)
+        read(data, layout)
     assert problem in str(caught.value)
 
 
 def test_unknown_encoding_is_a_config_error(tmp_path: Path, layout: Path) -> None:
-    path = tmp_path / "export.fwf"
+    path = tmp_path / "export.dat"
     path.write_text(GOOD[0])
     with pytest.raises(ConfigError, match="unknown encoding"):
         read(path, layout, encoding="ebcdic-klingon")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -59,9 +61,12 @@ class XmlReader:
             raise
         arrow_schema = pa.schema(shape.columns())
         batches = _batches(path, name, self.records, shape, arrow_schema, batch_size, copy)
-        return Frames(arrow_schema, batches, batch_size=batch_size, source=name,
-                      info={"format": self.format, "records": self.records.text,
-                            "rows": count})
+        frames = Frames(arrow_schema, batches, batch_size=batch_size, source=name,
+                        info={"format": self.format, "records": self.records.text,
+                              "rows": count})
+        if copy is not None:  # removed once read, or when the frames are dropped unread
+            weakref.finalize(frames, _remove, copy)
+        return frames
 
 
 def _batches(path: str, name: str, record_path: RecordPath, shape: Shape, schema: pa.Schema,
@@ -83,4 +88,5 @@ def _batches(path: str, name: str, record_path: RecordPath, shape: Shape, schema
 
 def _remove(copy: str | None) -> None:
     if copy is not None:
-        os.remove(copy)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(copy)

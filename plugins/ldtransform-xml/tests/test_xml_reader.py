@@ -3,8 +3,11 @@ chosen by a path, their attributes, nested and repeated elements, in any namespa
 
 from __future__ import annotations
 
+import gc
+import io
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -171,3 +174,16 @@ def test_options_come_from_the_command_line(orders: Path) -> None:
                             "-o", "records=ex:order"],
                            capture_output=True, text=True, check=True).stdout
     assert "address.city" in shown and "list<" in shown
+
+
+def test_a_stream_is_copied_once_and_the_copy_removed(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    data = ORDERS.encode()
+    assert ldtransform.read(io.BytesIO(data), format="xml").to_table().num_rows == 3
+    assert list(tmp_path.iterdir()) == []  # read through: removed
+    unread = ldtransform.read(io.BytesIO(data), format="xml")
+    assert len(list(tmp_path.iterdir())) == 1
+    del unread
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []  # dropped unread: removed too

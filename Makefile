@@ -57,6 +57,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_json_read.py
 	$(BIN)/python bench/bench_roundtrip.py
 	$(BIN)/python bench/bench_issue_table.py
+	$(BIN)/python bench/bench_fixedwidth.py
 	$(BIN)/python bench/readme_tables.py
 
 clean:

@@ -25,6 +25,10 @@ def _run(job: Job, task: PartitionTask) -> PartitionOutcome:
         return run_partition(job, task, copy)
 
 
+def _same(job: Job) -> Job:
+    return job
+
+
 def _keys(outcome: PartitionOutcome) -> Keys:
     return outcome.keys
 
@@ -40,15 +44,19 @@ def run_all(client: Any, job: Job, tasks: list[PartitionTask]) -> list[Any]:
     from distributed import wait
 
     run = uuid.uuid4().hex[:8]
-    shared = client.scatter(job, broadcast=True)
+    # A task, not scattered data: lost with a worker, it is computed again.
+    shared = client.submit(_same, job, key=f"ldtransform-{run}-job", pure=False)
     first = [client.submit(_run, shared, task, key=f"ldtransform-{run}-{task.index}",
                            pure=False) for task in tasks]
     wait(first)
-    _raise_first(first)
+    _raise_first(client, first)
     keyed = [client.submit(_keys, future, pure=False) for future in first]
     buckets = max(1, min(len(tasks), len(client.scheduler_info().get("workers", ())), 16))
     again = seeds(client, keyed, [task.index for task in tasks], buckets)
     outcomes = list(first)
+    # Forget the first outcomes of the sources that run again: lost with a worker, they
+    # would otherwise be computed again and could write over the seeded run's parts.
+    del first, keyed
     for at, task in enumerate(tasks):
         if task.index in again:
             seeded = PartitionTask(task.index, task.source, task.earlier, task.rejected_as,
@@ -56,7 +64,7 @@ def run_all(client: Any, job: Job, tasks: list[PartitionTask]) -> list[Any]:
             outcomes[at] = client.submit(_run, shared, seeded, pure=False,
                                          key=f"ldtransform-{run}-{task.index}-seeded")
     wait(outcomes)
-    _raise_first(outcomes)
+    _raise_first(client, outcomes)
     return outcomes
 
 
@@ -66,7 +74,12 @@ def summaries(client: Any, outcomes: list[Any]) -> list[PartitionOutcome]:
                                for future in outcomes]))
 
 
-def _raise_first(futures: list[Any]) -> None:
-    for future in futures:
-        if future.status == "error":
-            future.result()  # raises the task's error
+def _raise_first(client: Any, futures: list[Any]) -> None:
+    """The error of the first failed task, if any; the others are cancelled first, so
+    that none is computed again later (for a lost worker) and writes into ``out``."""
+    failed = next((future for future in futures if future.status == "error"), None)
+    if failed is None:
+        return
+    error = failed.exception()
+    client.cancel(futures)
+    raise error

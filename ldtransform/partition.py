@@ -32,7 +32,8 @@ from ldtransform._quarantine_file import quarantine_files
 from ldtransform._sources import SourceFiles
 from ldtransform.errors import ConfigError, ValidationFailed
 from ldtransform.frames import Frames
-from ldtransform.pipeline import OnError, _Conversion, _removed_on_failure
+from ldtransform.pipeline import OnError, _Conversion, _removed_on_failure, rejected_file
+from ldtransform.quarantine import QuarantineFile
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema
 from ldtransform.validation import Validation, rejected_schema
@@ -47,8 +48,9 @@ Keys = dict[str, tuple[np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class Job:
-    """What every partition of one run shares. ``out`` None validates only: the valid and
-    rejected rows come back as tables instead of being written."""
+    """What every partition of one run shares. ``out`` None validates only: the valid
+    rows come back as a table, and so do the rejected ones unless ``rejected_to`` says
+    where to write them."""
 
     schema: ItemSchema
     mapping: Any = None
@@ -154,13 +156,23 @@ def _read(job: Job, local: str | Path, name: str) -> Frames:
 def _validated(job: Job, task: PartitionTask, validation: Validation,
                local: str | Path) -> PartitionOutcome:
     frames = _read(job, local, task.source)
-    rejected: list[pa.RecordBatch] = []
-    valid = validation.run(frames, on_rejected=rejected.append).to_table()
-    report = validation.finish()
-    rows = pa.Table.from_batches(rejected, schema=rejected_schema(frames.schema))
-    return PartitionOutcome(
-        task.index, report, fields_without_column=_absent(validation, frames),
-        keys=_keys(validation), valid=valid, rejected_rows=rows)
+    outcome = PartitionOutcome(task.index, validation.report)
+    if job.rejected_to is not None and task.rejected_as:
+        # Rejected rows to a file, as ``ldtransform validate`` writes them.
+        original = frames.info.get("quarantine_of") or task.source
+        with QuarantineFile(job.rejected_to / task.rejected_as, source=original,
+                            reading=local) as quarantine:
+            outcome.valid = validation.run(frames, on_rejected=quarantine).to_table()
+        outcome.rejected = rejected_file(quarantine) if quarantine.rows else None
+    else:
+        rejected: list[pa.RecordBatch] = []
+        outcome.valid = validation.run(frames, on_rejected=rejected.append).to_table()
+        outcome.rejected_rows = pa.Table.from_batches(
+            rejected, schema=rejected_schema(frames.schema))
+    outcome.report = validation.finish()
+    outcome.fields_without_column = _absent(validation, frames)
+    outcome.keys = _keys(validation)
+    return outcome
 
 
 def _converted(job: Job, task: PartitionTask, validation: Validation,

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -19,6 +20,7 @@ distributed = pytest.importorskip("distributed")
 fsspec = pytest.importorskip("fsspec")
 
 import cloudpickle  # noqa: E402
+from clirun import run_cli  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -261,3 +263,40 @@ def test_dedupe_across_sources_is_refused(tmp_path: Path, schema: Path, client: 
     with pytest.raises(ConfigError, match="dedupe"):
         ldtransform.convert(source, schema=schema, out=tmp_path / "out", engine="dask",
                             scheduler=client, transforms=[{"name": "dedupe", "on": ["code"]}])
+
+
+def test_the_commands_on_a_scheduler(tmp_path: Path, schema: Path, client: Any) -> None:
+    write_csv(tmp_path / "a.csv", [["A1", "r1", "1", "s1", "1", "", ""]])
+    write_csv(tmp_path / "b.csv", [["A1", "r2", "1", "s1", "1", "", ""],
+                                   ["B2", "r3", "1", "s1", "1", "", ""]])
+    mapping = tmp_path / "m.toml"
+    mapping.write_text("[fields]\n" + "".join(f'"{k}" = "{v}"\n'
+                                              for k, v in MAPPING["fields"].items()))
+    address = client.scheduler.address
+    common = ["--schema", schema, "--mapping", mapping, "--engine", "dask",
+              "--scheduler", address]
+    converted = run_cli("convert", tmp_path / "*.csv", *common, "--out", tmp_path / "out",
+                        "--json")
+    assert converted.returncode == 5, converted.stderr
+    summary = json.loads(converted.stdout)
+    assert (summary["rows_read"], summary["records_written"]) == (3, 2)
+    assert (tmp_path / "out" / "b.rejected.csv").exists()
+    checked = run_cli("validate", tmp_path / "a.csv", tmp_path / "b.csv", *common,
+                      "--rejected-dir", tmp_path / "fix", "--json")
+    assert checked.returncode == 5
+    assert json.loads(checked.stdout)["summary"]["by_code"] == {"duplicate-key": 1}
+    assert "duplicate" in (tmp_path / "fix" / "b.rejected.csv").read_text()
+    assert not (tmp_path / "fix" / "a.rejected.csv").exists()
+    mixed = run_cli("validate", tmp_path / "a.csv", "--schema", schema, "--workers", "2")
+    assert mixed.returncode == 2 and "--engine dask" in mixed.stderr
+
+
+def test_a_real_process_on_its_own_local_cluster(tmp_path: Path, schema: Path) -> None:
+    source = write_csv(tmp_path / "a.csv", [["A1", "r1", "1", "", "", "", ""]])
+    done = subprocess.run(
+        [sys.executable, "-m", "ldtransform", "convert", str(source), "--schema", str(schema),
+         "--out", str(tmp_path / "out"), "--engine", "dask", "--workers", "1", "--json"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["records_written"] == 1
+    assert Manifest.read(tmp_path / "out" / "manifest.json").parts[0].records == 1

@@ -42,7 +42,7 @@ from ldtransform.quarantine import rejected_name
 from ldtransform.report import Report
 from ldtransform.writers import make_writer
 
-__all__ = ["client_for", "convert", "validate"]
+__all__ = ["client_for", "convert", "validate", "validate_files"]
 
 
 def _tasks(names: list[str], rejected_format: str | None) -> list[PartitionTask]:
@@ -121,14 +121,8 @@ def validate(data: Any, job: Job, *, on_error: str = "quarantine", scheduler: An
     rejected rows of all sources in source order."""
     from ldtransform.result import Result
 
-    job.check()
-    names = expand(data)
-    tasks = _tasks(names, None)
-    with client_for(scheduler, workers) as client:
-        futures = run_all(client, job, tasks)
-        outcomes = client.gather(futures)
-    report = merged([o.report for o in outcomes], item_type=job.schema.item_type,
-                    sources=names, max_issues=job.max_issues)
+    report, outcomes = validate_files(data, job, scheduler=scheduler, workers=workers,
+                                      rows=True)
     if on_error == "fail" and not report.ok:
         first = next((i for i in report.issues if i.severity == "error"), None)
         where = f" (first: row {first.row}, {first.field}: {first.message})" if first else ""
@@ -141,3 +135,17 @@ def validate(data: Any, job: Job, *, on_error: str = "quarantine", scheduler: An
     return Result(valid, rejected, report, None, job.schema)
 
 
+def validate_files(data: Any, job: Job, *, scheduler: Any = None, workers: int | None = None,
+                   rows: bool = False) -> tuple[Report, list[PartitionOutcome]]:
+    """The report of validating the files ``data`` names, and each source's outcome (with
+    its valid and rejected rows when ``rows``; with ``job.rejected_to``, rejected rows go
+    to ``<source>.rejected.csv`` files there instead)."""
+    job.check()
+    names = expand(data)
+    tasks = _tasks(names, job.rejected_format if job.rejected_to is not None else None)
+    with client_for(scheduler, workers) as client:
+        futures = run_all(client, job, tasks)
+        outcomes = client.gather(futures) if rows else summaries(client, futures)
+    report = merged([o.report for o in outcomes], item_type=job.schema.item_type,
+                    sources=names, max_issues=job.max_issues)
+    return report, outcomes

@@ -125,10 +125,11 @@ def partition_stem(item_type: str, index: int) -> str:
     return f"{item_type}-p{index + 1:05d}"
 
 
-def run_partition(job: Job, task: PartitionTask, path: str | Path | None = None
-                  ) -> PartitionOutcome:
+def run_partition(job: Job, task: PartitionTask, path: str | Path | None = None,
+                  frames: Frames | None = None) -> PartitionOutcome:
     """Run one source through the stages; ``path`` is where to read it when that is not
-    ``task.source`` itself (a local copy of a remote file)."""
+    ``task.source`` itself (a local copy of a remote file); ``frames``, rows to validate
+    instead of a file (one partition of a DataFrame, numbered where it starts)."""
     validation = job.validation()
     # The source takes its place in the run: row keys and messages name earlier sources.
     validation.report.sources.extend(task.earlier)
@@ -137,7 +138,8 @@ def run_partition(job: Job, task: PartitionTask, path: str | Path | None = None
         indexes[name].seed(hashes, rows)
     local = path if path is not None else task.source
     if job.out is None:
-        return _validated(job, task, validation, local)
+        return _validated(job, task, validation, frames or _read(job, local, task.source),
+                          local)
     return _converted(job, task, validation, local)
 
 
@@ -153,9 +155,8 @@ def _read(job: Job, local: str | Path, name: str) -> Frames:
     return frames
 
 
-def _validated(job: Job, task: PartitionTask, validation: Validation,
+def _validated(job: Job, task: PartitionTask, validation: Validation, frames: Frames,
                local: str | Path) -> PartitionOutcome:
-    frames = _read(job, local, task.source)
     outcome = PartitionOutcome(task.index, validation.report)
     if job.rejected_to is not None and task.rejected_as:
         # Rejected rows to a file, as ``ldtransform validate`` writes them.

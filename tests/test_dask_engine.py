@@ -300,3 +300,32 @@ def test_a_real_process_on_its_own_local_cluster(tmp_path: Path, schema: Path) -
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["records_written"] == 1
     assert Manifest.read(tmp_path / "out" / "manifest.json").parts[0].records == 1
+
+
+def test_the_dask_dataframe_accessor_answers_as_pandas(client: Any) -> None:
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from ldtransform.schema import ItemSchema
+
+    schema = ItemSchema.from_dict(SCHEMA)
+    frame = pd.DataFrame({"code": ["A1", "B2", "A1", "c3", "D4", "B2", "E5"],
+                          "ref": ["r1", "r2", "r3", "r4", "r1", "r6", "r7"],
+                          "qty": ["1", "2", "x", "1", "1", "1", "-1"], "sku1": ["s"] * 7,
+                          "n1": ["1"] * 7, "sku2": [""] * 7, "n2": [""] * 7},
+                         index=[f"i{k}" for k in range(7)])
+    local = frame.ld.validate(schema, mapping=MAPPING)
+    lazy = dd.from_pandas(frame, npartitions=3).ld.validate(schema, mapping=MAPPING)
+    assert isinstance(lazy.valid, dd.DataFrame) and isinstance(lazy.rejected, dd.DataFrame)
+    # Dask stores strings as Arrow strings: values compared, not dtypes
+    pd.testing.assert_frame_equal(lazy.valid.compute(), local.valid, check_dtype=False,
+                                  check_index_type=False)
+    assert lazy.report.summary() == local.report.summary()
+    assert lazy.report.issues == local.report.issues
+    valid, rejected, report = lazy.compute()
+    # (Dask turns an index of Python strings into Arrow strings)
+    pd.testing.assert_frame_equal(valid, local.valid, check_index_type=False)
+    pd.testing.assert_frame_equal(rejected, local.rejected, check_index_type=False)
+    assert [i.message for i in report.issues if i.code == "duplicate-key"] == [
+        "code 'A1': this primary key already appears in row 1",
+        "code 'B2': this primary key already appears in row 2"]

@@ -144,6 +144,12 @@ def test_duplicates_across_files_name_both_places(tmp_path: Path, schema: Path,
     assert any(f"row 2 of {tmp_path / 'a.csv'}" in m and "'A1'" in m for m in messages)
     assert any(f"row 3 of {tmp_path / 'a.csv'}" in m and "'r2'" in m for m in messages)
     assert dask.report.rows_rejected == 2 and dask.records_written == 3
+    # The driver uploads the parts as any conversion's: through the manifest, checked.
+    from ldtransform.client.parts import parts_to_upload
+
+    uploads = parts_to_upload([dask.out], item_type=None)
+    assert [(u.part.path.name, u.part.sha256) for u in uploads] == [
+        (p.path.name, p.sha256) for p in dask.parts]
 
 
 def test_validate_on_the_cluster(tmp_path: Path, schema: Path, client: Any) -> None:

@@ -177,7 +177,10 @@ def engine_module(engine: str) -> Any:
     if engine not in ("dask",):
         raise ConfigError(f"engine is 'local' or 'dask', not {engine!r}")
     try:
-        return importlib.import_module(f"ldtransform.engines.{engine}")
+        module = importlib.import_module(f"ldtransform.engines.{engine}")
+        for name in module.REQUIRES:  # imported by the engine only when it runs
+            importlib.import_module(name)
+        return module
     except ImportError as exc:
         raise ConfigError(f"the {engine} engine needs its libraries ({exc.name} is "
                           f"missing): pip install 'ldtransform[{engine}]'") from exc

@@ -152,6 +152,25 @@ def test_duplicates_across_files_name_both_places(tmp_path: Path, schema: Path,
         (p.path.name, p.sha256) for p in dask.parts]
 
 
+def test_parquet_and_json_lines_beside_csv(tmp_path: Path, schema: Path,
+                                           client: Any) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [["A1", "r1", "1", "s1", "1", "", ""], ["B2", "r2", "x", "s1", "1", "s2", "2"]]
+    write_csv(tmp_path / "a.csv", rows)
+    table = pa.table({name: [row[at] for row in rows[::-1]]
+                      for at, name in enumerate(HEADER)})
+    pq.write_table(table, tmp_path / "b.parquet")
+    (tmp_path / "c.jsonl").write_text("".join(
+        json.dumps(dict(zip(HEADER, row, strict=True))) + "\n"
+        for row in [["C3", "r1", "2", "s", "1", "", ""], *rows]), encoding="utf-8")
+    sources = [str(tmp_path / name) for name in ("a.csv", "b.parquet", "c.jsonl")]
+    local, dask = both(sources, schema, tmp_path, client)
+    assert_same(local, dask)
+    assert dask.report.by_code["duplicate-key"] == 4  # b and c repeat A1 and B2 of a
+
+
 def test_validate_on_the_cluster(tmp_path: Path, schema: Path, client: Any) -> None:
     write_csv(tmp_path / "a.csv", [["A1", "r1", "1", "s1", "1", "", ""]])
     write_csv(tmp_path / "b.csv", [["A1", "r2", "1", "s1", "1", "", ""],
@@ -262,6 +281,14 @@ def test_a_worker_killed_mid_run_leaves_whole_parts(tmp_path: Path, schema: Path
     assert (tmp_path / "killed").exists()
     assert_same(local, dask)
     assert dask.report.rows_rejected == 4
+
+
+def test_without_the_extra_the_engine_says_what_to_install(
+        tmp_path: Path, schema: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(ConfigError, match=r"pip install 'ldtransform\[dask\]'"):
+        ldtransform.convert(str(tmp_path / "a.csv"), schema=schema, out=tmp_path / "out",
+                            engine="dask")
 
 
 def test_dedupe_across_sources_is_refused(tmp_path: Path, schema: Path, client: Any) -> None:

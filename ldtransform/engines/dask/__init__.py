@@ -42,7 +42,10 @@ from ldtransform.quarantine import rejected_name
 from ldtransform.report import Report
 from ldtransform.writers import make_writer
 
-__all__ = ["client_for", "convert", "validate", "validate_files"]
+__all__ = ["REQUIRES", "client_for", "convert", "validate", "validate_files"]
+
+#: What a run needs besides Dask itself (imported when used, so ``ddf.ld`` stays light).
+REQUIRES = ("distributed", "fsspec")
 
 
 def _tasks(names: list[str], rejected_format: str | None) -> list[PartitionTask]:

@@ -197,7 +197,9 @@ def _converted(job: Job, task: PartitionTask, validation: Validation,
         with _removed_on_failure(run.parts, run.rejected, hashed):
             frames = _read(job, local, task.source)
             outcome.parts = run.sources([frames], {}, [task.index])
-            outcome.source_file = {**hashed.verified()[0], "path": task.source}
+            # A regular file only (as locally): what the manifest lists with its hash.
+            outcome.source_file = next(({**entry, "path": task.source}
+                                        for entry in hashed.verified()), None)
     except ValidationFailed as exc:
         outcome.failure = {"message": str(exc), "row": exc.row, "source": exc.source}
         hashed.stop()

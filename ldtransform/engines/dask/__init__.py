@@ -148,7 +148,7 @@ def validate_files(data: Any, job: Job, *, scheduler: Any = None, workers: int |
     tasks = _tasks(names, job.rejected_format if job.rejected_to is not None else None)
     with client_for(scheduler, workers) as client:
         futures = run_all(client, job, tasks)
-        outcomes = client.gather(futures) if rows else summaries(client, futures)
+        outcomes = summaries(client, futures, rows=rows)
     report = merged([o.report for o in outcomes], item_type=job.schema.item_type,
                     sources=names, max_issues=job.max_issues)
     return report, outcomes

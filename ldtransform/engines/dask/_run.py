@@ -10,6 +10,7 @@ them; a source without such keys is read once.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -35,6 +36,10 @@ def _keys(outcome: PartitionOutcome) -> Keys:
 
 def _summary(outcome: PartitionOutcome) -> PartitionOutcome:
     return outcome.without_rows()
+
+
+def _without_keys(outcome: PartitionOutcome) -> PartitionOutcome:
+    return dataclasses.replace(outcome, keys={})
 
 
 def run_all(client: Any, job: Job, tasks: list[PartitionTask]) -> list[Any]:
@@ -68,9 +73,12 @@ def run_all(client: Any, job: Job, tasks: list[PartitionTask]) -> list[Any]:
     return outcomes
 
 
-def summaries(client: Any, outcomes: list[Any]) -> list[PartitionOutcome]:
-    """The outcomes without their rows and keys, gathered on the driver."""
-    return list(client.gather([client.submit(_summary, future, pure=False)
+def summaries(client: Any, outcomes: list[Any], *, rows: bool = False
+              ) -> list[PartitionOutcome]:
+    """The outcomes without their keys (and without their rows unless ``rows``),
+    gathered on the driver."""
+    keep = _without_keys if rows else _summary
+    return list(client.gather([client.submit(keep, future, pure=False)
                                for future in outcomes]))
 
 

@@ -36,7 +36,7 @@ from ldtransform.pipeline import OnError, _Conversion, _removed_on_failure, reje
 from ldtransform.quarantine import QuarantineFile
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema
-from ldtransform.validation import Validation, rejected_schema
+from ldtransform.validation import SOURCE_SHIFT, Validation, rejected_schema
 from ldtransform.writers import WriterOptions, make_writer
 
 __all__ = ["Job", "PartitionOutcome", "PartitionTask", "partition_stem", "run_partition"]
@@ -86,15 +86,25 @@ class Job:
 
 @dataclass(frozen=True)
 class PartitionTask:
-    """One source of the run: its position, its name as reports show it, the names of
-    the sources before it, its rejected-rows file's name, and (a second run) the keys
-    earlier sources hold first."""
+    """One source of the run: its position, its name as reports show it, its
+    rejected-rows file's name, and for a second run the keys earlier sources hold first
+    with the names of those sources (``named``: by position)."""
 
     index: int
     source: str
-    earlier: tuple[str, ...] = ()
     rejected_as: str | None = None
     seeds: Keys | None = None
+    named: dict[int, str] = field(default_factory=dict)
+    #: Its place among the sources of the run, when not ``index`` (the partitions of one
+    #: DataFrame are one source).
+    place: int | None = None
+
+    def seeded(self, seeds: Keys, names: list[str]) -> PartitionTask:
+        """This task run again from ``seeds``, with the names of the sources they name."""
+        places = {int(place) for _, rows in seeds.values()
+                  for place in np.unique(rows >> SOURCE_SHIFT)}
+        return dataclasses.replace(self, seeds=seeds,
+                                   named={place: names[place] for place in places})
 
 
 @dataclass
@@ -132,7 +142,8 @@ def run_partition(job: Job, task: PartitionTask, path: str | Path | None = None,
     instead of a file (one partition of a DataFrame, numbered where it starts)."""
     validation = job.validation()
     # The source takes its place in the run: row keys and messages name earlier sources.
-    validation.report.sources.extend(task.earlier)
+    place = task.index if task.place is None else task.place
+    validation.report.sources.extend(task.named.get(at, "") for at in range(place))
     indexes = validation.key_indexes()
     for name, (hashes, rows) in (task.seeds or {}).items():
         indexes[name].seed(hashes, rows)

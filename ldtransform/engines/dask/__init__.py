@@ -50,8 +50,7 @@ REQUIRES = ("distributed", "fsspec")
 
 def _tasks(names: list[str], rejected_format: str | None) -> list[PartitionTask]:
     taken: set[str] = set()
-    return [PartitionTask(index, name, tuple(names[:index]),
-                          _unique(rejected_name(name, rejected_format), taken)
+    return [PartitionTask(index, name, _unique(rejected_name(name, rejected_format), taken)
                           if rejected_format else None)
             for index, name in enumerate(names)]
 

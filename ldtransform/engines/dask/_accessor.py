@@ -121,7 +121,7 @@ def _validate(job: Job, part: pd.DataFrame, number: int, start: int,
     shifted = Frames(rows.schema, ((n.first_row + start, n.batch) for n in rows.numbered()),
                      source=SOURCE)
     # Every partition is the one source: earlier partitions' rows are "row n" alike.
-    task = PartitionTask(number, SOURCE, seeds=seeds)
+    task = PartitionTask(number, SOURCE, seeds=seeds, place=0)
     return run_partition(job, task, frames=shifted)
 
 

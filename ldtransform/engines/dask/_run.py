@@ -64,8 +64,7 @@ def run_all(client: Any, job: Job, tasks: list[PartitionTask]) -> list[Any]:
     del first, keyed
     for at, task in enumerate(tasks):
         if task.index in again:
-            seeded = PartitionTask(task.index, task.source, task.earlier, task.rejected_as,
-                                   again[task.index])
+            seeded = task.seeded(again[task.index], [task.source for task in tasks])
             outcomes[at] = client.submit(_run, shared, seeded, pure=False,
                                          key=f"ldtransform-{run}-{task.index}-seeded")
     wait(outcomes)

@@ -171,6 +171,31 @@ def test_parquet_and_json_lines_beside_csv(tmp_path: Path, schema: Path,
     assert dask.report.by_code["duplicate-key"] == 4  # b and c repeat A1 and B2 of a
 
 
+def test_child_records_from_their_own_file(tmp_path: Path, schema: Path,
+                                           client: Any) -> None:
+    from ldtransform.mapping import Mapping
+
+    (tmp_path / "lines.csv").write_text("order,sku,n\nA1,s1,1\nB2,s2,x\nZZ,s3,1\nA1,s4,2\n",
+                                        encoding="utf-8")
+    spec = {"fields": {"code": "code", "ref": "ref", "qty": "qty"}, "children": {"lines": {
+        "file": "lines.csv", "key": "order", "parent_key": "code",
+        "fields": {"sku": "sku", "n": "n"}}}}
+    mapping = Mapping.from_dict(spec, source=str(tmp_path / "m.toml"))
+    write_csv(tmp_path / "a.csv", [["A1", "r1", "1", "", "", "", ""]])
+    write_csv(tmp_path / "b.csv", [["B2", "r2", "1", "", "", "", ""],
+                                   ["A1", "r3", "2", "", "", "", ""]])
+    sources = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    local = ldtransform.convert(sources, schema=schema, mapping=mapping,
+                                out=tmp_path / "local")
+    dask = ldtransform.convert(sources, schema=schema, mapping=mapping, out=tmp_path / "dask",
+                               engine="dask", scheduler=client)
+    assert_same(local, dask)
+    # Child rows no parent of the source claims: B2 and ZZ for a.csv, ZZ for b.csv
+    assert dask.report.by_code["orphan-child-row"] == 3
+    assert [item["data"]["lines"] for item in map(json.loads, items(dask))] == [
+        [{"sku": "s1", "n": 1}, {"sku": "s4", "n": 2}]]
+
+
 def test_validate_on_the_cluster(tmp_path: Path, schema: Path, client: Any) -> None:
     write_csv(tmp_path / "a.csv", [["A1", "r1", "1", "s1", "1", "", ""]])
     write_csv(tmp_path / "b.csv", [["A1", "r2", "1", "s1", "1", "", ""],

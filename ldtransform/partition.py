@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,8 @@ def _converted(job: Job, task: PartitionTask, validation: Validation,
     stem = partition_stem(item.item_type, task.index)
     rejected_to = job.rejected_to or job.out
     if not job.dry_run:
-        _clear(job.out, stem, rejected_to / task.rejected_as if task.rejected_as else None)
+        _clear(job.out, stem, writer.suffix,
+               rejected_to / task.rejected_as if task.rejected_as else None)
     sink = PartSink(job.out, stem, writer, max_records=job.max_records,
                     max_bytes=job.max_bytes, dry_run=job.dry_run)
     run = _Conversion(validation, writer, sink, rejected_to=rejected_to,
@@ -230,13 +232,17 @@ def _keys(validation: Validation) -> Keys:
     return {name: index.entries() for name, index in validation.key_indexes().items()}
 
 
-def _clear(folder: Path, stem: str, rejected: Path | None) -> None:
+def _clear(folder: Path, stem: str, suffix: str, rejected: Path | None) -> None:
     """Remove what an earlier attempt at this partition left: its parts, its unfinished
     temporary files and its rejected-rows file. A retried partition replaces its own
     output and never adds to it."""
-    pattern = glob.escape(stem)
-    for path in [*folder.glob(f"{pattern}-*"), *folder.glob(f".{pattern}-*.part")]:
-        path.unlink(missing_ok=True)
+    part = re.escape(stem) + r"-\d{5,}" + re.escape(suffix)
+    own = re.compile(rf"{part}|\.{part}\..*\.part")
+    for path in folder.glob(f"*{glob.escape(stem)}-*"):
+        if own.fullmatch(path.name):
+            path.unlink(missing_ok=True)
     if rejected is not None:
         for path in quarantine_files(rejected):
             path.unlink(missing_ok=True)
+            for unfinished in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+                unfinished.unlink(missing_ok=True)

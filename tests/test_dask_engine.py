@@ -297,6 +297,7 @@ def test_a_worker_killed_mid_run_leaves_whole_parts(tmp_path: Path, schema: Path
     # What a write cut short leaves: the retried source clears it.
     (tmp_path / "dask").mkdir()
     (tmp_path / "dask" / ".Order-p00003-00001.json.abc.part").write_bytes(b"[{")
+    (tmp_path / "dask" / ".s2.rejected.csv.abc.part").write_bytes(b"code,")
     killer = KillOnce(sources[2], str(tmp_path / "killed"))
     local = ldtransform.convert(sources, schema=schema, mapping=MAPPING, max_records=3,
                                 out=tmp_path / "local", transforms=[Passes()])

@@ -112,8 +112,9 @@ def _remove(job: Job, tasks: list[PartitionTask]) -> None:
     if job.dry_run or job.out is None:
         return
     rejected_to = job.rejected_to or job.out
+    suffix = make_writer(job.to, job.schema, job.writer_options).suffix
     for task in tasks:
-        _clear(job.out, partition_stem(job.schema.item_type, task.index),
+        _clear(job.out, partition_stem(job.schema.item_type, task.index), suffix,
                rejected_to / task.rejected_as if task.rejected_as else None)
 
 

@@ -133,10 +133,13 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
         from ldtransform.partition import Job
         from ldtransform.validation import as_mapping
 
-        job = Job(item, as_mapping(mapping), extra_columns, max_issues, tuple(transforms),
-                  read_options, options.partial, to, options, Path(out), max_records,
-                  max_bytes, dry_run, on_error,
-                  Path(rejected_dir) if rejected_dir is not None else None, rejected_format)
+        job = Job(item, mapping=as_mapping(mapping), extra_columns=extra_columns,
+                  max_issues=max_issues, transforms=tuple(transforms),
+                  read_options=read_options, partial=options.partial, to=to,
+                  writer_options=options, out=Path(out), max_records=max_records,
+                  max_bytes=max_bytes, dry_run=dry_run, on_error=on_error,
+                  rejected_to=Path(rejected_dir) if rejected_dir is not None else None,
+                  rejected_format=rejected_format)
         converted: ConvertResult = engine_module(engine).convert(
             sources, job, overwrite=overwrite, progress=progress, scheduler=scheduler,
             workers=workers, mapping_file=mapping, template_file=options.template)

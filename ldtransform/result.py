@@ -120,10 +120,12 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
         from ldtransform.validation import as_mapping
 
         item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
-        job = Job(item, as_mapping(mapping), extra_columns, max_issues, tuple(transforms),
-                  read_options, partial)
-        return engine_module(engine).validate(data, job, on_error=on_error,  # type: ignore[no-any-return]
-                                              scheduler=scheduler, workers=workers)
+        job = Job(item, mapping=as_mapping(mapping), extra_columns=extra_columns,
+                  max_issues=max_issues, transforms=tuple(transforms),
+                  read_options=read_options, partial=partial)
+        checked: Result = engine_module(engine).validate(
+            data, job, on_error=on_error, scheduler=scheduler, workers=workers)
+        return checked
     frames = as_frames(data, read_options)
     run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
                      max_issues=max_issues, partial=partial, transforms=transforms)

@@ -121,7 +121,8 @@ def _validate_on_cluster(sources: tuple[str, ...], schema_path: str, mapping_pat
     from ldtransform.schema import load_schema
     from ldtransform.validation import as_mapping
 
-    job = Job(load_schema(schema_path), as_mapping(mapping_path), extra_columns, max_issues,
+    job = Job(load_schema(schema_path), mapping=as_mapping(mapping_path),
+              extra_columns=extra_columns, max_issues=max_issues,
               read_options=options, rejected_to=Path(rejected_dir),
               rejected_format=rejected_format)
     report, outcomes = engine_module(on_cluster["engine"]).validate_files(

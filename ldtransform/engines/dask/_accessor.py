@@ -53,8 +53,8 @@ class DaskLdAccessor:
         """This DataFrame validated against ``schema`` (options as
         :func:`ldtransform.validate`), lazily."""
         item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
-        job = Job(item, as_mapping(mapping), extra_columns, max_issues, tuple(transforms),
-                  {}, partial)
+        job = Job(item, mapping=as_mapping(mapping), extra_columns=extra_columns,
+                  max_issues=max_issues, transforms=tuple(transforms), partial=partial)
         job.check()
         return LazyResult(self._frame, job)
 

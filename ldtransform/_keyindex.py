@@ -144,6 +144,25 @@ class KeyIndex:
         earlier[order] = found
         return earlier
 
+    def entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every hash held, sorted, with the first row that held it (int64)."""
+        runs = [run for shard in self._shards for run in shard]
+        if not runs:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        hashes = np.concatenate([hashes for hashes, _ in runs])
+        rows = np.concatenate([rows.astype(np.int64) for _, rows in runs])
+        order = np.argsort(hashes, kind="stable")
+        return hashes[order], rows[order]
+
+    def seed(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        """Start from keys held elsewhere (distinct hashes, each with its first row), as
+        if the rows holding them had been added before any other."""
+        order = np.argsort(hashes, kind="stable")
+        queries, query_rows = hashes[order].astype(np.uint64), rows[order].astype(np.int64)
+        for runs, part in zip(self._shards, _slices(queries), strict=True):
+            if part.start < part.stop:
+                _push(runs, queries[part], query_rows[part])
+
 
 _SHARDS = 16
 #: Where each shard's hashes start, but the first: by the top four bits.

@@ -98,7 +98,9 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             empty: str | None = None,
             rejected_dir: str | os.PathLike[str] | None = None, rejected_format: str = "csv",
             transforms: Iterable[TransformSpec] = (),
-            writer_options: WriterOptions | None = None, **read_options: Any) -> ConvertResult:
+            writer_options: WriterOptions | None = None, engine: str = "local",
+            scheduler: Any = None, workers: int | None = None,
+            **read_options: Any) -> ConvertResult:
     """Read, map, validate and write ``sources`` (a path, Frames, a DataFrame, or a list
     of them) into the folder ``out`` as format ``to``; see the module docstring.
 
@@ -112,6 +114,10 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
     ``on_error="fail"`` is all or nothing: the first rejected row raises
     :class:`~ldtransform.errors.ValidationFailed` and no output file is left behind.
     ``transforms`` (and those the mapping names) run on the rows before the mapping.
+
+    ``engine="dask"`` runs each source as a task on a Dask cluster (``scheduler``: its
+    address or a ``distributed.Client``; else a local cluster of ``workers`` processes)
+    with the same results; see :mod:`ldtransform.engines.dask`.
     """
     if on_error not in ("quarantine", "fail"):
         raise ConfigError(f"on_error is 'quarantine' or 'fail', not {on_error!r}")
@@ -123,6 +129,21 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
                           "not both")
     options = writer_options or asked
     item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
+    if engine != "local":
+        from ldtransform.partition import Job
+        from ldtransform.validation import as_mapping
+
+        job = Job(item, mapping=as_mapping(mapping), extra_columns=extra_columns,
+                  max_issues=max_issues, transforms=tuple(transforms),
+                  read_options=read_options, partial=options.partial, to=to,
+                  writer_options=options, out=Path(out), max_records=max_records,
+                  max_bytes=max_bytes, dry_run=dry_run, on_error=on_error,
+                  rejected_to=Path(rejected_dir) if rejected_dir is not None else None,
+                  rejected_format=rejected_format)
+        converted: ConvertResult = engine_module(engine).convert(
+            sources, job, overwrite=overwrite, progress=progress, scheduler=scheduler,
+            workers=workers, mapping_file=mapping, template_file=options.template)
+        return converted
     validation = Validation(item, mapping=mapping, extra_columns=extra_columns,
                             max_issues=max_issues, partial=options.partial,
                             transforms=transforms)
@@ -149,6 +170,23 @@ def convert(sources: Any, *, schema: ItemSchema | str | os.PathLike[str],
             result.manifest = _manifest(result, item, to, writer, hashed, mapping,
                                         options.template).write(folder)
     return result
+
+
+def engine_module(engine: str) -> Any:
+    """The module of an engine other than the local one (``dask``), loaded when asked
+    for: the core never imports an engine's libraries."""
+    import importlib
+
+    if engine not in ("dask",):
+        raise ConfigError(f"engine is 'local' or 'dask', not {engine!r}")
+    try:
+        module = importlib.import_module(f"ldtransform.engines.{engine}")
+        for name in module.REQUIRES:  # imported by the engine only when it runs
+            importlib.import_module(name)
+        return module
+    except ImportError as exc:
+        raise ConfigError(f"the {engine} engine needs its libraries ({exc.name} is "
+                          f"missing): pip install 'ldtransform[{engine}]'") from exc
 
 
 def _describe_empty(result: ConvertResult, writer: RecordWriter,
@@ -204,6 +242,8 @@ class _Conversion:
     progress: Progress | None
     #: The rejected-rows files written so far.
     rejected: list[PartInfo] = field(default_factory=list)
+    #: The name of the rejected-rows file when the caller chose it (one source only).
+    rejected_as: str | None = None
     _rejected_names: set[str] = field(default_factory=set)
 
     def sources(self, listed: list[Any], read_options: dict[str, Any],
@@ -234,8 +274,8 @@ class _Conversion:
 
     def _quarantine(self, frames: Frames) -> QuarantineFile | None:
         """Where the rejected rows of ``frames`` go; None when none are written."""
-        name = _unique(rejected_name(frames.source, self.rejected_format),
-                       self._rejected_names)
+        name = self.rejected_as or _unique(rejected_name(frames.source, self.rejected_format),
+                                           self._rejected_names)
         if self.dry_run or self.on_error == "fail":
             return None
         original = frames.info.get("quarantine_of") or frames.source

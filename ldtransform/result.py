@@ -98,7 +98,9 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
              mapping: Mapping | dict[str, Any] | str | os.PathLike[str] | None = None,
              extra_columns: ExtraColumns = "warn", max_issues: int = 1000,
              on_error: Literal["quarantine", "fail"] = "quarantine", partial: bool = False,
-             transforms: Iterable[TransformSpec] = (), **read_options: Any) -> Result:
+             transforms: Iterable[TransformSpec] = (), engine: str = "local",
+             scheduler: Any = None, workers: int | None = None,
+             **read_options: Any) -> Result:
     """Validate ``data`` (Frames, a DataFrame, an Arrow table or a file path) against
     ``schema``, optionally through ``mapping``; reader options go to
     :func:`ldtransform.read` when ``data`` is a path. With ``on_error="fail"`` a rejected
@@ -106,7 +108,24 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
     ``partial=True`` checks rows meant for a Merge or Update (see :class:`Validation`).
     ``transforms`` (``[{"name": "dedupe", "on": ["id"]}]``) run on the rows before the
     mapping; see :mod:`ldtransform.transforms`. The valid and rejected rows of a DataFrame
-    keep its index."""
+    keep its index.
+
+    ``engine="dask"`` validates files (a path, a glob or URL, or a list of them) on a Dask
+    cluster, one task per source, with the same results in source order; ``scheduler``
+    and ``workers`` as for :func:`~ldtransform.convert`."""
+    if engine != "local":
+        from ldtransform.partition import Job
+        from ldtransform.pipeline import engine_module
+        from ldtransform.schema import load_schema
+        from ldtransform.validation import as_mapping
+
+        item = schema if isinstance(schema, ItemSchema) else load_schema(schema)
+        job = Job(item, mapping=as_mapping(mapping), extra_columns=extra_columns,
+                  max_issues=max_issues, transforms=tuple(transforms),
+                  read_options=read_options, partial=partial)
+        checked: Result = engine_module(engine).validate(
+            data, job, on_error=on_error, scheduler=scheduler, workers=workers)
+        return checked
     frames = as_frames(data, read_options)
     run = Validation(schema, mapping=mapping, extra_columns=extra_columns,
                      max_issues=max_issues, partial=partial, transforms=transforms)

@@ -116,6 +116,14 @@ class Validation:
         return [f.name for f in self.schema.fields if f.constraints.get("unique")
                 and (f.name,) != self.schema.primary_key]
 
+    def key_indexes(self) -> dict[str, KeyIndex]:
+        """The indexes remembering keys across batches and sources, by what they check:
+        ``primaryKey``, or ``unique:<field>``."""
+        indexes = {f"unique:{name}": index for name, index in self._unique.items()}
+        if self._primary is not None:
+            indexes["primaryKey"] = self._primary
+        return indexes
+
     def run(self, frames: Frames, *, on_rejected: RejectedSink | None = None) -> Frames:
         """Valid rows of ``frames``, lazily; rejected rows go to ``on_rejected``."""
         run = self._source_run(frames, on_rejected)

@@ -20,8 +20,8 @@ from ldtransform.cli._words import cli_phrasing, flag, parse_option_value, reade
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_JOBS",
            "EXIT_READ", "EXIT_UNREACHABLE", "EXIT_USAGE",
-           "collect_reader_options", "errors_reported", "examples", "log_to_stderr",
-           "reader_options", "reporting_options", "write_report"]
+           "collect_reader_options", "engine_options", "engine_settings", "errors_reported",
+           "examples", "log_to_stderr", "reader_options", "reporting_options", "write_report"]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -133,6 +133,37 @@ def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
         return func(**kwargs)
 
     return keep_extras
+
+
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--engine``, ``--scheduler`` and ``--workers``: where the stages run."""
+    for option in reversed([
+        click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+                     show_default=True,
+                     help="local: in this process; dask: one task per source on a Dask "
+                          "cluster, same results (pip install 'ldtransform[dask]').",
+                     ),
+        click.option("--scheduler", metavar="ADDRESS",
+                     help="With --engine dask: the scheduler to run on, e.g. "
+                          "tcp://host:8786 (default: a local cluster)."),
+        click.option("--workers", type=click.IntRange(min=1), metavar="N",
+                     help="With --engine dask and no --scheduler: worker processes of the "
+                          "local cluster."),
+    ]):
+        func = option(func)
+    return func
+
+
+def engine_settings(engine: str, scheduler: str | None,
+                    workers: int | None) -> dict[str, Any]:
+    """The keywords of ``convert``/``validate`` for the engine options given."""
+    if engine == "local":
+        if scheduler is not None or workers is not None:
+            raise click.UsageError("--scheduler and --workers go with --engine dask")
+        return {}
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers starts a local cluster; a --scheduler has its own")
+    return {"engine": engine, "scheduler": scheduler, "workers": workers}
 
 
 def reporting_options(rejected_dir_default: str | None,

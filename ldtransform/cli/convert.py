@@ -19,6 +19,8 @@ from ldtransform.cli._common import (
     EXIT_INVALID,
     EXIT_JOBS,
     collect_reader_options,
+    engine_options,
+    engine_settings,
     errors_reported,
     examples,
     reader_options,
@@ -107,6 +109,7 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 @click.option("--overwrite", is_flag=True, help="Replace an earlier conversion in --out.")
 @reader_options
 @reporting_options(None, "Folder for <source>.rejected.csv (default: the --out folder).")
+@engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None, to: str,
             out: str, template: str | None, csv_delimiter: str | None,
@@ -117,7 +120,8 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
             format_: str | None, encoding: str | None, delimiter: str | None,
             sheet: str | None, header_row: str | None, report_path: str | None,
             max_issues: int, rejected_dir: str | None, rejected_format: str,
-            extra_columns: str, as_json: bool) -> None:
+            extra_columns: str, engine: str, scheduler: str | None, workers: int | None,
+            as_json: bool) -> None:
     """Turn SOURCES (files or globs) into import-ready files in --out.
 
     Reads, maps, validates and writes; rejected rows go to <source>.rejected.csv in --out.
@@ -137,9 +141,11 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
                 "max_bytes": parse_size(max_bytes),
                 "dry_run": dry_run, "overwrite": overwrite, "on_error": on_error,
                 "max_issues": max_issues, "extra_columns": extra_columns,
-                "rejected_dir": rejected_dir, "rejected_format": rejected_format}
-    result, summary = _convert_and_report(expand_sources(sources), settings, options,
-                                          as_json, report_path)
+                "rejected_dir": rejected_dir, "rejected_format": rejected_format,
+                **engine_settings(engine, scheduler, workers)}
+    # The Dask engine expands globs and URLs itself (s3://bucket/*.parquet).
+    listed = list(sources) if engine == "dask" else expand_sources(sources)
+    result, summary = _convert_and_report(listed, settings, options, as_json, report_path)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     sys.exit(0 if result.report.ok else EXIT_INVALID)

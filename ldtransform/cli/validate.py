@@ -15,6 +15,8 @@ import click
 from ldtransform.cli._common import (
     EXIT_INVALID,
     collect_reader_options,
+    engine_options,
+    engine_settings,
     errors_reported,
     examples,
     reader_options,
@@ -50,13 +52,15 @@ __all__ = ["EXIT_INVALID", "schema", "validate"]
               help="A TOML mapping from source columns to item fields.")
 @reader_options
 @reporting_options(".", "Folder for <source>.rejected.csv, the rows to fix and feed back.")
+@engine_options
 @click.option("--show", default=20, show_default=True, help="Issues printed here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | None,
              format_: str | None, encoding: str | None, delimiter: str | None,
              sheet: str | None, header_row: str | None, report_path: str | None,
              max_issues: int, rejected_dir: str, rejected_format: str, extra_columns: Any,
-             show: int, as_json: bool) -> None:
+             engine: str, scheduler: str | None, workers: int | None, show: int,
+             as_json: bool) -> None:
     """Check SOURCES against an itemType schema; list every problem with its row.
 
     Valid rows are counted; rejected rows go to <source>.rejected.csv in the source's own
@@ -73,26 +77,57 @@ def validate(sources: tuple[str, ...], schema_path: str, mapping_path: str | Non
         options["format"] = format_
     console = _console(as_json)
     quarantined: list[tuple[Path, int]] = []
+    on_cluster = engine_settings(engine, scheduler, workers)
     with errors_reported():
-        run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
-                         max_issues=max_issues)
-        for source in sources:
-            target = Path(rejected_dir) / rejected_name(source, rejected_format)
-            frames = read_for_validation(source, **options)
-            original = frames.info.get("quarantine_of") or source
-            # Written under its final name only once the source is read to its end.
-            with QuarantineFile(target, source=original, reading=source) as quarantine:
-                _drain(run.run(frames, on_rejected=quarantine), frames, console)
-            if quarantine.rows:
-                quarantined.append((target, quarantine.rows))
-        report = run.finish()
+        if on_cluster:
+            report, quarantined = _validate_on_cluster(
+                sources, schema_path, mapping_path, options, on_cluster,
+                extra_columns=extra_columns, max_issues=max_issues,
+                rejected_dir=rejected_dir, rejected_format=rejected_format)
+        else:
+            run = Validation(schema_path, mapping=mapping_path, extra_columns=extra_columns,
+                             max_issues=max_issues)
+            for source in sources:
+                target = Path(rejected_dir) / rejected_name(source, rejected_format)
+                frames = read_for_validation(source, **options)
+                original = frames.info.get("quarantine_of") or source
+                # Written under its final name only once the source is read to its end.
+                with QuarantineFile(target, source=original, reading=source) as quarantine:
+                    _drain(run.run(frames, on_rejected=quarantine), frames, console)
+                if quarantine.rows:
+                    quarantined.append((target, quarantine.rows))
+            report = run.finish()
         if report_path:
             write_report(report, report_path)
+    _finish(report, console, show, quarantined, report_path, as_json)
+
+
+def _finish(report: Report, console: Console, show: int, quarantined: list[tuple[Path, int]],
+            report_path: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(report.to_json())
     else:
         _print_report(report, console, show, quarantined, report_path)
     sys.exit(0 if report.ok else EXIT_INVALID)
+
+
+def _validate_on_cluster(sources: tuple[str, ...], schema_path: str, mapping_path: str | None,
+                         options: dict[str, Any], on_cluster: dict[str, Any], *,
+                         extra_columns: Any, max_issues: int, rejected_dir: str,
+                         rejected_format: str) -> tuple[Report, list[tuple[Path, int]]]:
+    """Validate SOURCES with the Dask engine, rejected rows written per source as here."""
+    from ldtransform.partition import Job
+    from ldtransform.pipeline import engine_module
+    from ldtransform.schema import load_schema
+    from ldtransform.validation import as_mapping
+
+    job = Job(load_schema(schema_path), mapping=as_mapping(mapping_path),
+              extra_columns=extra_columns, max_issues=max_issues,
+              read_options=options, rejected_to=Path(rejected_dir),
+              rejected_format=rejected_format)
+    report, outcomes = engine_module(on_cluster["engine"]).validate_files(
+        list(sources), job, scheduler=on_cluster["scheduler"], workers=on_cluster["workers"])
+    return report, [(o.rejected.path, o.rejected.records) for o in outcomes if o.rejected]
 
 
 def _console(quiet: bool) -> Console:

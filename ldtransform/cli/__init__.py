@@ -101,7 +101,7 @@ def _register_commands() -> None:
     from ldtransform.cli.convert import convert, run
     from ldtransform.cli.export import export, pull
     from ldtransform.cli.ld import cancel, jobs, login, status, upload
-    from ldtransform.cli.plugin import plugins
+    from ldtransform.cli.plugin import plugin, plugins
     from ldtransform.cli.template import template
     from ldtransform.cli.validate import schema, validate
     from ldtransform.server.command import serve_command  # imports only click
@@ -113,7 +113,7 @@ def _register_commands() -> None:
         "ldtransform serve --config samples/server.toml",
     )
     for command in (validate, schema, convert, run, template, serve_command, login, upload,
-                    status, cancel, jobs, export, pull, plugins):
+                    status, cancel, jobs, export, pull, plugins, plugin):
         main.add_command(command)
 
 

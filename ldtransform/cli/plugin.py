@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
-from ldtransform.cli._common import examples
+from ldtransform.cli._common import errors_reported, examples
 
-__all__ = ["plugins"]
+__all__ = ["plugin", "plugins"]
 
 COLUMNS = ("kind", "name", "suffixes", "distribution", "version", "status", "target")
 
@@ -71,3 +72,36 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         if row["error"]:
             console.print(Text.assemble((f"{row['kind']} {row['name']}", "red"),
                                         f": {row['error']}"))
+
+
+@click.group(short_help="Start a plugin package of your own.", epilog=examples(
+    "ldtransform plugin new ldtransform-foo --kind reader",
+    "ldtransform plugin new ldtransform-unique --kind validator",
+))
+def plugin() -> None:
+    """Start a plugin: a reader, writer, validator or transform of your own."""
+
+
+@plugin.command("new", epilog=examples(
+    "ldtransform plugin new ldtransform-foo --kind reader",
+    "ldtransform plugin new ldtransform-trim --kind transform",
+    "ldtransform plugin new ldtransform-tagged --kind writer",
+))
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["reader", "writer", "validator",
+                                                          "transform"]),
+              help="What the plugin is.")
+def plugin_new(name: str, kind: str) -> None:
+    """Write a package NAME in the current folder: a working plugin of KIND registered
+    through its entry point, its contract tests, a pyproject.toml and a README.
+
+    NAME is the distribution name, e.g. ldtransform-foo (the plugin is then "foo"). The
+    package installs with `pip install -e NAME` and its tests pass at once.
+    """
+    from ldtransform.cli._scaffold import new_plugin
+
+    with errors_reported():
+        folder = new_plugin(name, kind, Path.cwd())  # type: ignore[arg-type]
+    click.echo(f"wrote {folder.name}/: a {kind} plugin. Next:\n"
+               f"  pip install -e './{folder.name}[test]'\n"
+               f"  pytest {folder.name}")

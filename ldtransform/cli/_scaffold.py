@@ -34,7 +34,10 @@ On the command line the suffix picks the reader, and `-o` passes its options:
 import ldtransform
 
 ldtransform.convert("accounts.csv", schema="Account.json", to="${plugin}", out="out")
-```""",
+```
+
+On the command line: `ldtransform convert accounts.csv --schema Account.json --to ${plugin}
+--out out` (its options, if you add some, as `-w key=value`).""",
     "validator": """A schema runs it by naming it in its `checks`, with its options:
 
 ```json

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from ldtransform.cli import EXIT_CONFIG, main
 from ldtransform.cli._scaffold import KINDS, new_plugin
+from ldtransform.testing import ReaderContract
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = {"reader": "TestMyreaderReader", "writer": "TestMywriterWriter",
@@ -40,6 +41,27 @@ def test_every_kind_installs_and_passes_its_contract_tests(tmp_path: Path) -> No
         passed = [line for line in done.stdout.splitlines()
                   if module in line and " PASSED" in line]
         assert len(passed) >= 6, (kind, done.stdout[-3000:])
+
+
+def test_an_editable_install_passes_its_tests_too(tmp_path: Path) -> None:
+    """`pip install -e`, as the README says: the code stays in the folder, found through
+    the .pth file the install writes (a site folder, not just a path entry)."""
+    folder = new_plugin("ldtransform-foo", "reader", tmp_path)
+    site = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+         "--no-build-isolation", "--no-index", "--target", str(site), "-e", str(folder)],
+        capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    assert not (site / "ldtransform_foo").exists()  # not copied: the folder is used
+    run = ("import site, sys; site.addsitedir(sys.argv[1]); import pytest; "
+           "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', sys.argv[2]]))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", run, str(site), str(folder / "tests")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    contract_tests = [name for name in dir(ReaderContract) if name.startswith("test_")]
+    assert f"{len(contract_tests)} passed" in done.stdout, done.stdout[-3000:]
 
 
 def test_the_package_names_follow_the_distribution_name(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ def _load_target(spec: PluginSpec) -> Any:
         obj: Any = importlib.import_module(module_name)
         for part in filter(None, attribute.split(".")):
             obj = getattr(obj, part)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a module that exits on import is broken too
         raise PluginLoadError(
             f"the {spec.kind} plugin {spec.name!r} ({spec.target}) from distribution "
             f"{spec.distribution} {spec.version} failed to load: {type(exc).__name__}: {exc}. "

@@ -53,6 +53,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                       ":Reader\n", WORKING, version="3.2.1")
     fake_distribution(site, "ldt-broken", BROKEN_GROUPS,
                       "raise RuntimeError('the plugin is broken on purpose')\n", version="0.9")
+    fake_distribution(site, "ldt-exits", "[ldtransform.readers]\nexits = ldt_exits:Reader\n",
+                      "import sys\nsys.exit('a module that exits when imported')\n")
     with installed(site, monkeypatch):
         yield site
 
@@ -68,6 +70,8 @@ def test_json_lists_kind_name_suffixes_distribution_and_version(site: Path) -> N
     assert rows[("reader", "csv")]["suffixes"][:2] == [".csv", ".tsv"]
     assert rows[("writer", "items-json")]["suffixes"] == [".json"]
     assert rows[("validator", "field-order")]["suffixes"] == []
+    assert rows[("reader", "exits")]["status"] == "broken"
+    assert "exits when imported" in rows[("reader", "exits")]["error"]
     for kind, name in [("reader", "broken"), ("writer", "broken-out"),
                        ("validator", "broken-check"), ("transform", "broken_step")]:
         row = rows[(kind, name)]

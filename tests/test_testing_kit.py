@@ -246,3 +246,28 @@ def test_the_changelog_lists_every_contract_test_by_name() -> None:
         assert sorted(suite) == sorted(n for n in dir(getattr(testing, name))
                                        if n.startswith("test_")), name
     assert set(suites) == {n for n in testing.__all__ if n.endswith("Contract")}
+
+
+class FieldOrderNamedWrongly(ValidatorContract):
+    """A schema entry that does not configure the validator as make_validator does."""
+
+    name = "field-order"
+
+    def schema_check(self) -> dict[str, Any]:
+        return {"name": "field-order", "earlier": "validTo", "later": "validFrom"}
+
+    def make_validator(self) -> Any:
+        from ldtransform.validators.field_order import FieldOrder
+
+        return FieldOrder(earlier="validFrom", later="validTo")
+
+    def sample_table(self) -> pa.Table:
+        from datetime import date
+
+        return pa.table({"validFrom": [date(2024, 1, 9), date(2024, 1, 1)],
+                         "validTo": [date(2024, 1, 5), date(2024, 1, 2)]})
+
+
+def test_a_validator_that_runs_otherwise_from_a_schema_fails() -> None:
+    with pytest.raises(AssertionError):
+        FieldOrderNamedWrongly().test_runs_from_a_schemas_checks()

@@ -7,8 +7,10 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pytest
 
+import ldtransform
 from ldtransform import registry
 from ldtransform.protocols import Issue, Validator
+from ldtransform.schema import ARROW_TYPES, ItemSchema
 
 __all__ = ["ValidatorContract"]
 
@@ -30,6 +32,12 @@ class ValidatorContract:
         """A table, typed as the schema would type it, in which the validator finds at
         least one problem (a problem ``finish`` reports too, if it has any kind)."""
         raise NotImplementedError
+
+    def schema_check(self) -> dict[str, Any] | None:
+        """The entry of a schema's ``checks`` that runs the validator as
+        :meth:`make_validator` makes it, e.g. ``{"name": "positive", "field": "amount"}``;
+        given one, the suite also validates the sample through a schema naming it."""
+        return None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -93,6 +101,31 @@ class ValidatorContract:
         table = self.sample_table()
         whole = sorted(map(repr, self._whole()))
         assert sorted(map(repr, self._issues(table, batch_size=batch_size))) == whole
+
+    def test_runs_from_a_schemas_checks(self) -> None:
+        """Named in a schema's ``checks``, it reports in the validation stage what it
+        reports when called (rows counted from 1 there: the table's own rows)."""
+        check = self.schema_check()
+        if check is None:
+            pytest.skip("override schema_check() to run the validator from a schema")
+        table = self.sample_table()
+        types = {str(arrow): kind for kind, arrow in ARROW_TYPES.items()
+                 if kind != "enumeration"}
+        unknown = [f"{f.name} ({f.type})" for f in table.schema if str(f.type) not in types]
+        assert not unknown, f"sample_table columns without a schema type: {unknown}"
+        schema = ItemSchema.from_dict({
+            "itemType": "Sample",
+            "fields": [{"name": f.name, "type": types[str(f.type)]} for f in table.schema],
+            "checks": [check],
+        })
+        direct = self._whole()
+        codes = {issue.code for issue in direct}
+        staged = [i for i in ldtransform.validate(table, schema).report.issues
+                  if i.code in codes]
+        shifted = [(None if i.row is None else i.row - FIRST_ROW + 1, i.field, i.code)
+                   for i in direct]
+        assert sorted(map(repr, ((i.row, i.field, i.code) for i in staged))) == \
+            sorted(map(repr, shifted))
 
     def test_an_empty_table_has_no_issues(self) -> None:
         empty = self.sample_table().slice(0, 0)

@@ -271,3 +271,25 @@ class FieldOrderNamedWrongly(ValidatorContract):
 def test_a_validator_that_runs_otherwise_from_a_schema_fails() -> None:
     with pytest.raises(AssertionError):
         FieldOrderNamedWrongly().test_runs_from_a_schemas_checks()
+
+
+class FilterNamedWrongly(TransformContract):
+    """A mapping entry that does not configure the transform as make_transform does."""
+
+    name = "filter"
+
+    def make_transform(self) -> Any:
+        from ldtransform import registry
+
+        return registry.load("transform", "filter")(where='id = "1"')
+
+    def transform_entry(self) -> dict[str, Any]:
+        return {"name": "filter", "where": 'id = "2"'}
+
+    def sample_table(self) -> pa.Table:
+        return SAMPLE
+
+
+def test_a_transform_that_runs_otherwise_from_a_mapping_fails() -> None:
+    with pytest.raises(AssertionError):
+        FilterNamedWrongly().test_runs_from_a_mappings_transforms()

@@ -11,6 +11,7 @@ import ldtransform
 from ldtransform import registry
 from ldtransform.errors import StreamConsumedError
 from ldtransform.protocols import Transform
+from ldtransform.schema import ARROW_TYPES, ItemSchema
 
 __all__ = ["TransformContract"]
 
@@ -32,6 +33,12 @@ class TransformContract:
     def sample_table(self) -> pa.Table:
         """A source's columns, as text, on which the transform changes something."""
         raise NotImplementedError
+
+    def transform_entry(self) -> dict[str, Any] | None:
+        """The entry of a mapping's ``transforms`` that runs the transform as
+        :meth:`make_transform` makes it, e.g. ``{"name": "uppercase", "columns": ["code"]}``;
+        given one, the suite also runs the sample through the validation stage with it."""
+        return None
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -100,6 +107,24 @@ class TransformContract:
         list(output)
         with pytest.raises(StreamConsumedError):
             list(output)
+
+    def test_runs_from_a_mappings_transforms(self) -> None:
+        """Named in ``transforms``, it passes on the rows it passes on when called, and
+        the report counts the ones it dropped."""
+        entry = self.transform_entry()
+        if entry is None:
+            pytest.skip("override transform_entry() to run the transform from a mapping")
+        table = self.sample_table()
+        direct = self._run(table, batch_size=table.num_rows).to_table()
+        types = {str(arrow): kind for kind, arrow in ARROW_TYPES.items()
+                 if kind != "enumeration"}
+        schema = ItemSchema.from_dict({"itemType": "Sample", "fields": [
+            {"name": f.name, "type": types.get(str(f.type), "string")} for f in direct.schema]})
+        result = ldtransform.validate(table, schema, transforms=[entry])
+        report = result.report
+        assert report.rows_read == table.num_rows
+        assert report.rows_dropped == table.num_rows - direct.num_rows
+        assert result.valid_table.num_rows + report.rows_rejected == direct.num_rows
 
     def test_an_empty_source_gives_empty_frames(self) -> None:
         output = self._run(self.sample_table().slice(0, 0), batch_size=2).to_table()

@@ -3,6 +3,7 @@ scaffold output is what the scaffold writes, and it covers every plugin group.""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from importlib import metadata
 from pathlib import Path
@@ -24,11 +25,12 @@ def blocks(language: str) -> list[tuple[str | None, str, str]]:
 
 
 def installed(distribution: str) -> bool:
+    """Whether ``distribution`` is installed and its module (named after it) imports."""
     try:
         metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
         return False
-    return True
+    return importlib.util.find_spec(distribution.replace("-", "_")) is not None
 
 
 def test_the_python_blocks_run_in_order(tmp_path: Path,

@@ -134,14 +134,16 @@ class PluginLoadError(PluginError):
 
 
 class MissingDependencyError(LdTransformError, ImportError):
-    """An optional dependency is missing; the message names the extra to install."""
+    """An optional dependency is missing; the message names the extra to install (a
+    plugin passes ``package=`` its own distribution, whose extra it is)."""
 
-    def __init__(self, module: str, extra: str, purpose: str) -> None:
+    def __init__(self, module: str, extra: str, purpose: str, *,
+                 package: str = "ldtransform") -> None:
         self.module = module
         self.extra = extra
         super().__init__(
             f"{purpose} needs the optional package {module!r}, which is not installed. "
-            f"Install it with: pip install 'ldtransform[{extra}]'"
+            f"Install it with: pip install '{package}[{extra}]'"
         )
 
 

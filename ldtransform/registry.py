@@ -84,7 +84,7 @@ def _load_target(spec: PluginSpec) -> Any:
         obj: Any = importlib.import_module(module_name)
         for part in filter(None, attribute.split(".")):
             obj = getattr(obj, part)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a module that exits on import is broken too
         raise PluginLoadError(
             f"the {spec.kind} plugin {spec.name!r} ({spec.target}) from distribution "
             f"{spec.distribution} {spec.version} failed to load: {type(exc).__name__}: {exc}. "
@@ -194,25 +194,39 @@ def reader_for_source(source: object, format: str | None = None) -> Any:
 
 
 def describe() -> list[dict[str, Any]]:
-    """Every registered plugin of every kind, with distribution, version and status."""
+    """Every registered plugin of every kind: name, suffixes, distribution, version and
+    status (``ok``, ``conflict``, or ``broken`` with the load error). Loading each one is
+    how its suffixes are learnt; one that fails is reported, not raised."""
     rows: list[dict[str, Any]] = []
     for kind in GROUPS:
         for name, claims in _discover(kind).items():
             for spec in claims:
                 status = "conflict" if len(claims) > 1 else "ok"
                 error = None
+                suffixes: list[str] = []
                 if status == "ok":
                     try:
-                        spec.load()
+                        suffixes = _suffixes(spec.load())
                     except PluginLoadError as exc:
                         status, error = "broken", str(exc)
                 rows.append({
                     "kind": kind,
                     "name": name,
-                    "target": spec.target,
+                    "suffixes": suffixes,
                     "distribution": spec.distribution,
                     "version": spec.version,
                     "status": status,
+                    "target": spec.target,
                     "error": error,
                 })
     return rows
+
+
+def _suffixes(plugin: Any) -> list[str]:
+    """A reader's ``suffixes``, a writer's ``suffix``; none for other kinds."""
+    found = getattr(plugin, "suffixes", None)
+    if found is None:
+        found = getattr(plugin, "suffix", None)
+    if isinstance(found, str):
+        return [found] if found else []
+    return [str(s) for s in found] if isinstance(found, tuple | list) else []

@@ -25,8 +25,8 @@ from ldtransform.server.testing import free_port, start_server
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SCHEMA = SAMPLES / "schemas" / "Account.json"
 MAPPING = SAMPLES / "mappings" / "accounts.toml"
-SMOKED = {"cancel", "convert", "export", "inspect", "jobs", "login", "plugins", "pull", "run",
-          "schema", "serve", "status", "template", "upload", "validate"}
+SMOKED = {"cancel", "convert", "export", "inspect", "jobs", "login", "plugin", "plugins", "pull",
+          "run", "schema", "serve", "status", "template", "upload", "validate"}
 
 
 def ldtransform(*args: str | Path, cwd: Path | None = None,
@@ -116,6 +116,12 @@ def test_plugins() -> None:
     done = ldtransform("plugins", "--json")
     assert done.returncode == 0, done.stderr
     assert {"kind": "reader", "name": "csv"}.items() <= json.loads(done.stdout)[0].items()
+
+
+def test_plugin(tmp_path: Path) -> None:
+    done = ldtransform("plugin", "new", "ldtransform-foo", "--kind", "reader", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ldtransform-foo" / "ldtransform_foo" / "__init__.py").is_file()
 
 
 def test_serve(tmp_path: Path) -> None:

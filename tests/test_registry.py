@@ -65,14 +65,14 @@ def test_plugin_is_found_and_loaded_lazily(tmp_path: Path) -> None:
     fake_distribution(tmp_path, "ldt-fwf", """
         [ldtransform.readers]
         fwf = ldt_fwf:Reader
-    """, READER_MODULE.format(name="fwf", suffix=".fwf"))
+    """, READER_MODULE.format(name="fwf", suffix=".fakefwf"))  # .fwf: the real plugin's
     result = run_python(tmp_path, """
         import sys, ldtransform
         from ldtransform import registry
         spec = registry.find("reader", "fwf")
         assert "ldt_fwf" not in sys.modules          # found without importing
-        print(spec.distribution, spec.version, registry.reader_for_source("x.fwf").format)
-        print(ldtransform.read("x.fwf").schema.names)
+        print(spec.distribution, spec.version, registry.reader_for_source("x.fakefwf").format)
+        print(ldtransform.read("x.fakefwf").schema.names)
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["ldt-fwf 1.0 fwf", "['x']"]

@@ -237,6 +237,9 @@ SAMPLE = pa.table({"id": ["1", "2", "2", "", "3"], "country": ["US", "CA", "CA",
 class TestDedupeContract(TransformContract):
     name = "dedupe"
 
+    def transform_entry(self) -> dict[str, Any]:
+        return {"name": "dedupe", "on": ["id"]}
+
     def make_transform(self) -> Any:
         return registry.load("transform", "dedupe")(on=["id"])
 
@@ -247,6 +250,9 @@ class TestDedupeContract(TransformContract):
 class TestDropEmptyRowsContract(TransformContract):
     name = "drop_empty_rows"
 
+    def transform_entry(self) -> dict[str, Any]:
+        return {"name": "drop_empty_rows"}
+
     def make_transform(self) -> Any:
         return registry.load("transform", "drop_empty_rows")()
 
@@ -256,6 +262,9 @@ class TestDropEmptyRowsContract(TransformContract):
 
 class TestFilterContract(TransformContract):
     name = "filter"
+
+    def transform_entry(self) -> dict[str, Any]:
+        return {"name": "filter", "where": 'country = "US"'}
 
     def make_transform(self) -> Any:
         return registry.load("transform", "filter")(where='country = "US"')

@@ -321,6 +321,9 @@ def test_dates_keep_their_day_where_midnight_is_skipped(tmp_path: Path) -> None:
 class TestFieldOrderContract(ValidatorContract):
     name = "field-order"
 
+    def schema_check(self) -> dict[str, Any]:
+        return {"name": "field-order", "earlier": "validFrom", "later": "validTo"}
+
     def make_validator(self) -> Any:
         return registry.load("validator", "field-order")(earlier="validFrom", later="validTo")
 

@@ -97,38 +97,11 @@ def _print_inspection(report: dict[str, Any]) -> None:
                                     f" {issue['code']}: {cli_phrasing(issue['message'])}"))
 
 
-@main.command(short_help="List readers, writers, validators and transforms.", epilog=examples(
-    "ldtransform plugins",
-    "ldtransform plugins --json",
-))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def plugins(as_json: bool) -> None:
-    """List every reader, writer, validator and transform, with its distribution."""
-    from ldtransform import registry
-
-    rows = registry.describe()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("kind", "name", "distribution", "version", "status", "target")
-    for row in rows:
-        status = row["status"] if row["status"] == "ok" else f"[red]{row['status']}[/red]"
-        table.add_row(row["kind"], row["name"], row["distribution"], row["version"],
-                      status, row["target"])
-    console = Console()
-    console.print(table)
-    for row in rows:
-        if row["error"]:
-            console.print(f"[red]{row['name']}[/red]: {row['error']}", highlight=False)
-
-
 def _register_commands() -> None:
     from ldtransform.cli.convert import convert, run
     from ldtransform.cli.export import export, pull
     from ldtransform.cli.ld import cancel, jobs, login, status, upload
+    from ldtransform.cli.plugin import plugin, plugins
     from ldtransform.cli.template import template
     from ldtransform.cli.validate import schema, validate
     from ldtransform.server.command import serve_command  # imports only click
@@ -140,7 +113,7 @@ def _register_commands() -> None:
         "ldtransform serve --config samples/server.toml",
     )
     for command in (validate, schema, convert, run, template, serve_command, login, upload,
-                    status, cancel, jobs, export, pull):
+                    status, cancel, jobs, export, pull, plugins, plugin):
         main.add_command(command)
 
 

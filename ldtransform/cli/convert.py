@@ -27,6 +27,7 @@ from ldtransform.cli._common import (
     reporting_options,
     write_report,
 )
+from ldtransform.cli._writers import BUILT_IN_FORMATS, parse_writer_options, writer_name
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["convert", "run"]
 
-FORMATS = ("items-json", "items-jsonl", "json", "jsonl", "csv")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6,
           "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12,
@@ -83,8 +83,12 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
               help="The itemType schema (JSON or YAML).")
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False),
               help="A TOML mapping from source columns to item fields.")
-@click.option("--to", "to", type=click.Choice(FORMATS), default="items-json",
-              show_default=True, help="Output format.")
+@click.option("--to", "to", callback=writer_name, default="items-json", show_default=True,
+              metavar="FORMAT",
+              help=f"Output format: {', '.join(BUILT_IN_FORMATS)}, or an installed writer "
+                   "plugin's name (see `ldtransform plugins`).")
+@click.option("-w", "--writer-option", "writer_pairs", multiple=True, metavar="KEY=VALUE",
+              help="An option of the writer, a plugin's own too (repeatable).")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Output folder: data parts, manifest.json, rejected rows.")
 @click.option("--template", type=click.Path(dir_okay=False),
@@ -112,9 +116,9 @@ def expand_sources(patterns: tuple[str, ...] | list[str], base: Path | None = No
 @engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None, to: str,
-            out: str, template: str | None, csv_delimiter: str | None,
-            spreadsheet_safe: bool, action: str | None, action_column: str | None,
-            empty: str | None,
+            writer_pairs: tuple[str, ...], out: str, template: str | None,
+            csv_delimiter: str | None, spreadsheet_safe: bool, action: str | None,
+            action_column: str | None, empty: str | None,
             max_records: int | None, max_bytes: str | None, on_error: str, dry_run: bool,
             overwrite: bool,
             format_: str | None, encoding: str | None, delimiter: str | None,
@@ -133,9 +137,11 @@ def convert(sources: tuple[str, ...], schema_path: str, mapping_path: str | None
                                      source=sources[0], format=format_)
     if format_:
         options["format"] = format_
+    with errors_reported():
+        others = parse_writer_options(to, writer_pairs)
     writer = WriterOptions(template=template, delimiter=csv_delimiter,
                            spreadsheet_safe=spreadsheet_safe, action=action,
-                           action_column=action_column, empty=empty)
+                           action_column=action_column, empty=empty, other=others)
     settings = {"schema": schema_path, "mapping": mapping_path, "to": to, "out": out,
                 "writer_options": writer, "max_records": max_records,
                 "max_bytes": parse_size(max_bytes),
@@ -212,7 +218,7 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                           "folder")
     allowed = {"format", "folder", "template", "action", "action_column", "max_records",
                "max_bytes", "overwrite", "csv_delimiter", "spreadsheet_safe", "on_error",
-               "empty"}
+               "empty", "options"}
     extra = sorted(set(output) - allowed)
     if extra:
         raise ConfigError(f"{path}: unknown [output] key(s) {', '.join(extra)}; use "
@@ -226,7 +232,8 @@ def load_pipeline(path: Path) -> tuple[list[str], dict[str, Any], dict[str, Any]
                            spreadsheet_safe=bool(output.get("spreadsheet_safe", False)),
                            action=output.get("action"),
                            action_column=output.get("action_column"),
-                           empty=output.get("empty"))
+                           empty=output.get("empty"),
+                           other=output.get("options", {}))  # a writer plugin's own
     settings = {"schema": local(document["schema"]), "mapping": local(document.get("mapping")),
                 "to": output.get("format", "items-json"), "out": local(output["folder"]),
                 "writer_options": writer, "max_records": output.get("max_records"),

@@ -387,7 +387,10 @@ def test_canary_secrets_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert job_id in process("jobs", folder, expect=0)
         more = tmp_path / "more"
         more.mkdir()
-        second, _ = _converted_accounts(more, 40, 20)
+        # Parts of 400 records: at 20 records a second their jobs run for 20 s, so the
+        # Ctrl-C below lands while they run however slow the machine (cancelling them
+        # ends them at the next chunk).
+        second, _ = _converted_accounts(more, 800, 400)
         process("upload", second, "--wait", expect=7, LD_URL=down)
 
         # Ctrl-C while the jobs of the second conversion run

@@ -13,9 +13,10 @@ fresh process, in turn (local, dask, local, dask: --rounds times), after one con
 that loads what it imports, and the medians are compared; the load average is printed
 next to every run, since the cores may be shared.
 
-- local: ``ldtransform.convert(files, ...)``; peak memory is the process's ``ru_maxrss``;
+- local: ``ldtransform.convert(files, ...)``; peak memory is the process's own
+  high-water mark (``VmHWM``);
 - dask: the same with ``engine="dask"`` on a ``LocalCluster`` of --workers processes (one
-  thread each); peak memory per worker is each worker's ``ru_maxrss``, and the task
+  thread each); peak memory per worker is each worker's ``VmHWM``, and the task
   stream splits the time into partitions, the shuffle of key hashes, the partitions run
   again (seeded) and the driver's own work.
 
@@ -61,7 +62,8 @@ def split_files(source: Path, folder: Path, files: int, every: int) -> list[str]
         names = reader.schema.names
     table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(
         column_types={name: pa.string() for name in names},
-        strings_can_be_null=False), read_options=pacsv.ReadOptions(block_size=1 << 24))
+        strings_can_be_null=False), read_options=pacsv.ReadOptions(block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True))
     size = -(-table.num_rows // files)
     previous = None
     for number, path in enumerate(paths):
@@ -79,6 +81,13 @@ def split_files(source: Path, folder: Path, files: int, every: int) -> list[str]
 
 
 def peak_rss() -> int:
+    """This process's own peak resident memory in bytes. Not ``ru_maxrss``: Linux carries
+    a parent's peak over into its children's, and this script's parent held the whole
+    table while it cut the files."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

@@ -337,6 +337,10 @@ def _wait_for_state(journal: Path, state: PartState, timeout: float = 20) -> Non
     raise AssertionError(f"no part became {state} in {timeout} s")
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_canary_secrets_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                    caplog: pytest.LogCaptureFixture) -> None:
     """login, upload, status and jobs, in this process and as processes, succeeding and
@@ -394,8 +398,11 @@ def test_canary_secrets_never_show(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         process("upload", second, "--wait", expect=7, LD_URL=down)
 
         # Ctrl-C while the jobs of the second conversion run
+        # As from a terminal: a test run started in the background inherits SIGINT
+        # ignored, and Python then installs no KeyboardInterrupt for it.
         proc = subprocess.Popen(_ldtransform("upload", second, "--wait"), env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_interruptible)
         _wait_for_state(second / JOURNAL_NAME, PartState.SENT)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,7 @@ class FastRead:
     _spool: pa.NativeFile = field(init=False)
     _unspool: pa.NativeFile = field(init=False)
     _parts: list[_Block] = field(init=False, default_factory=list)
+    _hint: pa.Schema | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # Arrow's own file, blocks going in and out without passing through Python; gone
@@ -94,12 +96,10 @@ class FastRead:
         order: dict[str, None] = {}  # the columns, as the record-by-record path orders them
         firsts: list[tuple[dict[str, Any], list[str]]] = []
         envelope = True
-        hint: pa.Schema | None = None
-        for first, lines, text in self.blocks:
-            table, numbers = _parse(first, lines, text, hint)
+        for first, text, table, numbers in self._parsed():
             if not table.num_rows:
                 continue
-            hint = _hint(table.schema)
+            self._hint = _hint(table.schema)
             envelope = envelope and _is_envelope(table.schema)
             table = _flattened(table)
             names = table.schema.names
@@ -125,6 +125,20 @@ class FastRead:
         schema = pa.schema([pa.field(name, as_text(columns[name], pa.types.is_null))
                             for name in order])
         return Layout(schema, envelope=envelope)
+
+    def _parsed(self) -> Iterator[tuple[int, bytes | bytearray, pa.Table, list[int] | None]]:
+        """The blocks parsed, one ahead: Arrow parses the next block on a thread (without
+        the GIL) while this one is flattened and spooled, and the one after is read. A
+        block is parsed with the types the blocks before the previous one settled."""
+        pending: tuple[int, bytes | bytearray, Future[Any]] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="ldtransform-json") as ahead:
+            for first, lines, text in self.blocks:
+                parsing = ahead.submit(_parse, first, lines, text, self._hint)
+                if pending is not None:
+                    yield pending[0], pending[1], *pending[2].result()
+                pending = (first, text, parsing)
+            if pending is not None:
+                yield pending[0], pending[1], *pending[2].result()
 
     def _spool_block(self, table: pa.Table, first: int, numbers: list[int] | None) -> None:
         offset = self._spool.tell()

@@ -530,11 +530,15 @@ def test_file_objects_seekable_or_not(reader: type[JsonReader]) -> None:
 
 # -- streaming -------------------------------------------------------------------------------
 
+#: Enough records that half the file is far more than the few blocks of text read ahead.
+BIG_RECORDS = 300_000
+
+
 @pytest.fixture(scope="module")
 def big_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("big")
     records = ({"id": f"A{n:06d}", "n": n, "amount": n / 4, "ok": n % 3 == 0,
-                "tags": ["x"] if n % 2 else []} for n in range(200_000))
+                "tags": ["x"] if n % 2 else []} for n in range(BIG_RECORDS))
     lines = [json.dumps(r) for r in records]
     paths = {"json": folder / "big.json", "jsonl": folder / "big.jsonl"}
     paths["json"].write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
@@ -549,7 +553,7 @@ def batches_within_memory(path: Path, limit: int) -> Iterator[pa.RecordBatch]:
         frames = ldtransform.read(path, batch_size=2000)
         yield from frames
         _, peak = tracemalloc.get_traced_memory()
-        assert frames.rows_read == 200_000
+        assert frames.rows_read == BIG_RECORDS
     finally:
         tracemalloc.stop()
     assert peak < limit, f"peak {peak} bytes"
@@ -561,12 +565,12 @@ def test_large_file_streams_in_bounded_memory(big_files: dict[str, Path], reader
     size = path.stat().st_size
     first_rows, count = [], 0
     # Holding the whole text would take more than the file's size, its records ten times
-    # that; streaming holds a read buffer and one batch.
+    # that; streaming holds a few blocks of text (one read, one parsed ahead) and a batch.
     for batch in batches_within_memory(path, limit=size // 2):
         assert batch.num_rows <= 2000
         first_rows.append(batch["n"][0].as_py())
         count += batch.num_rows
-    assert count == 200_000 and first_rows[:3] == [0, 2000, 4000]
+    assert count == BIG_RECORDS and first_rows[:3] == [0, 2000, 4000]
     assert size > 10_000_000  # so half of it is far more than a buffer and a batch
 
 

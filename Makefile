@@ -54,9 +54,9 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_template.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_export_read.py
-	$(BIN)/python bench/bench_json_read.py
+	$(BIN)/python bench/bench_json_read.py --repeat 3
 	$(BIN)/python bench/bench_roundtrip.py
-	$(BIN)/python bench/bench_issue_table.py
+	$(BIN)/python bench/bench_issue_table.py --rows 1000000 --repeat 3
 	$(BIN)/python bench/bench_fixedwidth.py
 	$(BIN)/python bench/bench_dask.py --rounds 1
 	$(BIN)/python bench/readme_tables.py

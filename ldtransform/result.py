@@ -132,14 +132,21 @@ def validate(data: Frames | pd.DataFrame | pa.Table | str | os.PathLike[str],
     rejected: list[pa.RecordBatch] = []
     valid = run.run(frames, on_rejected=rejected.append).to_table()
     report = run.finish()
-    if on_error == "fail" and not report.ok:
-        first = next((i for i in report.issues if i.severity == "error"), None)
-        where = f" (first: row {first.row}, {first.field}: {first.message})" if first else ""
-        raise ValidationFailed(f"{report.rows_rejected} of {report.rows_read} rows rejected"
-                               f"{where}", report=report, row=first.row if first else None,
-                               source=first.source if first else None)
+    if on_error == "fail":
+        raise_if_rejected(report)
     rejected_table = pa.Table.from_batches(rejected, schema=rejected_schema(frames.schema))
     return Result(valid, rejected_table, report, _pandas_index(data), run.schema)
+
+
+def raise_if_rejected(report: Report) -> None:
+    """Raise :class:`ValidationFailed`, naming the first error, unless ``report`` is ok."""
+    if report.ok:
+        return
+    first = next((i for i in report.issues if i.severity == "error"), None)
+    where = f" (first: row {first.row}, {first.field}: {first.message})" if first else ""
+    raise ValidationFailed(f"{report.rows_rejected} of {report.rows_read} rows rejected"
+                           f"{where}", report=report, row=first.row if first else None,
+                           source=first.source if first else None)
 
 
 def _pandas_index(data: Any) -> pd.Index | None:

@@ -16,7 +16,13 @@ from typing import Any
 
 import click
 
-from ldtransform.cli._words import cli_phrasing, flag, parse_option_value, reader_class_for
+from ldtransform.cli._words import (
+    cli_phrasing,
+    flag,
+    parse_option_value,
+    reader_class_for,
+    split_option,
+)
 
 __all__ = ["EXIT_CONFIG", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_JOBS",
            "EXIT_READ", "EXIT_UNREACHABLE", "EXIT_USAGE",
@@ -274,11 +280,7 @@ def _parse_extra_options(pairs: tuple[str, ...], source: str | None,
     reader_class = reader_class_for(source, format)
     options: dict[str, Any] = {}
     for pair in pairs:
-        name, equals, text = pair.partition("=")
-        name = name.strip().replace("-", "_")
-        if not equals or not name.isidentifier():
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE, e.g. -o header_row=2",
-                                     param_hint="-o/--option")
+        name, text = split_option(pair, example="-o header_row=2", hint="-o/--option")
         if name == "format":
             raise click.BadParameter("the reader is chosen with --format NAME",
                                      param_hint="-o/--option")

@@ -14,7 +14,8 @@ import shlex
 import typing
 from typing import Any
 
-__all__ = ["FLAGS", "cli_phrasing", "flag", "parse_option_value", "reader_class_for"]
+__all__ = ["FLAGS", "cli_phrasing", "flag", "parse_option_value", "reader_class_for",
+           "split_option"]
 
 
 def reader_class_for(source: str | None, format: str | None) -> type | None:
@@ -35,6 +36,18 @@ def reader_class_for(source: str | None, format: str | None) -> type | None:
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 _CONTAINERS = {"list", "List", "Sequence", "tuple", "Tuple", "Iterable", "Collection",
                "dict", "Dict", "Mapping", "set", "frozenset"}
+
+
+def split_option(pair: str, *, example: str, hint: str) -> tuple[str, str]:
+    """``KEY=VALUE`` as (``key`` with dashes as underscores, ``VALUE``); a usage error
+    showing ``example`` unless the key is a name."""
+    import click
+
+    name, equals, text = pair.partition("=")
+    name = name.strip().replace("-", "_")
+    if not equals or not name.isidentifier():
+        raise click.BadParameter(f"{pair!r} is not KEY=VALUE, e.g. {example}", param_hint=hint)
+    return name, text
 
 
 def parse_option_value(reader_class: type | None, name: str, text: str) -> Any:

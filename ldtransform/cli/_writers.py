@@ -29,18 +29,15 @@ def writer_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def parse_writer_options(to: str, pairs: tuple[str, ...]) -> dict[str, Any]:
     """``-w key=value`` pairs as keywords of the writer ``to``."""
     from ldtransform import registry
-    from ldtransform.cli._words import parse_option_value
+    from ldtransform.cli._words import parse_option_value, split_option
 
     if not pairs:
         return {}
     writer_class = registry.load("writer", to)
     options: dict[str, Any] = {}
     for pair in pairs:
-        name, equals, text = pair.partition("=")
-        name = name.strip().replace("-", "_")
-        if not equals or not name.isidentifier():
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE, e.g. -w root=accounts",
-                                     param_hint="-w/--writer-option")
+        name, text = split_option(pair, example="-w root=accounts",
+                                  hint="-w/--writer-option")
         try:
             options[name] = parse_option_value(writer_class, name, text)
         except ValueError as exc:

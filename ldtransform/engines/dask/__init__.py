@@ -122,16 +122,12 @@ def validate(data: Any, job: Job, *, on_error: str = "quarantine", scheduler: An
              workers: int | None = None) -> Any:
     """:func:`ldtransform.validate` on a Dask cluster: one task per source, the valid and
     rejected rows of all sources in source order."""
-    from ldtransform.result import Result
+    from ldtransform.result import Result, raise_if_rejected
 
     report, outcomes = validate_files(data, job, scheduler=scheduler, workers=workers,
                                       rows=True)
-    if on_error == "fail" and not report.ok:
-        first = next((i for i in report.issues if i.severity == "error"), None)
-        where = f" (first: row {first.row}, {first.field}: {first.message})" if first else ""
-        raise ValidationFailed(f"{report.rows_rejected} of {report.rows_read} rows rejected"
-                               f"{where}", report=report, row=first.row if first else None,
-                               source=first.source if first else None)
+    if on_error == "fail":
+        raise_if_rejected(report)
     valid = pa.concat_tables([o.valid for o in outcomes], promote_options="default")
     rejected = pa.concat_tables([o.rejected_rows for o in outcomes],
                                 promote_options="permissive")

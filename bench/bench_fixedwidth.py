@@ -22,13 +22,12 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from results import recorded
+from results import child_result, load_averages, recorded
 
 GENERATOR_VERSION = 1  # bump when the generated data changes, to invalidate cached files
 FIELDS = [  # name, start (from 1), width, type, right-aligned
@@ -120,15 +119,7 @@ def child(key: str, path: str, encoding: str, layout: str) -> None:
 
 
 def run(key: str, path: Path, encoding: str, layout: Path) -> dict | str:
-    done = subprocess.run([sys.executable, __file__, "--child", key, str(path), encoding,
-                           str(layout)], capture_output=True, text=True)
-    if done.returncode != 0:
-        return (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return child_result(__file__, key, str(path), encoding, str(layout))
 
 
 def main() -> None:
@@ -146,14 +137,14 @@ def main() -> None:
     records = 100_000 if args.quick else args.records
     args.workdir.mkdir(parents=True, exist_ok=True)
     paths, layout = cached(args.workdir, records)
-    loads = [load()]
+    loads = [load_averages()]
     runs: dict[tuple[str, str], list[dict | str]] = {}
     for _ in range(args.repeat):  # A B A B: the anchor before ldtransform, every round
         for key, encoding in ENCODINGS.items():
             for reader in ("anchor", "ldtransform"):
                 runs.setdefault((reader, key), []).append(
                     run(reader, paths[key], encoding, layout))
-        loads.append(load())
+        loads.append(load_averages())
     with recorded("bench_fixedwidth"):
         print(f"Reading {records:,} fixed-width records (6 fields, "
               f"{FIELDS[-1][1] + FIELDS[-1][2] - 1} "

@@ -23,13 +23,12 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from results import recorded
+from results import child_result, load_averages, recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "accounts.items.json"
@@ -118,15 +117,7 @@ def child(key: str, path: str) -> None:
 
 
 def run(key: str, path: Path) -> dict | str:
-    done = subprocess.run([sys.executable, __file__, "--child", key, str(path)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        return (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
-    return json.loads(done.stdout.splitlines()[-1])
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return child_result(__file__, key, str(path))
 
 
 def main() -> None:
@@ -148,13 +139,13 @@ def main() -> None:
     layouts = args.layouts.split(",")
     args.workdir.mkdir(parents=True, exist_ok=True)
     paths = cached(args.workdir, items)
-    loads = [load()]
+    loads = [load_averages()]
     runs: dict[str, list[dict | str]] = {key: [] for key in ["anchor", *layouts]}
     for _ in range(repeat):  # A B A B: the anchor before each layout, every round
         for key in layouts:
             runs["anchor"].append(run("anchor", paths["jsonl"]))
             runs[key].append(run(key, paths[key]))
-        loads.append(load())
+        loads.append(load_averages())
     anchor = _median(runs["anchor"])
     with recorded("bench_json_read"):
         _print_table(items, loads, layouts, paths, runs, anchor)

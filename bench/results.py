@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,22 @@ def load() -> str:
     """The 1, 5 and 15 minute load averages and the CPU count, as ``uptime`` shows them."""
     one, five, fifteen = os.getloadavg()
     return f"load {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def load_averages() -> str:
+    """The 1, 5 and 15 minute load averages, as three numbers."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def child_result(script: str, *args: str) -> dict | str:
+    """Run ``script --child ARGS`` in a fresh interpreter: the JSON its last line prints,
+    or (when it fails) the last line of its error output."""
+    done = subprocess.run([sys.executable, script, "--child", *args], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        return (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
+    result: dict = json.loads(done.stdout.splitlines()[-1])
+    return result
 
 
 class _Tee(io.TextIOBase):

@@ -21,13 +21,12 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from results import child_result, load_averages, recorded
+from results import child_result, load_averages, median_result, recorded
 
 GENERATOR_VERSION = 1  # bump when the generated data changes, to invalidate cached files
 FIELDS = [  # name, start (from 1), width, type, right-aligned
@@ -153,11 +152,11 @@ def main() -> None:
         print("| file | read | MB | median seconds | peak MiB added | ratio to anchor |")
         print("|---|---|---:|---:|---:|---:|")
         for key, encoding in ENCODINGS.items():
-            anchor = _median(runs[("anchor", key)])
+            anchor = median_result(runs[("anchor", key)])
             size = paths[key].stat().st_size / 1e6
             for reader, label in (("anchor", "pandas.read_fwf, same colspecs"),
                                   ("ldtransform", "ldtransform.read, layout")):
-                median = _median(runs[(reader, key)])
+                median = median_result(runs[(reader, key)])
                 if isinstance(median, str):
                     print(f"| {encoding} | {label} | {size:,.0f} | failed: {median} | | |")
                     continue
@@ -166,13 +165,6 @@ def main() -> None:
                 print(f"| {encoding} | {label} | {size:,.0f} | {median['seconds']:.2f} "
                       f"| {median['added'] / 2**20:,.0f} | {ratio:.2f}x |")
         print("\nTarget: ldtransform at most 1.0x the anchor's time on the same file.")
-
-
-def _median(results: list[dict | str]) -> dict | str:
-    done = [r for r in results if isinstance(r, dict)]
-    if not done:
-        return results[0] if results else "not run"
-    return {key: statistics.median(r[key] for r in done) for key in ("seconds", "added")}
 
 
 if __name__ == "__main__":

@@ -22,13 +22,12 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from results import child_result, load_averages, recorded
+from results import child_result, load_averages, median_result, recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "accounts.items.json"
@@ -146,7 +145,7 @@ def main() -> None:
             runs["anchor"].append(run("anchor", paths["jsonl"]))
             runs[key].append(run(key, paths[key]))
         loads.append(load_averages())
-    anchor = _median(runs["anchor"])
+    anchor = median_result(runs["anchor"])
     with recorded("bench_json_read"):
         _print_table(items, loads, layouts, paths, runs, anchor)
 
@@ -160,7 +159,7 @@ def _print_table(items: int, loads: list[str], layouts: list[str], paths: dict[s
     rows = [("anchor", "pyarrow.json.read_json on the JSON Lines", paths["jsonl"])]
     rows += [(key, f"ldtransform.read, {LAYOUTS[key][0]}", paths[key]) for key in layouts]
     for key, label, path in rows:
-        median = _median(runs[key])
+        median = median_result(runs[key])
         size = path.stat().st_size / 1e6
         if isinstance(median, str):
             print(f"| {label} | {size:,.0f} | failed: {median} | | |")
@@ -169,13 +168,6 @@ def _print_table(items: int, loads: list[str], layouts: list[str], paths: dict[s
         print(f"| {label} | {size:,.0f} | {median['seconds']:.2f} "
               f"| {median['added'] / 2**20:,.0f} | {ratio:.2f}x |")
     print("\nTargets: every layout within 1.5x of the anchor; streamed peak under 300 MiB.")
-
-
-def _median(results: list[dict | str]) -> dict | str:
-    done = [r for r in results if isinstance(r, dict)]
-    if not done:
-        return results[0] if results else "not run"
-    return {key: statistics.median(r[key] for r in done) for key in ("seconds", "added")}
 
 
 if __name__ == "__main__":

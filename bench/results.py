@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,6 +41,15 @@ def child_result(script: str, *args: str) -> dict | str:
         return (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
     result: dict = json.loads(done.stdout.splitlines()[-1])
     return result
+
+
+def median_result(results: list[dict | str]) -> dict | str:
+    """The median seconds and added memory of the runs that succeeded (else the first
+    failure's message)."""
+    done = [r for r in results if isinstance(r, dict)]
+    if not done:
+        return results[0] if results else "not run"
+    return {key: statistics.median(r[key] for r in done) for key in ("seconds", "added")}
 
 
 class _Tee(io.TextIOBase):

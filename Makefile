@@ -58,7 +58,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_roundtrip.py
 	$(BIN)/python bench/bench_issue_table.py --rows 1000000 --repeat 3
 	$(BIN)/python bench/bench_fixedwidth.py
-	$(BIN)/python bench/bench_dask.py --rounds 1
+	$(BIN)/python bench/bench_dask.py --rounds 2
 	$(BIN)/python bench/readme_tables.py
 
 clean:

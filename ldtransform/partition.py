@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ldtransform._memory import lean_memory_pool
 from ldtransform._parts import PartInfo, PartSink
 from ldtransform._quarantine_file import quarantine_files
 from ldtransform._sources import SourceFiles
@@ -136,6 +137,7 @@ def partition_stem(item_type: str, index: int) -> str:
     return f"{item_type}-p{index + 1:05d}"
 
 
+@lean_memory_pool()  # as the local engine's convert: freed memory goes back
 def run_partition(job: Job, task: PartitionTask, path: str | Path | None = None,
                   frames: Frames | None = None) -> PartitionOutcome:
     """Run one source through the stages; ``path`` is where to read it when that is not

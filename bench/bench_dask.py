@@ -81,9 +81,8 @@ def split_files(source: Path, folder: Path, files: int, every: int) -> list[str]
 
 
 def peak_rss() -> int:
-    """This process's own peak resident memory in bytes. Not ``ru_maxrss``: Linux carries
-    a parent's peak over into its children's, and this script's parent held the whole
-    table while it cut the files."""
+    # results.peak_rss (the own high-water mark; it says why), written out again because
+    # client.run ships it to the workers by value and they do not have bench/ on their path.
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             if line.startswith("VmHWM:"):

@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from datasets import messy_export
-from results import recorded
+from results import child_result, print_measured, recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "accounts.items.json"
@@ -113,30 +111,20 @@ READERS = {  # key: (label, function, modules imported before the baseline RSS i
 }
 
 
-def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(key: str, path: str, jsonl: str) -> None:
     import importlib
     _, function, modules = READERS[key]
     for module in modules:
         importlib.import_module(module)
-    baseline = peak_rss()
-    started = time.perf_counter()
-    rows = function(path, jsonl)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "seconds": seconds, "added": peak_rss() - baseline}))
+    print_measured(lambda: function(path, jsonl))
 
 
 def measure(key: str, path: Path, jsonl: Path, repeat: int) -> dict | str:
     best: dict | None = None
     for _ in range(repeat):
-        done = subprocess.run([sys.executable, __file__, "--child", key, str(path), str(jsonl)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            return (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
-        run = json.loads(done.stdout.splitlines()[-1])
+        run = child_result(__file__, key, str(path), str(jsonl))
+        if isinstance(run, str):
+            return run
         if best is None or run["seconds"] < best["seconds"]:
             best = run
     assert best is not None

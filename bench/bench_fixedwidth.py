@@ -18,15 +18,13 @@ Target (printed, never asserted): ldtransform at most 1.0x the anchor's time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from results import child_result, load_averages, median_result, recorded
+from results import child_result, load_averages, median_result, print_measured, recorded
 
 GENERATOR_VERSION = 1  # bump when the generated data changes, to invalidate cached files
 FIELDS = [  # name, start (from 1), width, type, right-aligned
@@ -102,19 +100,12 @@ def read_ldtransform(path: str, encoding: str, layout: str) -> int:
     return sum(batch.num_rows for batch in frames)
 
 
-def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(key: str, path: str, encoding: str, layout: str) -> None:
     import importlib
     for module in ("ldtransform", "ldtransform_fixedwidth", "pandas", "pyarrow.compute"):
         importlib.import_module(module)  # imported before the baseline is taken
-    baseline = peak_rss()
-    started = time.perf_counter()
-    rows = (read_pandas if key == "anchor" else read_ldtransform)(path, encoding, layout)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "seconds": seconds, "added": peak_rss() - baseline}))
+    reader = read_pandas if key == "anchor" else read_ldtransform
+    print_measured(lambda: reader(path, encoding, layout))
 
 
 def run(key: str, path: Path, encoding: str, layout: Path) -> dict | str:

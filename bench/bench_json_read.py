@@ -20,14 +20,13 @@ import argparse
 import gzip
 import json
 import os
-import resource
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from results import child_result, load_averages, median_result, recorded
+from results import child_result, load_averages, median_result, print_measured, recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "accounts.items.json"
@@ -99,20 +98,11 @@ def read_pyarrow(path: str) -> int:
     return int(pajson.read_json(path).num_rows)
 
 
-def peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(key: str, path: str) -> None:
     import importlib
     for module in ("ldtransform", "pyarrow.json"):
         importlib.import_module(module)
-    baseline = peak_rss()
-    started = time.perf_counter()
-    rows = (read_pyarrow if key == "anchor" else read_ldtransform)(path)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak": peak_rss(),
-                      "added": peak_rss() - baseline}))
+    print_measured(lambda: (read_pyarrow if key == "anchor" else read_ldtransform)(path))
 
 
 def run(key: str, path: Path) -> dict | str:

@@ -12,10 +12,12 @@ import contextlib
 import io
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results")
@@ -25,6 +27,32 @@ def load() -> str:
     """The 1, 5 and 15 minute load averages and the CPU count, as ``uptime`` shows them."""
     one, five, fifteen = os.getloadavg()
     return f"load {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def peak_rss() -> int:
+    """This process's own peak resident memory in bytes. Not ``ru_maxrss`` where Linux
+    says better: it carries a parent's peak over into its children's."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def print_measured(read: Callable[[], int]) -> None:
+    """In a benchmark's child, after its imports: run ``read`` (which returns the rows it
+    read) and print its rows, seconds and peak memory (the process's, and what ``read``
+    added) as the JSON line :func:`child_result` reads."""
+    baseline = peak_rss()
+    started = time.perf_counter()
+    rows = read()
+    seconds = time.perf_counter() - started
+    peak = peak_rss()
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak": peak,
+                      "added": peak - baseline}))
 
 
 def load_averages() -> str:

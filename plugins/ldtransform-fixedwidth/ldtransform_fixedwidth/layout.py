@@ -94,10 +94,7 @@ def parse_layout(document: dict[str, Any], name: str = "<layout>") -> Layout:
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"layout {name}: {problem}")
 
-    unknown = sorted(set(document) - _LAYOUT_KEYS)
-    if unknown:
-        raise fail(f"unknown key(s) {', '.join(unknown)}; "
-                   f"valid keys: {', '.join(sorted(_LAYOUT_KEYS))}")
+    _refuse_unknown(document, _LAYOUT_KEYS, "", fail)
     entries = document.get("fields")
     if not isinstance(entries, list) or not entries:
         raise fail("needs at least one [[fields]] table")
@@ -118,13 +115,17 @@ def parse_layout(document: dict[str, Any], name: str = "<layout>") -> Layout:
     return layout
 
 
+def _refuse_unknown(table: dict[str, Any], valid: set[str], where: str, fail: Any) -> None:
+    unknown = sorted(set(table) - valid)
+    if unknown:
+        raise fail(f"{where}unknown key(s) {', '.join(unknown)}; "
+                   f"valid keys: {', '.join(sorted(valid))}")
+
+
 def _field(entry: object, number: int, fail: Any) -> Field:
     if not isinstance(entry, dict):
         raise fail(f"field {number} is not a table")
-    unknown = sorted(set(entry) - _FIELD_KEYS)
-    if unknown:
-        raise fail(f"field {number}: unknown key(s) {', '.join(unknown)}; "
-                   f"valid keys: {', '.join(sorted(_FIELD_KEYS))}")
+    _refuse_unknown(entry, _FIELD_KEYS, f"field {number}: ", fail)
     name = entry.get("name")
     if not isinstance(name, str) or not name:
         raise fail(f"field {number} needs a name")

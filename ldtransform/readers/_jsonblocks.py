@@ -181,10 +181,10 @@ _QUOTE, _BACKSLASH, _OPEN_LIST, _CLOSE_LIST = b'"\\[]'
 def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
                        ) -> Iterator[Block | None]:
     """The elements of the JSON array in ``stream``, laid out in any way (pretty-printed,
-    all on one line), as blocks of JSON Lines: line breaks between tokens become spaces
-    and the commas between elements line breaks. Ends with a ``None`` where the text is
-    not such an array (a raw line break in a string, a missing ``]``...): the array
-    scanner says what is wrong."""
+    all on one line), as blocks of JSON Lines: line breaks between tokens and the commas
+    between elements become spaces, and each element starts a line at its ``{``. Ends
+    with a ``None`` where the text is not such an array (a raw line break in a string, a
+    missing ``]``...): the array scanner says what is wrong."""
     block_bytes = block_bytes or BLOCK_BYTES
     head = stream.read(len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
     head += stream.read(max(0, 64 - len(head)))

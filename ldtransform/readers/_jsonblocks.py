@@ -12,6 +12,7 @@ with the array scanner and its elements written out as JSON Lines.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import IO
@@ -31,6 +32,7 @@ __all__ = [
     "as_text",
     "line_blocks",
     "parse_json_lines",
+    "recut_elements",
     "split_array_blocks",
 ]
 
@@ -181,10 +183,15 @@ _QUOTE, _BACKSLASH, _OPEN_LIST, _CLOSE_LIST = b'"\\[]'
 def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
                        ) -> Iterator[Block | None]:
     """The elements of the JSON array in ``stream``, laid out in any way (pretty-printed,
-    all on one line), as blocks of JSON Lines: line breaks between tokens and the commas
-    between elements become spaces, and each element starts a line at its ``{``. Ends
-    with a ``None`` where the text is not such an array (a raw line break in a string, a
-    missing ``]``...): the array scanner says what is wrong."""
+    all on one line), as blocks of JSON Lines, each element on a line from its ``{``.
+    Ends with a ``None`` where the text is not such an array (a raw line break in a
+    string, a missing ``]``...): the array scanner says what is wrong.
+
+    The first block is cut where the array's structure says (:func:`_split_elements`),
+    and from the way its first two elements are set apart the rest is cut where that
+    same text recurs (:class:`_Separator`), which costs a few passes of bytes methods.
+    Such a cut is a guess: where it is wrong, Arrow's parser cannot read the block as
+    one element per line, and :func:`recut_elements` cuts the block again."""
     block_bytes = block_bytes or BLOCK_BYTES
     head = stream.read(len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
     head += stream.read(max(0, 64 - len(head)))
@@ -192,10 +199,21 @@ def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
     if head[start:start + 1] != b"[":
         yield None
         return
-    data = bytearray(head[start + 1:])
+    data = bytearray(head[start + 1:])  # from just after '[' or a comma, or at a '{'
+    separator: _Separator | None = None
     while True:
         chunk = stream.read(block_bytes)
         data += chunk
+        if separator is not None and chunk:
+            last = data.rfind(separator.text)
+            if last >= 0:
+                yield separator.block(data[:last + separator.close])
+                del data[:last + separator.open]
+                continue
+            if len(data) <= 4 * block_bytes:
+                continue  # no element ends here yet
+        # The first elements, the last ones, and any long run without the separator:
+        original = bytes(data) if separator is None else b""
         split = _split_elements(data)
         if split is None:
             yield None
@@ -210,7 +228,102 @@ def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
         if not chunk:
             yield None  # the closing ']' is missing
             return
+        separator = separator or _Separator.learned(original, block[1])
         data = rest
+
+
+def recut_elements(text: bytes | bytearray) -> Block | None:
+    """A block of an array's elements, one per line as far as a guess went (lines end
+    only where elements were taken to), cut where the array's structure says."""
+    data = bytearray(text.rstrip(b"\n").replace(b"\n", b","))
+    data += b"]"
+    split = _split_elements(data)
+    if split is None:
+        return None
+    block, rest, closed = split
+    return block if closed and not rest.strip() else None
+
+
+#: Line breaks (and carriage returns) between tokens become tabs: whitespace there, and a
+#: control character Arrow's parser refuses inside a string, as a raw line break is.
+_TABS = bytes.maketrans(b"\n\r", b"\t\t")
+
+
+class _Separator:
+    """The text between one element's ``}`` and the next one's ``{`` (with the next
+    element's first key where that is all on one line, so that lists of records within
+    elements look different), taken to recur between every two elements.
+
+    Where it recurs, it is outside strings: it holds a line break, which a string cannot,
+    or a quote right after its ``{``, which in a string would have been escaped. Where it
+    recurs within an element, or some elements are set apart otherwise, a block's lines
+    are not one element each, and Arrow's parser says so."""
+
+    _FIRST_KEY = re.compile(rb'[ \t\r\n]*"[^"\\\n]*"[ \t\r\n]*:')
+
+    def __init__(self, text: bytes, close: int, open_: int) -> None:
+        self.text = text
+        self.close = close  # just after its '}'
+        self.open = open_  # at its '{'
+        self.comma = text.index(b",", close)
+        self._bytes = np.frombuffer(text, dtype=np.uint8)
+
+    @classmethod
+    def learned(cls, original: bytes, lines: bytes | bytearray) -> _Separator | None:
+        """The separator between the first two elements of ``original`` (the text after
+        ``[``), which :func:`_split_elements` made into ``lines``; None unless there
+        are two elements to learn from."""
+        first = len(original) - len(original.lstrip(_WHITESPACE))
+        line = lines.find(b"\n")
+        if line < 0 or line + 1 >= len(lines):
+            return None
+        opened = first + line + 1  # the second element's '{'
+        end = original.rfind(b"}", 0, opened)
+        begin = original.rfind(b"\n", 0, end) + 1
+        if original[begin:end].strip(_WHITESPACE):
+            begin = end  # the '}' ends a line with more on it
+        elif begin:
+            begin -= 1  # the line break and the indentation before the '}'
+        text = original[begin:opened + 1]
+        if b"\n" not in text[text.index(b"}"):]:
+            key = cls._FIRST_KEY.match(original, opened + 1)
+            if key is None:
+                return None
+            text += key.group()
+        return cls(text, text.index(b"}") + 1, opened - begin)
+
+    def block(self, elements: bytearray) -> Block:
+        """Whole elements (from a ``{``, or whitespace before it) as JSON Lines, cut where
+        the separator is."""
+        del elements[:len(elements) - len(elements.lstrip(_WHITESPACE))]
+        places = self._places(elements)
+        if b"\n" in elements or b"\r" in elements:
+            elements = elements.translate(_TABS)
+        view = np.frombuffer(elements, dtype=np.uint8)
+        view[places + self.comma] = _SPACE
+        view[places + self.open - 1] = _NEWLINE  # each element's line starts at '{'
+        del view
+        elements += b"\n"
+        return len(places) + 1, elements
+
+    def _places(self, text: bytearray) -> np.ndarray:
+        """Where the separator starts in ``text``, never overlapping: the places of its
+        '}', kept where every other byte matches too (a '}' is a few per element)."""
+        view = np.frombuffer(text, dtype=np.uint8)
+        brace = self.close - 1
+        places = np.flatnonzero(view == _CLOSE) - brace
+        places = places[(places >= 0) & (places <= len(view) - len(self.text))]
+        for i, byte in enumerate(self._bytes):
+            if i != brace:
+                places = places[view[places + i] == byte]
+        if len(places) > 1 and (np.diff(places) < len(self.text)).any():
+            # Overlapping matches: keep the leftmost of each run, as bytes.replace would.
+            kept = [int(places[0])]
+            for place in places[1:].tolist():
+                if place >= kept[-1] + len(self.text):
+                    kept.append(place)
+            places = np.array(kept, dtype=places.dtype)
+        return places
 
 
 def _split_elements(data: bytearray) -> tuple[Block, bytearray, bool] | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,12 +58,14 @@ class _Block:
 class FastRead:
     """Pass 1 over blocks of JSON Lines (its constructor), then :meth:`tables` (pass 2).
 
-    ``blocks`` yields (number of the first record, lines the block spans, its text); a
-    record's number is its first's plus its line's place in the block, and blank lines
-    are no records.
+    ``blocks`` yields (lines the block spans, its text); records are numbered by line
+    from 1, and blank lines are no records. ``recut``, where given, cuts again a block
+    whose lines Arrow does not read as one record each (the lines of an array's elements
+    cut where its layout suggested): it returns the block's (records, text), or None.
     """
 
-    blocks: Iterable[tuple[int, int, bytes | bytearray]]
+    blocks: Iterable[tuple[int, bytes | bytearray]]
+    recut: Callable[[bytes | bytearray], tuple[int, bytes | bytearray] | None] | None = None
     layout: Layout = field(init=False)
     _spool: pa.NativeFile = field(init=False)
     _unspool: pa.NativeFile = field(init=False)
@@ -96,7 +98,10 @@ class FastRead:
         order: dict[str, None] = {}  # the columns, as the record-by-record path orders them
         firsts: list[tuple[dict[str, Any], list[str]]] = []
         envelope = True
-        for first, text, table, numbers in self._parsed():
+        following = 1  # the number of the next block's first line
+        for text, lines, table, offsets in self._parsed():
+            first, following = following, following + lines
+            numbers = None if offsets is None else [first + i for i in offsets]
             if not table.num_rows:
                 continue
             self._hint = _hint(table.schema)
@@ -126,19 +131,19 @@ class FastRead:
                             for name in order])
         return Layout(schema, envelope=envelope)
 
-    def _parsed(self) -> Iterator[tuple[int, bytes | bytearray, pa.Table, list[int] | None]]:
+    def _parsed(self) -> Iterator[_Parsed]:
         """The blocks parsed, one ahead: Arrow parses the next block on a thread (without
         the GIL) while this one is flattened and spooled, and the one after is read. A
         block is parsed with the types the blocks before the previous one settled."""
-        pending: tuple[int, bytes | bytearray, Future[Any]] | None = None
+        pending: Future[_Parsed] | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="ldtransform-json") as ahead:
-            for first, lines, text in self.blocks:
-                parsing = ahead.submit(_parse, first, lines, text, self._hint)
+            for lines, text in self.blocks:
+                parsing = ahead.submit(_parse_block, lines, text, self._hint, self.recut)
                 if pending is not None:
-                    yield pending[0], pending[1], *pending[2].result()
-                pending = (first, text, parsing)
+                    yield pending.result()
+                pending = parsing
             if pending is not None:
-                yield pending[0], pending[1], *pending[2].result()
+                yield pending.result()
 
     def _spool_block(self, table: pa.Table, first: int, numbers: list[int] | None) -> None:
         offset = self._spool.tell()
@@ -171,10 +176,31 @@ class FastRead:
             self.close()
 
 
-def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | None
+#: A block parsed: (its text, lines it spans, its table, each record's line within it
+#: unless they follow on from 0).
+_Parsed = tuple["bytes | bytearray", int, pa.Table, "list[int] | None"]
+
+
+def _parse_block(lines: int, text: bytes | bytearray, hint: pa.Schema | None,
+                 recut: Callable[[bytes | bytearray], tuple[int, bytes | bytearray] | None]
+                 | None) -> _Parsed:
+    """:func:`_parse`, and where that finds the block unfit, the block cut again by
+    ``recut`` and parsed once more."""
+    try:
+        return (text, lines, *_parse(lines, text, hint))
+    except Unfit:
+        again = recut(text) if recut is not None else None
+        if again is None:
+            raise
+    lines, text = again
+    return (text, lines, *_parse(lines, text, hint))
+
+
+def _parse(lines: int, text: bytes | bytearray, hint: pa.Schema | None
            ) -> tuple[pa.Table, list[int] | None]:
-    """A block parsed, and its records' numbers unless they follow on. Fields ``hint``
-    names are parsed as its types, which saves inferring them; date-like text is text."""
+    """A block parsed, and its records' places among its lines unless they follow on.
+    Fields ``hint`` names are parsed as its types, which saves inferring them; date-like
+    text is text."""
     try:
         _check_utf8(text)
         try:
@@ -197,11 +223,11 @@ def _parse(first: int, lines: int, text: bytes | bytearray, hint: pa.Schema | No
     numbers = None
     if table.num_rows != lines or not _each_line_opens(text):
         # Blank lines are no records; and Arrow would read two records on one line.
-        numbers = [first + i for i, line in enumerate(bytes(text).split(b"\n"))
+        numbers = [i for i, line in enumerate(bytes(text).split(b"\n"))
                    if line.strip(b" \t\r")]
         if len(numbers) != table.num_rows:
             raise Unfit("a line holds other than one record")
-        if numbers == list(range(first, first + len(numbers))):
+        if numbers == list(range(len(numbers))):
             numbers = None  # lines starting with spaces, none blank
     return table, numbers
 

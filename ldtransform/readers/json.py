@@ -36,7 +36,12 @@ from ldtransform import issue_codes as codes
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.frames import Frames
 from ldtransform.protocols import Issue, Source
-from ldtransform.readers._jsonblocks import array_blocks, line_blocks, split_array_blocks
+from ldtransform.readers._jsonblocks import (
+    array_blocks,
+    line_blocks,
+    recut_elements,
+    split_array_blocks,
+)
 from ldtransform.readers._jsonfast import FastRead, Unfit, batches_of_size
 from ldtransform.readers._jsonflat import (
     FlattenError,
@@ -296,15 +301,20 @@ class _JsonReaderBase:
         raise NotImplementedError
 
     def _blocks(self, data: _Input, block_bytes: int
-                ) -> Iterator[tuple[int, int, bytes | bytearray]]:
-        """The records as blocks of JSON Lines: (first record's number, lines, text)."""
+                ) -> Iterator[tuple[int, bytes | bytearray]]:
+        """The records as blocks of JSON Lines: (lines, text)."""
         raise NotImplementedError
+
+    def _recut(self, text: bytes | bytearray) -> tuple[int, bytes | bytearray] | None:
+        """A block whose lines Arrow does not read as one record each, cut again where
+        the records really end; None where only the other path can say what is wrong."""
+        return None
 
     def _fast(self, data: _Input) -> FastRead | None:
         """Pass 1 through Arrow's parser; None where the records need the other path."""
         try:
             with _reading(data.name):
-                return FastRead(self._blocks(data, READ_BLOCK_BYTES))
+                return FastRead(self._blocks(data, READ_BLOCK_BYTES), recut=self._recut)
         except (Unfit, RecursionError):
             return None
 
@@ -442,28 +452,30 @@ class JsonReader(_JsonReaderBase):
     _numbers_lines = False
 
     def _blocks(self, data: _Input, block_bytes: int
-                ) -> Iterator[tuple[int, int, bytes | bytearray]]:
+                ) -> Iterator[tuple[int, bytes | bytearray]]:
         @contextmanager
         def stream() -> Iterator[BinaryIO]:
             with data.open() as opened:
                 yield opened.stream
 
-        number = 1
+        started = False
         for block in array_blocks(stream, data.name, block_bytes, scan=False):
             if block is None:
                 break
-            yield number, block[0], block[1]
-            number += block[0]
+            yield block
+            started = True
         else:
             return
-        if number > 1:
+        if started:
             raise Unfit("one element per line no further")
         with stream() as laid_out:  # not one element per line: any layout
             for block in split_array_blocks(laid_out, block_bytes):
                 if block is None:
                     raise Unfit("not a JSON array of records")
-                yield number, block[0], block[1]
-                number += block[0]
+                yield block
+
+    def _recut(self, text: bytes | bytearray) -> tuple[int, bytes | bytearray] | None:
+        return recut_elements(text)
 
     def _parse(self, opened: _Opened, source: str, check: bool) -> _Records:
         scanner = ArrayScanner(opened.stream, opened.codec, source)
@@ -499,10 +511,7 @@ class JsonLinesReader(_JsonReaderBase):
         return _jsonl_records(opened, check)
 
     def _blocks(self, data: _Input, block_bytes: int
-                ) -> Iterator[tuple[int, int, bytes | bytearray]]:
-        number = 1
+                ) -> Iterator[tuple[int, bytes | bytearray]]:
         with data.open() as opened:
             for text in line_blocks(opened.stream, block_bytes):
-                lines = text.count(b"\n") + (not text.endswith(b"\n"))
-                yield number, lines, text
-                number += lines
+                yield text.count(b"\n") + (not text.endswith(b"\n")), text

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import ldtransform
 from ldtransform.errors import ReadError
 from ldtransform.readers import json as json_readers
-from ldtransform.readers._jsonblocks import split_array_blocks
+from ldtransform.readers._jsonblocks import recut_elements, split_array_blocks
 from ldtransform.readers.json import JsonLinesReader, JsonReader
 
 #: Small blocks, so that a few hundred records span many of them.
@@ -143,6 +143,27 @@ def test_a_syntax_error_mid_file_is_located_exactly(tmp_path: Path, layout: str)
     assert "expected ':'" in str(caught.value)
 
 
+@pytest.mark.parametrize("layout", ["pretty", "oneline"])
+@pytest.mark.parametrize(("broken", "problem"), [
+    (b'"exposure"', "expected ':'"),
+    (b'"exposure":"x\ny",\n"ignored":', "a raw control character"),
+])
+def test_errors_in_other_layouts_past_the_first_block_are_located(
+        tmp_path: Path, layout: str, broken: bytes, problem: str) -> None:
+    """Late in the file, where the splitter cuts by the separator it learned, a syntax
+    error is still reported where the record-by-record path finds it."""
+    path = write(tmp_path / "items.json", [item(n) for n in range(400)], layout)
+    text = path.read_bytes()
+    at = text.index(b'"exposure":', len(text) * 3 // 4)
+    path.write_bytes(text[:at] + broken + text[at + len(b'"exposure":'):])
+    with pytest.raises(ReadError, match=re.escape(problem)) as fast:
+        ldtransform.read(path).to_table()
+    with pytest.raises(ReadError) as slow:
+        record_by_record(path).to_table()
+    assert str(fast.value) == str(slow.value)
+    assert fast.value.line == text[:at].count(b"\n") + 1
+
+
 def test_bad_lines_mid_file_are_reported_and_the_rest_read(tmp_path: Path) -> None:
     lines = [json.dumps({"n": n}) for n in range(1, 501)]
     lines[299] = '{"n": 300, "n": 301}'
@@ -221,7 +242,9 @@ def test_any_array_layout_splits_into_its_elements_one_per_line(
         elements: list[dict[str, Any]], spacing: str, indent: int | None,
         block_bytes: int) -> None:
     """Whatever the layout and wherever the blocks are cut, each line the splitter makes
-    is one element, in order; text inside strings is never touched."""
+    is one element, in order, or a parser refuses its block (the separator it learned
+    recurs inside an element, or some elements are set apart otherwise) and that block
+    cut again is; text inside strings is never touched."""
     if indent is None:
         text = "[" + spacing + ("," + spacing).join(
             json.dumps(e, ensure_ascii=False) for e in elements) + spacing + "]"
@@ -230,12 +253,51 @@ def test_any_array_layout_splits_into_its_elements_one_per_line(
     lines: list[bytes] = []
     for block in split_array_blocks(io.BytesIO(text.encode()), block_bytes):
         assert block is not None, text
-        count, data = block
-        got = bytes(data).split(b"\n")
-        assert got[-1] == b"" and len(got) == count + 1
-        lines += got[:-1]
+        got = _element_lines(block)
+        if got is None:  # as Arrow's parser, strict JSON refuses the block
+            block = recut_elements(block[1])
+            assert block is not None, text
+            got = _element_lines(block)
+        assert got is not None, text
+        lines += got
     assert all(line.startswith(b"{") for line in lines)
     assert [json.loads(line) for line in lines] == elements
+
+
+def _element_lines(block: tuple[int, bytes | bytearray]) -> list[bytes] | None:
+    """The block's lines, unless one of them is not a JSON object alone."""
+    count, data = block
+    lines = bytes(data).split(b"\n")
+    assert lines[-1] == b"" and len(lines) == count + 1
+    try:
+        if all(isinstance(json.loads(line), dict) for line in lines[:-1]):
+            return lines[:-1]
+    except json.JSONDecodeError:
+        pass
+    return None
+
+
+@pytest.mark.parametrize("layout", ["pretty", "oneline"])
+def test_elements_set_apart_unlike_the_first_two_are_cut_again(tmp_path: Path,
+                                                               layout: str) -> None:
+    """The splitter cuts where the text between the first two elements recurs. Lists of
+    records inside elements that start the same way, and elements that start otherwise,
+    make it cut wrongly: those blocks are cut again, still by blocks, and read alike."""
+    records = [item(n) for n in range(300)]
+    for n in range(5, 300, 40):  # records that start like the elements
+        records[n]["data"]["related"] = [{"headers": {"id": f"r{n}"}, "data": {"k": 1}},
+                                         {"headers": {"id": f"s{n}"}, "data": {"k": 2}}]
+    for n in range(7, 300, 50):  # elements whose first key is another one
+        records[n] = {"data": records[n]["data"], "headers": records[n]["headers"]}
+    path = write(tmp_path / "items.json", records, layout)
+    with mock.patch.object(json_readers, "recut_elements", wraps=recut_elements) as recut:
+        fast = by_blocks(path, batch_size=70)
+    slow = record_by_record(path, batch_size=70)
+    assert recut.call_count >= (layout == "oneline")  # pretty: indented deeper, no miscut
+    assert fast.schema == slow.schema
+    got = numbered(fast)
+    assert got == numbered(slow)
+    assert sum(len(rows) for _, rows in got) == 300
 
 
 @pytest.mark.parametrize("text", [

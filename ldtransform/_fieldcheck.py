@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import orjson
@@ -166,7 +167,8 @@ def _constraint_findings(values: pa.Array, raw: pa.Array, spec: FieldSpec, conte
             found += _findings_where(bad, raw, codes.INVALID_DIMENSION_PATH, path,
                                      "{value} is not a dimension path such as "
                                      "/Account/accountClass[invoiced]")
-        found += _length_findings(pc.utf8_length(values), raw, spec, path, "characters")
+        if _may_break_length(values, c):
+            found += _length_findings(pc.utf8_length(values), raw, spec, path, "characters")
         if "pattern" in c:
             found += _findings_where(pc.invert(_full_match(values, c["pattern"])), raw,
                                      codes.PATTERN_MISMATCH, path,
@@ -195,6 +197,20 @@ def _full_match(values: pa.Array, pattern: str) -> pa.Array:
         compiled = re.compile(pattern)
         return pa.array([None if v is None else compiled.fullmatch(v) is not None
                          for v in values.to_pylist()], pa.bool_())
+
+
+def _may_break_length(values: pa.Array, constraints: dict[str, Any]) -> bool:
+    """Whether a value of ``values`` may have fewer characters than ``minLength`` or more
+    than ``maxLength``, judged from their sizes in bytes (a character takes 1 to 4), which
+    Arrow knows without looking at the text."""
+    if "minLength" not in constraints and "maxLength" not in constraints:
+        return False
+    sizes = pc.min_max(pc.binary_length(values))
+    fewest, most = sizes["min"].as_py(), sizes["max"].as_py()
+    if fewest is None:
+        return False  # all null
+    return bool(most > constraints.get("maxLength", most)
+                or -(-fewest // 4) < constraints.get("minLength", 0))
 
 
 def _length_findings(lengths: pa.Array, values: pa.Array, spec: FieldSpec, path: str,

@@ -19,6 +19,8 @@ from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
 from ldtransform._memory import lean_memory_pool
 from ldtransform._parts import Origin, PartInfo, PartSink
 from ldtransform._quarantine_file import quarantine_files, source_stem
@@ -251,7 +253,7 @@ class _Conversion:
         """Every source through validation into the parts; returns the parts written.
         ``indexes`` gives each source's index in the manifest's ``sources`` (None for one
         not listed there: the origins of its records are unknown)."""
-        with self.parts, _WriteBehind(self.parts) as sink:
+        with self.parts, _WriteBehind(self.parts, self.writer) as sink:
             for source, index in zip(listed, indexes, strict=True):
                 self._source(_frames(source, read_options), sink, index)
             sink.close()
@@ -261,11 +263,7 @@ class _Conversion:
         quarantine = self._quarantine(frames)
         with quarantine or _NoQuarantine(self.on_error, self.validation) as keep:
             for valid in self.validation.run_numbered(frames, on_rejected=keep):
-                start = 0
-                for records in encode_in_halves(self.writer, valid.batch):
-                    rows = valid.rows[start:start + len(records)]
-                    sink.add(records, None if index is None else Origin(index, rows))
-                    start += len(records)
+                sink.add(valid.batch, None if index is None else (index, valid.rows))
                 if self.progress:
                     self.progress(frames.rows_read, frames.source or "<data>",
                                   frames.fraction())
@@ -333,12 +331,13 @@ def encode_in_halves(writer: RecordWriter, batch: Any) -> list[Any]:
 
 
 class _WriteBehind:
-    """Hands encoded records to a thread that writes and hashes them, so the next batch
-    is validated and encoded meanwhile. At most one batch waits; a write error is raised
-    in the caller at its next call."""
+    """Hands valid batches to a thread that encodes them, writes and hashes the records,
+    so the next batch is read and validated meanwhile. At most one batch waits; an error
+    is raised in the caller at its next call."""
 
-    def __init__(self, sink: PartSink) -> None:
+    def __init__(self, sink: PartSink, writer: RecordWriter) -> None:
         self.sink = sink
+        self.writer = writer
         self.queue: Queue[Any] = Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="ldtransform-write",
@@ -349,14 +348,25 @@ class _WriteBehind:
         while (item := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.sink.add(*item)
+                    self._write(*item)
                 except BaseException as exc:  # raised in the caller, not lost
                     self.error = exc
 
-    def add(self, records: Any, origin: Origin | None = None) -> None:
+    def _write(self, batch: Any, source: tuple[int, np.ndarray] | None) -> None:
+        start = 0
+        for records in encode_in_halves(self.writer, batch):
+            origin = None
+            if source is not None:
+                origin = Origin(source[0], source[1][start:start + len(records)])
+            self.sink.add(records, origin)
+            start += len(records)
+
+    def add(self, batch: Any, source: tuple[int, np.ndarray] | None = None) -> None:
+        """Encode and write ``batch``; ``source`` is (the source's index in the manifest,
+        each row's number in it), None where the origins of records are unknown."""
         if self.error is not None:
             raise self.error
-        self.queue.put((records, origin))
+        self.queue.put((batch, source))
 
     def close(self) -> None:
         """Wait until everything handed over is written."""

@@ -242,11 +242,6 @@ def join_pieces(pieces: list[pa.Array | str], rows: int) -> pa.Array:
     return pc.binary_join_element_wise(*merged, "")
 
 
-_JSON_SPECIAL = np.zeros(256, dtype=bool)
-_JSON_SPECIAL[:0x20] = True
-_JSON_SPECIAL[[ord('"'), ord("\\")]] = True
-
-
 def _escaped(text: pa.Array) -> pa.Array:
     """The inside of JSON strings: the bytes are scanned at once for a quote, backslash or
     control character (none, usually), and only the values holding one are escaped."""
@@ -257,7 +252,9 @@ def _escaped(text: pa.Array) -> pa.Array:
     raw = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else None
     if raw is None:
         return text
-    special = _JSON_SPECIAL[raw]
+    special = raw < 0x20  # a control character, a quote or a backslash
+    special |= raw == ord('"')
+    special |= raw == ord("\\")
     if not special.any():
         return text
     hits = np.flatnonzero(special) + offsets[0]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -54,6 +55,34 @@ def check_folder(folder: Path) -> int:
             assert len(data) == entry["bytes"]
         assert document["totals"]["records"] == records
     return records
+
+
+def test_parts_written_to_disk_as_they_grow_are_the_same_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part asks the system to write it to disk every few bytes (here 1,000) while it
+    grows: the parts are byte for byte those written in one go, their hashes too."""
+    from ldtransform import _parts
+    from ldtransform._atomic import start_writeback
+
+    source = many_accounts(tmp_path / "in.csv", 40)  # 1,000 rows
+
+    def parts(out: str) -> list[_parts.PartInfo]:
+        return ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=tmp_path / out,
+                                   to="items-jsonl", max_records=100).parts
+
+    whole = parts("whole")
+    asked: list[int] = []
+
+    def counted(file: BinaryIO, start: int) -> int:
+        asked.append(start)
+        return start_writeback(file, start)
+
+    monkeypatch.setattr(_parts, "_WRITEBACK_BYTES", 1000)
+    monkeypatch.setattr(_parts, "start_writeback", counted)
+    early = parts("early")
+    assert len(asked) >= len(early) == 10
+    assert [p.path.read_bytes() for p in early] == [p.path.read_bytes() for p in whole]
+    assert [p.sha256 for p in early] == [p.sha256 for p in whole]
 
 
 def test_convert_splits_by_records_and_the_parts_add_up(tmp_path: Path) -> None:

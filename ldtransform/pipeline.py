@@ -332,8 +332,9 @@ def encode_in_halves(writer: RecordWriter, batch: Any) -> list[Any]:
 
 class _WriteBehind:
     """Hands valid batches to a thread that encodes them, writes and hashes the records,
-    so the next batch is read and validated meanwhile. At most one batch waits; an error
-    is raised in the caller at its next call."""
+    so the next batch is read and validated meanwhile. A batch is handed over once the
+    one before is written (none waits: memory holds one batch fewer); an error is raised
+    in the caller at its next call."""
 
     def __init__(self, sink: PartSink, writer: RecordWriter) -> None:
         self.sink = sink
@@ -351,6 +352,8 @@ class _WriteBehind:
                     self._write(*item)
                 except BaseException as exc:  # raised in the caller, not lost
                     self.error = exc
+            del item
+            self.queue.task_done()
 
     def _write(self, batch: Any, source: tuple[int, np.ndarray] | None) -> None:
         start = 0
@@ -364,6 +367,7 @@ class _WriteBehind:
     def add(self, batch: Any, source: tuple[int, np.ndarray] | None = None) -> None:
         """Encode and write ``batch``; ``source`` is (the source's index in the manifest,
         each row's number in it), None where the origins of records are unknown."""
+        self.queue.join()
         if self.error is not None:
             raise self.error
         self.queue.put((batch, source))

@@ -203,15 +203,19 @@ def split_array_blocks(stream: IO[bytes], block_bytes: int | None = None
     separator: _Separator | None = None
     while True:
         chunk = stream.read(block_bytes)
-        data += chunk
         if separator is not None and chunk:
-            last = data.rfind(separator.text)
+            last = chunk.rfind(separator.text)
             if last >= 0:
-                yield separator.block(data[:last + separator.close])
-                del data[:last + separator.open]
+                # What was left over and the chunk up to its last separator, copied once.
+                data += memoryview(chunk)[:last + separator.close]
+                yield separator.block(data)
+                data = bytearray(memoryview(chunk)[last + separator.open:])
                 continue
+            data += chunk
             if len(data) <= 4 * block_bytes:
                 continue  # no element ends here yet
+        else:
+            data += chunk
         # The first elements, the last ones, and any long run without the separator:
         original = bytes(data) if separator is None else b""
         split = _split_elements(data)
@@ -295,7 +299,8 @@ class _Separator:
     def block(self, elements: bytearray) -> Block:
         """Whole elements (from a ``{``, or whitespace before it) as JSON Lines, cut where
         the separator is."""
-        del elements[:len(elements) - len(elements.lstrip(_WHITESPACE))]
+        head = bytes(elements[:256])  # whitespace before the first '{': a separator's
+        del elements[:len(head) - len(head.lstrip(_WHITESPACE))]
         places = self._places(elements)
         if b"\n" in elements or b"\r" in elements:
             elements = elements.translate(_TABS)

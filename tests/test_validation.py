@@ -80,6 +80,24 @@ def test_a_clean_file_is_valid_and_typed(tmp_path: Path) -> None:
     assert first["seen"].isoformat() == "2014-02-01T05:00:00+00:00"
 
 
+def test_days_near_a_months_edge_are_real_or_refused(tmp_path: Path) -> None:
+    """Arrow's strptime rolls 2019-02-30 over to March 2nd. Dates and date-times near a
+    month's edge are checked against the calendar; an offset that moves a real day into
+    the next or previous month in UTC keeps it valid, and an unpadded day is still read."""
+    seen = {"2019-02-28T23:30:00-0200": True, "2019-03-01T00:30:00+0200": True,
+            "2019-02-30T10:00:00+0000": False, "2019-04-31T00:00:00Z": False,
+            "2020-02-29T12:00:00Z": True, "2019-02-29T12:00:00Z": False,
+            "2019-03-00T12:00:00Z": False, "2019-12-31T23:59:59+0000": True}
+    born = {"2019-3-1": True, "2019-03-31": True, "2019-06-31": False, "2021-01-04": True}
+    rows = [row(id=f"S{i}", email=f"s{i}@x.io", seen=value) for i, value in enumerate(seen)]
+    rows += [row(id=f"B{i}", email=f"b{i}@x.io", born=value) for i, value in enumerate(born)]
+    valid, _, report = run(write_csv(tmp_path / "edges.csv", rows))
+    refused = {(issue.field, issue.value) for issue in report.issues}
+    assert refused == {("seen", v) for v, ok in seen.items() if not ok} | {
+        ("born", v) for v, ok in born.items() if not ok}
+    assert valid.num_rows == sum(seen.values()) + sum(born.values())
+
+
 @pytest.mark.parametrize(("field", "value", "code"), [
     ("id", "", "missing-value"),
     ("id", "a1", "pattern-mismatch"),

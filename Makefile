@@ -50,7 +50,7 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.dev-installed
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_read.py
 	$(BIN)/python bench/bench_validate.py
-	$(BIN)/python bench/bench_convert.py --repeat 1 --memory-rows 1000000,5000000,10000000
+	$(BIN)/python bench/bench_convert.py --repeat 3 --memory-rows 1000000,5000000,10000000
 	$(BIN)/python bench/bench_template.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_export_read.py

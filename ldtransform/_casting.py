@@ -337,16 +337,17 @@ def strptime_real_days(text: pa.Array, fmt: str) -> pa.Array:
         return parsed
     day = pc.day(parsed)
     near_edge = _positions(pc.or_(pc.less_equal(day, 4), pc.greater_equal(day, 27)))
+    near = text.take(pa.array(near_edge))
     if len(near_edge) and fmt.startswith("%Y-%m-%d"):
         # Text that starts with the very date it parsed to named a real day: only the
         # others (rolled over, unpadded, moved by an offset) are looked at closely.
-        near = text.take(pa.array(near_edge))
         dates = pc.cast(pc.cast(parsed.take(pa.array(near_edge)), pa.date32()), pa.string())
-        same = pc.equal(pc.utf8_slice_codeunits(near, 0, 10), dates)
-        near_edge = near_edge[~same.fill_null(False).to_numpy(zero_copy_only=False)]
+        same = pc.equal(pc.utf8_slice_codeunits(near, 0, 10), dates).fill_null(False)
+        near_edge = near_edge[~same.to_numpy(zero_copy_only=False)]
+        near = near.filter(pc.invert(same))
     if not len(near_edge):
         return parsed
-    real = real_calendar_day(text.take(pa.array(near_edge)), fmt)
+    real = real_calendar_day(near, fmt)
     assert real is not None
     rolled = near_edge[~real.to_numpy(zero_copy_only=False)]
     if not len(rolled):

@@ -19,8 +19,6 @@ from pathlib import Path
 from queue import Queue
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from ldtransform._memory import lean_memory_pool
 from ldtransform._parts import Origin, PartInfo, PartSink
 from ldtransform._quarantine_file import quarantine_files, source_stem
@@ -263,7 +261,7 @@ class _Conversion:
         quarantine = self._quarantine(frames)
         with quarantine or _NoQuarantine(self.on_error, self.validation) as keep:
             for valid in self.validation.run_numbered(frames, on_rejected=keep):
-                sink.add(valid.batch, None if index is None else (index, valid.rows))
+                sink.add(valid.batch, None if index is None else Origin(index, valid.rows))
                 if self.progress:
                     self.progress(frames.rows_read, frames.source or "<data>",
                                   frames.fraction())
@@ -355,22 +353,20 @@ class _WriteBehind:
             del item
             self.queue.task_done()
 
-    def _write(self, batch: Any, source: tuple[int, np.ndarray] | None) -> None:
+    def _write(self, batch: Any, origin: Origin | None) -> None:
         start = 0
         for records in encode_in_halves(self.writer, batch):
-            origin = None
-            if source is not None:
-                origin = Origin(source[0], source[1][start:start + len(records)])
-            self.sink.add(records, origin)
-            start += len(records)
+            end = start + len(records)
+            self.sink.add(records, None if origin is None
+                          else Origin(origin.source, origin.rows[start:end]))
+            start = end
 
-    def add(self, batch: Any, source: tuple[int, np.ndarray] | None = None) -> None:
-        """Encode and write ``batch``; ``source`` is (the source's index in the manifest,
-        each row's number in it), None where the origins of records are unknown."""
+    def add(self, batch: Any, origin: Origin | None = None) -> None:
+        """Encode and write ``batch``, whose rows ``origin`` says (None: unknown)."""
         self.queue.join()
         if self.error is not None:
             raise self.error
-        self.queue.put((batch, source))
+        self.queue.put((batch, origin))
 
     def close(self) -> None:
         """Wait until everything handed over is written."""

@@ -43,7 +43,7 @@ BLOCK_BYTES = 8 << 20
 Block = tuple[int, "bytes | bytearray"]
 Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 _PARSE_BLOCK = 1 << 20  # what Arrow hands each thread
-_NEWLINE, _COMMA, _SPACE, _OPEN, _CLOSE = b"\n, {}"
+_NEWLINE, _COMMA, _SPACE, _OPEN, _CLOSE, _RETURN, _TAB = b"\n, {}\r\t"
 
 
 def line_blocks(stream: IO[bytes], block_bytes: int | None = None) -> Iterator[bytearray]:
@@ -157,14 +157,31 @@ def _scanned_blocks(open_stream: Opener, source: str, skip: int, block_bytes: in
         yield len(lines), b"".join(lines)
 
 
+def _part_size(size: int) -> int:
+    """What Arrow hands each thread of a block of ``size`` bytes: parts of about
+    ``_PARSE_BLOCK``, at most four, of about equal size (an eighth more, for the line a
+    part ends short of), so that none is left with a few records at the end."""
+    parts = min(4, max(1, -(-size // _PARSE_BLOCK)))
+    return size // parts + size // (parts * 8) + 1
+
+
 def parse_json_lines(text: bytes | bytearray, schema: pa.Schema | None = None, *,
                      unexpected: str = "infer") -> pa.Table:
     """A block of JSON Lines as a table, on Arrow's threads; fields of ``schema`` have its
     types, others are inferred (or, with ``unexpected="error"``, refused)."""
     parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected)
     try:
-        read = pajson.ReadOptions(block_size=max(_PARSE_BLOCK, len(text) // 4 + 1))
-        return pajson.read_json(pa.BufferReader(text), read_options=read, parse_options=parse)
+        read = pajson.ReadOptions(block_size=_part_size(len(text)))
+        try:
+            return pajson.read_json(pa.BufferReader(text), read_options=read,
+                                    parse_options=parse)
+        except pa.ArrowNotImplementedError:
+            # Arrow's threads, merging the types their parts inferred, at times give up
+            # on one part (a list of records, which a part held only empty) and not
+            # at others: one thread, in order, decides for sure.
+            read.use_threads = False
+            return pajson.read_json(pa.BufferReader(text), read_options=read,
+                                    parse_options=parse)
     except pa.ArrowInvalid as exc:
         if "straddl" not in str(exc):
             raise
@@ -248,9 +265,17 @@ def recut_elements(text: bytes | bytearray) -> Block | None:
     return block if closed and not rest.strip() else None
 
 
-#: Line breaks (and carriage returns) between tokens become tabs: whitespace there, and a
-#: control character Arrow's parser refuses inside a string, as a raw line break is.
-_TABS = bytes.maketrans(b"\n\r", b"\t\t")
+def _tabs_for_line_breaks(text: bytearray, where: np.ndarray) -> None:
+    """Line breaks (and carriage returns) between tokens become tabs, in place:
+    whitespace there, and a control character Arrow's parser refuses inside a string, as
+    a raw line break is. A tab is one below a line break, so a subtraction does it
+    (bytes.translate would copy the block and look up every byte). ``where`` is room for
+    a flag per byte."""
+    view = np.frombuffer(text, dtype=np.uint8)
+    if b"\n" in text:
+        view -= np.equal(view, _NEWLINE, out=where)
+    if b"\r" in text:
+        view[np.equal(view, _RETURN, out=where)] = _TAB
 
 
 class _Separator:
@@ -271,6 +296,13 @@ class _Separator:
         self.open = open_  # at its '{'
         self.comma = text.index(b",", close)
         self._bytes = np.frombuffer(text, dtype=np.uint8)
+        self._flags = np.empty(0, dtype=bool)  # kept from block to block: no page faults
+
+    def _flags_for(self, view: np.ndarray) -> np.ndarray:
+        """Room for a flag per byte of ``view``."""
+        if len(self._flags) < len(view):
+            self._flags = np.empty(len(view) + (len(view) >> 2), dtype=bool)
+        return self._flags[:len(view)]
 
     @classmethod
     def learned(cls, original: bytes, lines: bytes | bytearray) -> _Separator | None:
@@ -302,9 +334,8 @@ class _Separator:
         head = bytes(elements[:256])  # whitespace before the first '{': a separator's
         del elements[:len(head) - len(head.lstrip(_WHITESPACE))]
         places = self._places(elements)
-        if b"\n" in elements or b"\r" in elements:
-            elements = elements.translate(_TABS)
         view = np.frombuffer(elements, dtype=np.uint8)
+        _tabs_for_line_breaks(elements, self._flags_for(view))
         view[places + self.comma] = _SPACE
         view[places + self.open - 1] = _NEWLINE  # each element's line starts at '{'
         del view
@@ -316,7 +347,7 @@ class _Separator:
         '}', kept where every other byte matches too (a '}' is a few per element)."""
         view = np.frombuffer(text, dtype=np.uint8)
         brace = self.close - 1
-        places = np.flatnonzero(view == _CLOSE) - brace
+        places = np.flatnonzero(np.equal(view, _CLOSE, out=self._flags_for(view))) - brace
         places = places[(places >= 0) & (places <= len(view) - len(self.text))]
         for i, byte in enumerate(self._bytes):
             if i != brace:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ __all__ = ["FastRead", "Unfit", "batches_of_size"]
 _EXACT = 2**53
 
 _NEWLINE, _OPEN = b"\n{"
+
+#: Blocks parsed at once, besides the one being flattened and spooled.
+_PARSED_AT_ONCE = 2
 
 
 class Unfit(Exception):
@@ -132,18 +136,21 @@ class FastRead:
         return Layout(schema, envelope=envelope)
 
     def _parsed(self) -> Iterator[_Parsed]:
-        """The blocks parsed, one ahead: Arrow parses the next block on a thread (without
-        the GIL) while this one is flattened and spooled, and the one after is read. A
-        block is parsed with the types the blocks before the previous one settled."""
-        pending: Future[_Parsed] | None = None
-        with ThreadPoolExecutor(1, thread_name_prefix="ldtransform-json") as ahead:
+        """The blocks parsed, ahead: Arrow parses the next blocks on threads (without the
+        GIL) while this one is flattened and spooled, and the one after is read. Two
+        blocks at a time, so that the steps of a parse that use one core (the checks
+        around it, the merging of its parts) overlap with another parse. A block is
+        parsed with the types that blocks a few before it settled."""
+        pending: deque[Future[_Parsed]] = deque()
+        with ThreadPoolExecutor(_PARSED_AT_ONCE, thread_name_prefix="ldtransform-json"
+                                ) as ahead:
             for lines, text in self.blocks:
-                parsing = ahead.submit(_parse_block, lines, text, self._hint, self.recut)
-                if pending is not None:
-                    yield pending.result()
-                pending = parsing
-            if pending is not None:
-                yield pending.result()
+                pending.append(ahead.submit(_parse_block, lines, text, self._hint,
+                                            self.recut))
+                if len(pending) > _PARSED_AT_ONCE:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def _spool_block(self, table: pa.Table, first: int, numbers: list[int] | None) -> None:
         offset = self._spool.tell()

@@ -531,7 +531,7 @@ def test_file_objects_seekable_or_not(reader: type[JsonReader]) -> None:
 # -- streaming -------------------------------------------------------------------------------
 
 #: Enough records that half the file is far more than the few blocks of text read ahead.
-BIG_RECORDS = 300_000
+BIG_RECORDS = 450_000
 
 
 @pytest.fixture(scope="module")
@@ -565,7 +565,8 @@ def test_large_file_streams_in_bounded_memory(big_files: dict[str, Path], reader
     size = path.stat().st_size
     first_rows, count = [], 0
     # Holding the whole text would take more than the file's size, its records ten times
-    # that; streaming holds a few blocks of text (one read, one parsed ahead) and a batch.
+    # that; streaming holds a few blocks of text (one read, two parsed ahead, one spooled)
+    # and a batch.
     for batch in batches_within_memory(path, limit=size // 2):
         assert batch.num_rows <= 2000
         first_rows.append(batch["n"][0].as_py())

@@ -13,6 +13,7 @@ from typing import Any
 from unittest import mock
 
 import pyarrow as pa
+import pyarrow.json as pajson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 import ldtransform
 from ldtransform.errors import ReadError
 from ldtransform.readers import json as json_readers
-from ldtransform.readers._jsonblocks import recut_elements, split_array_blocks
+from ldtransform.readers._jsonblocks import parse_json_lines, recut_elements, split_array_blocks
 from ldtransform.readers.json import JsonLinesReader, JsonReader
 
 #: Small blocks, so that a few hundred records span many of them.
@@ -311,3 +312,41 @@ def test_elements_set_apart_unlike_the_first_two_are_cut_again(tmp_path: Path,
 def test_what_is_not_an_array_of_objects_is_refused(text: str) -> None:
     blocks = list(split_array_blocks(io.BytesIO(text.encode()), 4))
     assert blocks[-1] is None
+
+
+@pytest.mark.parametrize("megabytes", [1, 2, 3])
+def test_a_block_is_parsed_in_parts_of_about_equal_size(megabytes: int) -> None:
+    # Just over whole megabytes: parts of a fixed megabyte would leave a few records in a
+    # last part of their own.
+    records = [json.dumps(item(n)).encode() for n in range(60_000)]
+    text = bytearray()
+    count = 0
+    while len(text) < megabytes << 20:
+        text += records[count] + b"\n"
+        count += 1
+    table = parse_json_lines(text)
+    parts = [len(chunk) for chunk in table.column("headers").chunks]
+    assert table.num_rows == count and sum(parts) == count
+    assert len(parts) == megabytes + 1
+    assert min(parts) > count / len(parts) / 2
+
+
+def test_a_block_arrows_threads_give_up_on_is_parsed_on_one_thread() -> None:
+    # Arrow's threads, merging the types of the parts they parsed, at times fail with
+    # "JSON conversion to struct<...> is not supported" and at other times not.
+    text = b"".join(json.dumps(item(n)).encode() + b"\n" for n in range(5_000))
+    real_read_json = pajson.read_json
+    threads = []
+
+    def read_json(source: Any, *, read_options: Any, parse_options: Any) -> pa.Table:
+        threads.append(read_options.use_threads)
+        if read_options.use_threads:
+            raise pa.ArrowNotImplementedError("JSON conversion to struct<...> is not "
+                                              "supported")
+        return real_read_json(source, read_options=read_options,
+                              parse_options=parse_options)
+
+    with mock.patch.object(pajson, "read_json", read_json):
+        table = parse_json_lines(text)
+    assert threads == [True, False]
+    assert table.equals(pajson.read_json(pa.BufferReader(text)))

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -151,3 +152,38 @@ def test_a_long_column_is_spelled_as_each_of_its_values_alone(
     assert whole == alone
     days = [json.loads(line)["data"]["day"] for line in whole]
     assert [day is None for day in days] == batch.column("day").is_null().to_pylist()
+
+
+def ld_spelling(moment: dt.datetime) -> str:
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}+0000")
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.none() | st.datetimes(min_value=dt.datetime(1, 1, 1)), min_size=2,
+                       max_size=40), skip=st.integers(0, 1))
+def test_date_times_are_the_utc_second_they_fall_in(values: list[dt.datetime | None],
+                                                     skip: int) -> None:
+    """Date-times of the usual years are written as one block of bytes (all as wide), the
+    others one by one; either way each is the second it falls in, in UTC."""
+    seen = pa.array(values, pa.timestamp("us", tz="UTC")).slice(skip)
+    batch = pa.RecordBatch.from_arrays([pa.array([str(i) for i in range(len(seen))]), seen],
+                                       names=["code", "seen"])
+    lines = ItemsJsonLinesWriter(schema=SCHEMA).encode(batch).to_pylist()
+    written_values = [json.loads(line)["data"]["seen"] for line in lines]
+    assert written_values == [None if v is None else ld_spelling(v) for v in values[skip:]]
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.none() | st.text(st.characters(exclude_categories=("Cs",))
+                                           | st.sampled_from('"\\\n\r\t\x01\x1f\u2028é😀')),
+                       min_size=1, max_size=30))
+def test_text_is_escaped_as_a_json_encoder_would(values: list[str | None]) -> None:
+    """Only the values holding a quote, backslash or control character are escaped, and
+    only with the escapes they need: the text is still what the JSON encoder writes."""
+    column = pa.array(values * 3, pa.string())  # past a batch's first values, sliced
+    batch = pa.RecordBatch.from_arrays([pa.array([str(i) for i in range(len(column))]),
+                                        column], names=["code", "level"]).slice(len(values))
+    lines = ItemsJsonLinesWriter(schema=SCHEMA).encode(batch).to_pylist()
+    spelled = [line.split('"level":', 1)[1].removesuffix("}}\n") for line in lines]
+    assert spelled == [orjson.dumps("" if v is None else v).decode() for v in values * 2]

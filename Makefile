@@ -53,7 +53,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_convert.py --repeat 3 --memory-rows 1000000,5000000,10000000
 	$(BIN)/python bench/bench_template.py
 	$(BIN)/python bench/bench_server.py
-	$(BIN)/python bench/bench_export_read.py
+	$(BIN)/python bench/bench_export_read.py --repeat 3
 	$(BIN)/python bench/bench_json_read.py --repeat 3
 	$(BIN)/python bench/bench_roundtrip.py
 	$(BIN)/python bench/bench_issue_table.py --rows 1000000 --repeat 3

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from queue import Empty, Full, Queue
 from typing import TypeVar
 
@@ -12,9 +14,10 @@ import pyarrow as pa
 
 from ldtransform.frames import NumberedBatch
 
-__all__ = ["coalesced", "joined", "prefetched"]
+__all__ = ["coalesced", "joined", "mapped_ahead", "prefetched"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def coalesced(batches: Iterator[NumberedBatch], rows: int) -> Iterator[NumberedBatch]:
@@ -74,6 +77,21 @@ def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
             with contextlib.suppress(Empty):
                 queue.get_nowait()
             worker.join(timeout=0.05)
+
+
+def mapped_ahead(function: Callable[[T], R], items: Iterable[T], at_once: int = 2,
+                 name: str = "ldtransform-ahead") -> Iterator[R]:
+    """``function`` of each of ``items``, in order, ``at_once`` of them computed on threads
+    while the caller works on the result before (for Arrow's parsers, which let go of the
+    GIL: the steps of one parse that use a single core overlap with another)."""
+    pending: deque[Future[R]] = deque()
+    with ThreadPoolExecutor(at_once, thread_name_prefix=name) as pool:
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) > at_once:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

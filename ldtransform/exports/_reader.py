@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ldtransform._batching import prefetched
+from ldtransform._batching import mapped_ahead, prefetched
 from ldtransform.errors import ConfigError, ReadError
 from ldtransform.exports import _csv, _json
 from ldtransform.exports._columns import ITEM_ID, Children, Enums, Typing, wire_type
@@ -177,13 +177,12 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
         names = _json_names(item, schema, [f.name for f in inferred])
         typing = Typing(schema, names, raw, _header_columns(headers), children, enums,
                         str(path))
-        # Blocks are cut on a thread of their own, beside Arrow's parsing of the previous.
-        rest = ((n, p, _json.parse_block(b, wire, str(p), n))
-                for n, p, b in prefetched(blocks, depth=1))
+        # Blocks are cut on a thread of their own, and Arrow parses the next two on
+        # threads (without the GIL) while this one is typed.
+        rest = mapped_ahead(lambda numbered: _parsed_block(numbered, wire),
+                            prefetched(blocks, depth=1))
     rows = {name: ChildRows(name, typing.child_schema(name)) for name in typing.list_names}
-    # Arrow parses the next block on a thread (without the GIL) while this one is typed.
-    parsed = prefetched(rest if table is None else _chain((number, path, table), rest),
-                        depth=1)
+    parsed = rest if table is None else _chain((number, path, table), rest)
     batches = (_json_batch(typing, t, n, rows) for n, _, t in parsed)
     return _frames(typing, batches, files, {"format": "json"}, batch_size, cleanup, rows)
 
@@ -199,6 +198,12 @@ def _wire(data: list[pa.Field], headers: pa.DataType, *, from_query: bool,
                 if f.type == pa.bool_() and not isinstance(values.get(f.name), bool) else f
                 for f in data]
     return pa.schema([("headers", headers), ("data", pa.struct(data))])
+
+
+def _parsed_block(numbered: tuple[int, Path, _json.Block], wire: pa.Schema
+                  ) -> tuple[int, Path, pa.Table]:
+    number, path, block = numbered
+    return number, path, _json.parse_block(block, wire, str(path), number)
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:

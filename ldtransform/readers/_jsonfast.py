@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +29,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform._batching import mapped_ahead
 from ldtransform.readers._jsonblocks import as_text, parse_json_lines
 from ldtransform.readers._jsonflat import HEADERS_PREFIX, Layout, flatten
 
@@ -136,21 +135,11 @@ class FastRead:
         return Layout(schema, envelope=envelope)
 
     def _parsed(self) -> Iterator[_Parsed]:
-        """The blocks parsed, ahead: Arrow parses the next blocks on threads (without the
-        GIL) while this one is flattened and spooled, and the one after is read. Two
-        blocks at a time, so that the steps of a parse that use one core (the checks
-        around it, the merging of its parts) overlap with another parse. A block is
-        parsed with the types that blocks a few before it settled."""
-        pending: deque[Future[_Parsed]] = deque()
-        with ThreadPoolExecutor(_PARSED_AT_ONCE, thread_name_prefix="ldtransform-json"
-                                ) as ahead:
-            for lines, text in self.blocks:
-                pending.append(ahead.submit(_parse_block, lines, text, self._hint,
-                                            self.recut))
-                if len(pending) > _PARSED_AT_ONCE:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        """The blocks parsed ahead, two at a time on threads, while this one is flattened
+        and spooled and the next is read; a block is parsed with the types that blocks a
+        few before it settled."""
+        return mapped_ahead(lambda block: _parse_block(*block, self._hint, self.recut),
+                            self.blocks, _PARSED_AT_ONCE, "ldtransform-json")
 
     def _spool_block(self, table: pa.Table, first: int, numbers: list[int] | None) -> None:
         offset = self._spool.tell()

@@ -141,6 +141,11 @@ def _integers_from_text(text: pa.Array) -> Converted:
     trimmed = pc.utf8_trim_whitespace(text)
     whole = pc.fill_null(pc.match_substring_regex(trimmed, pattern=INTEGER_TEXT), False)
     unsigned = pc.utf8_ltrim(trimmed, characters="+")  # Arrow's parser refuses "+5"
+    longest = pc.max(pc.binary_length(unsigned)).as_py()
+    if longest is None or longest < 19:  # 18 characters hold at most 18 digits: all fit
+        values = pc.cast(pc.if_else(whole, unsigned, pa.scalar(None, pa.string())),
+                         pa.int64())
+        return Converted(values, _failed(text, values))
     digits = pc.utf8_ltrim(pc.utf8_ltrim(unsigned, characters="-"), characters="0")
     limit = pc.if_else(pc.starts_with(unsigned, "-"), INT64_DIGITS[1], INT64_DIGITS[0])
     length = pc.utf8_length(digits)
@@ -159,10 +164,11 @@ def _numbers_from_text(text: pa.Array) -> Converted:
     looks = pc.fill_null(pc.match_substring_regex(trimmed, pattern=NUMBER_TEXT), False)
     parsed = pc.cast(pc.if_else(looks, trimmed, pa.scalar(None, pa.string())), pa.float64())
     too_large = pc.fill_null(pc.invert(pc.is_finite(parsed)), False)
-    magnitude = pc.abs(parsed)
-    zero_text = pc.match_substring_regex(trimmed, pattern=ZERO_TEXT)
-    too_small = pc.fill_null(pc.and_(pc.less(magnitude, SMALLEST_NORMAL_FLOAT),
-                                     pc.invert(zero_text)), False)
+    tiny = pc.fill_null(pc.less(pc.abs(parsed), SMALLEST_NORMAL_FLOAT), False)
+    too_small = tiny
+    if tiny.true_count:  # zeros, mostly: only their text is looked at again
+        zero_text = pc.match_substring_regex(trimmed.filter(tiny), pattern=ZERO_TEXT)
+        too_small = pc.replace_with_mask(tiny, tiny, pc.invert(zero_text))
     values = _null_where(pc.or_(too_large, too_small), parsed)
     return Converted(values, _failed(text, values),
                      ((too_large, TOO_LARGE), (too_small, TOO_SMALL)))

@@ -10,6 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ldtransform
 from ldtransform import Frames, ItemSchema
@@ -120,3 +122,27 @@ def test_items_carry_the_int64_extremes_exactly(tmp_path: Path) -> None:
     data: list[dict[str, Any]] = [item["data"] for item in json.loads(sink.getvalue())]
     assert [d["count"] for d in data] == [INT64_MAX, INT64_MIN]
     assert data[0]["amount"] == 1e308
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(numbers=st.lists(st.integers(-(10**20), 10**20) | st.integers(-999, 999), min_size=1,
+                        max_size=12),
+       zeros=st.lists(st.sampled_from(["0", "-0.0", "0e-999", "1e-400", "5e-324", "2.5"]),
+                      min_size=1, max_size=12))
+def test_whole_numbers_and_near_zero_are_judged_in_any_mix(
+        tmp_path: Path, numbers: list[int], zeros: list[str]) -> None:
+    """A column of short whole numbers is checked without the range test; a column
+    holding one long enough to leave int64 takes it. Either way, out of range is an
+    error; likewise only text of zeros becomes 0.0."""
+    rows = max(len(numbers), len(zeros))
+    result = validated(tmp_path, [(str(i), str(numbers[i % len(numbers)]),
+                                   zeros[i % len(zeros)]) for i in range(rows)])
+    outside = {i + 2 for i in range(rows)
+               if not INT64_MIN <= numbers[i % len(numbers)] <= INT64_MAX}
+    tiny = {i + 2 for i in range(rows) if zeros[i % len(zeros)] in ("1e-400", "5e-324")}
+    refused = {(i.row, i.field) for i in result.report.issues}
+    assert refused == {(r, "count") for r in outside} | {(r, "amount") for r in tiny}
+    kept = result.valid_table.to_pylist()
+    assert [r["count"] for r in kept] == [numbers[i % len(numbers)] for i in range(rows)
+                                          if i + 2 not in outside | tiny]

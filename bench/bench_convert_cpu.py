@@ -28,8 +28,8 @@ from results import child_result, recorded
 #: Thread names (less any ``_N`` a pool adds) and what the threads do.
 ROLES = {
     "MainThread": "main: batches through the validation, rejected rows",
-    "ldtransform": "worker pool: field checks, encoding the items",
-    "ldtransform-write": "write-behind: encoding's other half, writing, SHA-256",
+    "ldtransform": "worker pool: field checks, encoding the items (in two halves)",
+    "ldtransform-write": "write-behind: writes the items the pool encoded, SHA-256",
     "ldtransform-read-ahead": "CSV parse (Arrow, one thread)",
     "ldtransform-keys": "primary-key index",
     "ldtransform-csv-scan": "stray-quote scan",

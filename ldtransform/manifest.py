@@ -40,9 +40,10 @@ clock: Callable[[], dt.datetime] = _utc_now
 class ManifestError(ReadError):
     """A manifest is not what the pipeline writes; ``key`` is where (``parts[0].sha256``)."""
 
-    def __init__(self, problem: str, *, source: str | Path, key: str) -> None:
+    def __init__(self, problem: str, *, source: str | Path, key: str,
+                 hint: str | None = None) -> None:
         self.key = key
-        super().__init__(f"{key}: {problem}", source=source)
+        super().__init__(f"{key}: {problem}", source=source, hint=hint)
 
 
 #: ``(source_index, first_row, count)``: ``count`` records built from the rows

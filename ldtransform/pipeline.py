@@ -27,7 +27,14 @@ from ldtransform._threads import POOL
 from ldtransform._version import __version__
 from ldtransform.errors import ConfigError, ReadError, ValidationFailed
 from ldtransform.frames import Frames
-from ldtransform.manifest import MANIFEST, ConfigFile, Manifest, SourceFile, ValidationSummary
+from ldtransform.manifest import (
+    MANIFEST,
+    ConfigFile,
+    Manifest,
+    ManifestError,
+    SourceFile,
+    ValidationSummary,
+)
 from ldtransform.quarantine import QuarantineFile, rejected_name
 from ldtransform.report import Report
 from ldtransform.schema import ItemSchema, load_schema
@@ -444,7 +451,14 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> list[Path]:
     if not overwrite and not dry_run:
         raise ConfigError(f"{folder} already holds a conversion ({MANIFEST}); choose another "
                           "folder or pass overwrite (--overwrite) to replace it")
-    old = Manifest.read(manifest)
+    try:
+        old = Manifest.read(manifest)
+    except ManifestError as exc:  # which files to replace is unknown: nothing is removed
+        raise ManifestError(exc.problem.removeprefix(f"{exc.key}: "), source=manifest,
+                            key=exc.key, hint="The earlier conversion's files cannot be "
+                            "told from it (another version of ldtransform may have written "
+                            "it), so nothing was replaced: remove that folder, or choose "
+                            "another") from exc
     # Only files in the folder: a rejected-rows file kept elsewhere is left alone.
     earlier = [folder / part.file for part in old.parts if Path(part.file).name == part.file]
     earlier += [path for file in old.rejected if Path(file.file).name == file.file

@@ -38,11 +38,13 @@ clock: Callable[[], dt.datetime] = _utc_now
 
 
 class ManifestError(ReadError):
-    """A manifest is not what the pipeline writes; ``key`` is where (``parts[0].sha256``)."""
+    """A manifest is not what the pipeline writes; ``key`` is where (``parts[0].sha256``)
+    and ``detail`` what is wrong there."""
 
     def __init__(self, problem: str, *, source: str | Path, key: str,
                  hint: str | None = None) -> None:
         self.key = key
+        self.detail = problem
         super().__init__(f"{key}: {problem}", source=source, hint=hint)
 
 

@@ -454,11 +454,11 @@ def _prepare(folder: Path, *, overwrite: bool, dry_run: bool) -> list[Path]:
     try:
         old = Manifest.read(manifest)
     except ManifestError as exc:  # which files to replace is unknown: nothing is removed
-        raise ManifestError(exc.problem.removeprefix(f"{exc.key}: "), source=manifest,
-                            key=exc.key, hint="The earlier conversion's files cannot be "
-                            "told from it (another version of ldtransform may have written "
-                            "it), so nothing was replaced: remove that folder, or choose "
-                            "another") from exc
+        raise ManifestError(exc.detail, source=manifest, key=exc.key,
+                            hint="The earlier conversion's files cannot be told from it "
+                            "(another version of ldtransform may have written it), so "
+                            "nothing was replaced: remove that folder, or choose another"
+                            ) from exc
     # Only files in the folder: a rejected-rows file kept elsewhere is left alone.
     earlier = [folder / part.file for part in old.parts if Path(part.file).name == part.file]
     earlier += [path for file in old.rejected if Path(file.file).name == file.file

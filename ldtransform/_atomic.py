@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_writer", "start_writeback"]
+__all__ = ["atomic_writer"]
 
 
 def _current_umask() -> int:
@@ -47,15 +47,3 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.unlink(temporary)
         raise
 
-
-def start_writeback(file: BinaryIO, start: int) -> int:
-    """Have the system start writing ``file``'s bytes from ``start`` on to disk now, in
-    the background, and return where they end: the flush before the rename then waits
-    for the last few only, not for the whole file at once. Where the system cannot be
-    asked (no ``posix_fadvise``), nothing happens."""
-    file.flush()
-    end = file.tell()
-    if hasattr(os, "posix_fadvise") and end > start:
-        # On Linux, "don't need" starts writeback of the range's dirty pages at once.
-        os.posix_fadvise(file.fileno(), start, end - start, os.POSIX_FADV_DONTNEED)
-    return end

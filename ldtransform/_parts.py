@@ -19,18 +19,14 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from ldtransform._atomic import atomic_writer, start_writeback
+from ldtransform._atomic import atomic_writer
+from ldtransform._blockfile import BlockFile
 from ldtransform._origins import Ranges, merged, ranges_of, to_tuples
 from ldtransform.errors import ConfigError
 from ldtransform.manifest import OutputFile
 from ldtransform.writers import RecordWriter, record_bytes, value_offsets
 
 __all__ = ["Origin", "PartInfo", "PartSink", "part_name"]
-
-#: Bytes written to a part between asking the system to put them on disk, so that the
-#: flush before a part is renamed into place does not wait for the whole part.
-_WRITEBACK_BYTES = 32 << 20
-
 
 class Origin(NamedTuple):
     """The source rows a batch of records was built from: the source's index in the
@@ -71,15 +67,14 @@ class _Part:
         self.info = PartInfo(path)
         self.hash = hashlib.sha256()
         self.stack = ExitStack()
-        self.file: BinaryIO | None = None
+        self.file: BlockFile | None = None
         if not dry_run:
             opened: AbstractContextManager[BinaryIO] = atomic_writer(path)
-            self.file = self.stack.enter_context(opened)
+            self.file = BlockFile(self.stack.enter_context(opened).fileno())
         self.end = writer.end()
         self.separator = writer.separator
         #: The origins of the records so far; None once a record of unknown origin came.
         self.ranges: list[Ranges] | None = None if dry_run else []
-        self.on_disk = 0  # bytes the system was asked to write to disk already
         self.put(writer.begin())
 
     def note(self, origin: Origin | None, start: int, count: int) -> None:
@@ -96,15 +91,15 @@ class _Part:
             self.file.write(data)
         self.hash.update(data)
         self.info.bytes += data.size if isinstance(data, pa.Buffer) else len(data)
-        if self.file is not None and self.info.bytes - self.on_disk >= _WRITEBACK_BYTES:
-            self.on_disk = start_writeback(self.file, self.on_disk)
 
     def close(self) -> PartInfo:
         self.put(self.end)
         self.info.sha256 = self.hash.hexdigest()
         if self.ranges:
             self.info.origins = to_tuples(merged(np.concatenate(self.ranges)))
-        self.stack.close()  # renames the file into place
+        if self.file is not None:
+            self.file.close()
+        self.stack.close()  # flushes the file to disk and renames it into place
         return self.info
 
     def abort(self) -> None:

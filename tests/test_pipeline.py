@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -57,12 +56,13 @@ def check_folder(folder: Path) -> int:
     return records
 
 
-def test_parts_written_to_disk_as_they_grow_are_the_same_bytes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A part asks the system to write it to disk every few bytes (here 1,000) while it
-    grows: the parts are byte for byte those written in one go, their hashes too."""
-    from ldtransform import _parts
-    from ldtransform._atomic import start_writeback
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "cached"])
+def test_parts_written_block_by_block_are_the_same_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool) -> None:
+    """Parts written in 4 KiB blocks, straight to disk or (where a system has no direct
+    writes) through the cache with writeback asked for every 8 KiB, are byte for byte the
+    parts written in one go; their hashes too."""
+    from ldtransform import _blockfile, _parts
 
     source = many_accounts(tmp_path / "in.csv", 40)  # 1,000 rows
 
@@ -70,19 +70,17 @@ def test_parts_written_to_disk_as_they_grow_are_the_same_bytes(
         return ldtransform.convert(source, schema=SCHEMA, mapping=FLAT, out=tmp_path / out,
                                    to="items-jsonl", max_records=100).parts
 
-    whole = parts("whole")
-    asked: list[int] = []
-
-    def counted(file: BinaryIO, start: int) -> int:
-        asked.append(start)
-        return start_writeback(file, start)
-
-    monkeypatch.setattr(_parts, "_WRITEBACK_BYTES", 1000)
-    monkeypatch.setattr(_parts, "start_writeback", counted)
-    early = parts("early")
-    assert len(asked) >= len(early) == 10
-    assert [p.path.read_bytes() for p in early] == [p.path.read_bytes() for p in whole]
-    assert [p.sha256 for p in early] == [p.sha256 for p in whole]
+    whole = parts("whole")  # each part far below one 1 MiB block
+    monkeypatch.setattr(_blockfile, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(_blockfile, "WRITEBACK_BYTES", 8192)
+    if not direct:
+        monkeypatch.setattr(_blockfile, "_DIRECT", 0)
+    blocks = parts("blocks")
+    assert len(blocks) == 10 and all(p.bytes > 3 * 4096 for p in blocks)
+    assert [p.path.read_bytes() for p in blocks] == [p.path.read_bytes() for p in whole]
+    assert [p.sha256 for p in blocks] == [p.sha256 for p in whole]
+    assert [hashlib.sha256(p.path.read_bytes()).hexdigest() for p in blocks] == [
+        p.sha256 for p in blocks]
 
 
 def test_convert_splits_by_records_and_the_parts_add_up(tmp_path: Path) -> None:

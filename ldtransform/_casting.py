@@ -344,8 +344,8 @@ def _layout_ranges(layout: str) -> list[tuple[np.uint8, np.uint8]]:
     """Per position of ``layout``, the lowest byte allowed and how far above it the
     highest is: "0" any digit, "+" a sign ("+,-": a comma fails the cast later)."""
     allowed = {"0": "09", "+": "+-"}
-    ranges = (allowed.get(character, character * 2) for character in layout)
-    return [(np.uint8(ord(low)), np.uint8(ord(high) - ord(low))) for low, high in ranges]
+    ranges = [allowed.get(character, character * 2) for character in layout]
+    return [(np.uint8(ord(pair[0])), np.uint8(ord(pair[1]) - ord(pair[0]))) for pair in ranges]
 
 
 _LAYOUT_RANGES = {layout: _layout_ranges(layout) for layout, _ in _ISO_LAYOUTS.values()}
@@ -355,7 +355,7 @@ def _in_layout(text: pa.Array, layout: str) -> np.ndarray:
     """Per value, whether it is spelled exactly as ``layout`` (null: no); the bytes of
     the values as wide as the layout are checked as one block."""
     width = len(layout)
-    fits = pc.fill_null(pc.equal(pc.binary_length(text), width), False).to_numpy(
+    fits: np.ndarray = pc.fill_null(pc.equal(pc.binary_length(text), width), False).to_numpy(
         zero_copy_only=False)
     rows = np.flatnonzero(fits)
     if not len(rows):

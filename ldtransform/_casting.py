@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform._bytelayout import Layout, matches, same_width
 from ldtransform.schema import ARROW_TYPES
 
 __all__ = ["FALSE_WORDS", "TRUE_WORDS", "Converted", "convert_scalar", "once_per_distinct",
@@ -310,7 +311,7 @@ def _read_dates(text: pa.Array, kind: str, formats: tuple[str, ...],
     return _iso_first(text, *layout, otherwise=in_turn)
 
 
-def _iso_first(text: pa.Array, layout: str, to_type: pa.DataType, *,
+def _iso_first(text: pa.Array, layout: Layout, to_type: pa.DataType, *,
                otherwise: Callable[[pa.Array], pa.Array]) -> pa.Array:
     """The values spelled as ``layout`` read by Arrow's ISO cast (several times faster
     than strptime, the same values), the others by ``otherwise``; all of them by
@@ -332,44 +333,25 @@ def _iso_first(text: pa.Array, layout: str, to_type: pa.DataType, *,
     return pa.concat_arrays([fast, rest]).take(pa.array(at))
 
 
+def _iso_layout(spelled: str) -> Layout:
+    """The layout of ``spelled`` where "0" is any digit and "+" a sign."""
+    allowed = {"0": [(ord("0"), ord("9"))], "+": [(ord("+"), ord("+")), (ord("-"), ord("-"))]}
+    return [allowed.get(c, [(ord(c), ord(c))]) for c in spelled]
+
+
 #: Formats Arrow's ISO cast reads exactly as ``strptime_real_days`` does, for text of the
-#: format's fixed layout ("0": a digit, "+": a sign): (kind, format) -> (layout, type).
+#: format's fixed layout: (kind, format) -> (layout, type).
 _ISO_LAYOUTS = {
-    ("datetime", "%Y-%m-%dT%H:%M:%S%z"): ("0000-00-00T00:00:00+0000", UTC_MICROS),
-    ("date", "%Y-%m-%d"): ("0000-00-00", pa.date32()),
+    ("datetime", "%Y-%m-%dT%H:%M:%S%z"): (_iso_layout("0000-00-00T00:00:00+0000"), UTC_MICROS),
+    ("date", "%Y-%m-%d"): (_iso_layout("0000-00-00"), pa.date32()),
 }
 
 
-def _layout_ranges(layout: str) -> list[tuple[np.uint8, np.uint8]]:
-    """Per position of ``layout``, the lowest byte allowed and how far above it the
-    highest is: "0" any digit, "+" a sign ("+,-": a comma fails the cast later)."""
-    allowed = {"0": "09", "+": "+-"}
-    ranges = [allowed.get(character, character * 2) for character in layout]
-    return [(np.uint8(ord(pair[0])), np.uint8(ord(pair[1]) - ord(pair[0]))) for pair in ranges]
-
-
-_LAYOUT_RANGES = {layout: _layout_ranges(layout) for layout, _ in _ISO_LAYOUTS.values()}
-
-
-def _in_layout(text: pa.Array, layout: str) -> np.ndarray:
-    """Per value, whether it is spelled exactly as ``layout`` (null: no); the bytes of
-    the values as wide as the layout are checked as one block."""
-    width = len(layout)
-    fits: np.ndarray = pc.fill_null(pc.equal(pc.binary_length(text), width), False).to_numpy(
-        zero_copy_only=False)
-    rows = np.flatnonzero(fits)
-    if not len(rows):
-        return fits
-    wide = text if len(rows) == len(text) else text.filter(pa.array(fits))
-    large = pa.types.is_large_string(wide.type) or pa.types.is_large_binary(wide.type)
-    start = int(np.frombuffer(wide.buffers()[1], dtype=np.int64 if large else np.int32)[
-        wide.offset])
-    block = np.frombuffer(wide.buffers()[2], dtype=np.uint8)[
-        start:start + len(rows) * width].reshape(len(rows), width)
-    ok = np.ones(len(rows), dtype=bool)
-    for column, (low, span) in enumerate(_LAYOUT_RANGES[layout]):  # faster than 2-D
-        ok &= (block[:, column] - low) <= span  # uint8: below the range wraps above it
-    fits[rows[~ok]] = False
+def _in_layout(text: pa.Array, layout: Layout) -> np.ndarray:
+    """Per value, whether it is spelled as ``layout`` (null: no)."""
+    rows, block = same_width(text, len(layout))
+    fits = np.zeros(len(text), dtype=bool)
+    fits[rows[matches(block, layout)]] = True
     return fits
 
 

@@ -9,6 +9,7 @@ check runs on every value it applies to, so one failed check never hides another
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ldtransform import issue_codes as codes
+from ldtransform._bytelayout import full_match, pattern_layouts
 from ldtransform._casting import EXPECTED, convert_scalar, to_text
 from ldtransform.protocols import Severity
 from ldtransform.schema import DIMENSION_PATH, FieldSpec
@@ -190,6 +192,10 @@ def _listed(allowed: list[str]) -> str:
 
 def _full_match(values: pa.Array, pattern: str) -> pa.Array:
     """Table Schema patterns match the whole value."""
+    layouts = _pattern_layouts(pattern)
+    if layouts is not None and (pa.types.is_string(values.type)
+                                or pa.types.is_large_string(values.type)):
+        return full_match(values, layouts)  # a fixed layout: checked column by column
     try:
         return pc.match_substring_regex(values, pattern=f"^(?:{pattern})$")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -197,6 +203,9 @@ def _full_match(values: pa.Array, pattern: str) -> pa.Array:
         compiled = re.compile(pattern)
         return pa.array([None if v is None else compiled.fullmatch(v) is not None
                          for v in values.to_pylist()], pa.bool_())
+
+
+_pattern_layouts = functools.lru_cache(maxsize=256)(pattern_layouts)
 
 
 def _may_break_length(values: pa.Array, constraints: dict[str, Any]) -> bool:

@@ -56,7 +56,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_export_read.py --repeat 3
 	$(BIN)/python bench/bench_json_read.py --repeat 3
 	$(BIN)/python bench/bench_roundtrip.py
-	$(BIN)/python bench/bench_issue_table.py --rows 1000000 --repeat 3
+	$(BIN)/python bench/bench_issue_table.py --rows 1000000 --repeat 5
 	$(BIN)/python bench/bench_convert_cpu.py
 	$(BIN)/python bench/bench_fixedwidth.py
 	$(BIN)/python bench/bench_dask.py --rounds 2

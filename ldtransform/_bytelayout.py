@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Layout", "full_match", "matches", "pattern_layouts", "same_width"]
+__all__ = ["Layout", "fixed_width_block", "full_match", "matches", "matching",
+           "pattern_layouts", "value_offsets"]
 
 #: Per position, the ranges of bytes it allows (``(low, high)``, both included).
 Layout = list[list[tuple[int, int]]]
@@ -29,20 +30,22 @@ _SPECIAL = set(".^$*+?()[]{}|\\")
 _DIGITS = [(ord("0"), ord("9"))]
 
 
-def same_width(text: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The positions of the values of ``text`` that are ``width`` bytes long (nulls are
-    not), and their bytes as a ``(rows, width)`` block."""
-    sizes = pc.binary_length(text)
-    rows = np.flatnonzero(pc.fill_null(pc.equal(sizes, width), False).to_numpy(
-        zero_copy_only=False))
-    if not len(rows):
-        return rows, np.zeros((0, width), dtype=np.uint8)
-    wide = text if len(rows) == len(text) else text.take(pa.array(rows))
-    large = pa.types.is_large_string(wide.type) or pa.types.is_large_binary(wide.type)
-    offsets = np.frombuffer(wide.buffers()[1], dtype=np.int64 if large else np.int32)
-    start = int(offsets[wide.offset])
-    data = np.frombuffer(wide.buffers()[2], dtype=np.uint8)
-    return rows, data[start:start + len(rows) * width].reshape(len(rows), width)
+def value_offsets(records: pa.Array) -> np.ndarray:
+    """Where each value of a string or binary array starts (and the last one ends) in
+    its data buffer."""
+    width = np.int64 if pa.types.is_large_string(records.type) \
+        or pa.types.is_large_binary(records.type) else np.int32
+    every = np.frombuffer(records.buffers()[1], dtype=width)
+    return every[records.offset: records.offset + len(records) + 1]
+
+
+def fixed_width_block(text: pa.Array, width: int) -> np.ndarray:
+    """The bytes of ``text``'s values, every one ``width`` bytes long, as a
+    ``(len(text), width)`` block (a view, no copy)."""
+    start = int(value_offsets(text)[0])
+    data = text.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return raw[start:start + len(text) * width].reshape(len(text), width)
 
 
 def matches(block: np.ndarray, layout: Layout) -> np.ndarray:
@@ -59,23 +62,26 @@ def matches(block: np.ndarray, layout: Layout) -> np.ndarray:
     return ok
 
 
-def full_match(values: pa.Array, layouts: Callable[[int], Layout | None]) -> pa.Array:
+def matching(values: pa.Array, layouts: Callable[[int], Layout | None]) -> np.ndarray:
     """Per value, whether it is spelled as the layout of its byte length (``layouts``
-    gives it, or None where no layout is that long); null stays null."""
-    sizes = pc.binary_length(values)
+    gives it, or None where no layout is that long); null: false."""
+    sizes = pc.fill_null(pc.binary_length(values), -1).to_numpy(zero_copy_only=False)
     result = np.zeros(len(values), dtype=bool)
-    longest = pc.max(sizes).as_py()
-    if longest is not None:
-        counts = np.bincount(pc.fill_null(sizes, 0).to_numpy(zero_copy_only=False),
-                             minlength=longest + 1)
-        for width in np.flatnonzero(counts).tolist():
-            layout = layouts(width)
-            if layout is None:
-                continue
-            rows, block = same_width(values, width)
-            result[rows[matches(block, layout)]] = True
+    present = sizes[sizes >= 0]
+    for width in np.flatnonzero(np.bincount(present)).tolist() if len(present) else []:
+        layout = layouts(width)
+        if layout is None:
+            continue
+        rows = np.flatnonzero(sizes == width)
+        wide = values if len(rows) == len(values) else values.take(pa.array(rows))
+        result[rows[matches(fixed_width_block(wide, width), layout)]] = True
+    return result
+
+
+def full_match(values: pa.Array, layouts: Callable[[int], Layout | None]) -> pa.Array:
+    """:func:`matching` as a boolean array in which null stays null."""
     mask = pc.is_null(values).to_numpy(zero_copy_only=False) if values.null_count else None
-    return pa.array(result, pa.bool_(), mask=mask)
+    return pa.array(matching(values, layouts), pa.bool_(), mask=mask)
 
 
 def pattern_layouts(pattern: str) -> Callable[[int], Layout | None] | None:

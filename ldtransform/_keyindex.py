@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ldtransform._bytelayout import value_offsets
+
 __all__ = ["KeyIndex", "hash_keys"]
 
 
@@ -39,11 +41,7 @@ def _hash_binary(array: pa.Array) -> np.ndarray:
     then mixed with the length: equal values give equal hashes, different ones collide
     with a chance of about 2**-64.
     """
-    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
-    else:
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
-    offsets = offsets[array.offset:array.offset + len(array) + 1].astype(np.int64)
+    offsets = value_offsets(array).astype(np.int64)
     data = array.buffers()[2]
     raw = (np.frombuffer(data, dtype=np.uint8) if data is not None
            else np.zeros(0, dtype=np.uint8))[offsets[0]:offsets[-1]]

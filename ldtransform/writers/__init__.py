@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import BinaryIO, ClassVar
 
-import numpy as np
 import pyarrow as pa
 
+from ldtransform._bytelayout import value_offsets
 from ldtransform.frames import Frames
 from ldtransform.schema import ItemSchema
 from ldtransform.writers._options import WriterOptions, make_writer
@@ -82,9 +82,3 @@ def record_bytes(records: pa.Array, *, skip: int = 0) -> pa.Buffer:
     return data.slice(start, stop - start)
 
 
-def value_offsets(records: pa.Array) -> np.ndarray:
-    """Where each record starts (and the last one ends) in the array's data buffer."""
-    width = np.int64 if pa.types.is_large_string(records.type) \
-        or pa.types.is_large_binary(records.type) else np.int32
-    every = np.frombuffer(records.buffers()[1], dtype=width)
-    return every[records.offset: records.offset + len(records) + 1]

@@ -17,9 +17,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ldtransform._bytelayout import fixed_width_block, value_offsets
 from ldtransform._casting import once_per_distinct
 from ldtransform.errors import UnwritableValueError
-from ldtransform.writers import value_offsets
 
 __all__ = [
     "LD_DATETIME",
@@ -98,12 +98,9 @@ def _fixed_width_datetimes(plain: pa.Array, quote: str) -> pa.Array:
     rows, open_ = len(plain), len(quote)
     end = ("+0000" + quote).encode()
     width = open_ + _PLAIN_WIDTH + len(end)
-    start = value_offsets(plain)[0]
-    data = np.frombuffer(plain.buffers()[2], dtype=np.uint8)
     text = np.empty((rows, width), dtype=np.uint8)
     text[:, :open_] = np.frombuffer(quote.encode(), dtype=np.uint8)
-    text[:, open_:open_ + _PLAIN_WIDTH] = data[start:start + rows * _PLAIN_WIDTH].reshape(
-        rows, _PLAIN_WIDTH)
+    text[:, open_:open_ + _PLAIN_WIDTH] = fixed_width_block(plain, _PLAIN_WIDTH)
     text[:, open_ + 10] = ord("T")
     text[:, open_ + _PLAIN_WIDTH:] = np.frombuffer(end, dtype=np.uint8)
     offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)

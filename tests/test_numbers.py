@@ -146,3 +146,43 @@ def test_whole_numbers_and_near_zero_are_judged_in_any_mix(
     kept = result.valid_table.to_pylist()
     assert [r["count"] for r in kept] == [numbers[i % len(numbers)] for i in range(rows)
                                           if i + 2 not in outside | tiny]
+
+
+# Text that tests where plain digits stop and the full number grammar starts.
+NUMBERISH = st.text(alphabet="0123456789.+-eE \t٣x", max_size=8) | st.sampled_from(
+    ["", ".", "..", "5.", ".5", "1.2.3", " 7 ", "+5", "-0", "1e5", "1e400", "1e-400", "0.0",
+     "٣", "12 3", "0x1F", "inf", "nan"])
+
+
+def _read_by_pattern(values: list[str | None], kind: str) -> list[object]:
+    """The reference: every value trimmed and matched against the whole number grammar."""
+    import re
+
+    from ldtransform._casting import INTEGER_TEXT, NUMBER_TEXT
+    pattern = re.compile(INTEGER_TEXT if kind == "integer" else NUMBER_TEXT, re.ASCII)
+    result: list[object] = []
+    for value in values:
+        text = None if value is None else value.strip(" \t")
+        if text is None or not pattern.fullmatch(text):
+            result.append(None)
+        elif kind == "integer":
+            number = int(text)
+            result.append(number if INT64_MIN <= number <= INT64_MAX else None)
+        else:
+            number = float(text)
+            tiny = number == 0 and any(c in "123456789" for c in text.lower().split("e")[0])
+            result.append(None if number in (float("inf"), float("-inf")) or tiny
+                          or 0 < abs(number) < 2.2250738585072014e-308 else number)
+    return result
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(NUMBERISH | st.none(), min_size=1, max_size=30),
+       kind=st.sampled_from(["integer", "number"]))
+def test_plain_digits_and_the_full_grammar_read_alike(values: list[str | None],
+                                                      kind: str) -> None:
+    """Plain digits skip the pattern; whatever the mix, the numbers read are the ones the
+    whole grammar gives, value by value."""
+    from ldtransform._casting import convert_scalar
+    converted = convert_scalar(pa.array(values, pa.string()), kind, missing=())
+    assert converted.values.to_pylist() == _read_by_pattern(values, kind)

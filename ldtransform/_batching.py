@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from queue import Empty, Full, Queue
+from queue import SimpleQueue
 from typing import TypeVar
 
 import pyarrow as pa
@@ -41,22 +40,25 @@ def coalesced(batches: Iterator[NumberedBatch], rows: int) -> Iterator[NumberedB
 
 def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
     """Read ahead in a thread: parsing the next batch (Arrow releases the GIL) overlaps
-    with checking this one. At most ``depth`` batches wait, so memory stays bounded; an
-    error in the reader is raised here, in order."""
-    queue: Queue[tuple[T | None, BaseException | None]] = Queue(maxsize=depth)
+    with checking this one. At most ``depth`` batches are read ahead of the one in hand,
+    counting one still being read, so memory stays bounded; an error in the reader is
+    raised here, in order."""
+    queue: SimpleQueue[tuple[T | None, BaseException | None]] = SimpleQueue()
+    ahead = threading.Semaphore(depth)  # a batch is read only when one may be held
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for numbered in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put((numbered, None), timeout=0.1)
-                        break
-                    except Full:
-                        continue
+            while True:
+                while not ahead.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 if stop.is_set():
                     return
+                numbered = next(batches, None)
+                if numbered is None:
+                    break
+                queue.put((numbered, None))
             queue.put((None, None))
         except BaseException as exc:  # handed over to the consumer, not lost
             queue.put((None, exc))
@@ -70,13 +72,11 @@ def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
                 raise error
             if numbered is None:
                 return
+            ahead.release()
             yield numbered
     finally:
         stop.set()
-        while worker.is_alive():  # let a blocked producer see the stop
-            with contextlib.suppress(Empty):
-                queue.get_nowait()
-            worker.join(timeout=0.05)
+        worker.join()
 
 
 def mapped_ahead(function: Callable[[T], R], items: Iterable[T], at_once: int = 2,

@@ -47,7 +47,10 @@ ROW_COLUMN, ERRORS_COLUMN = "_row", "_errors"
 ENVELOPE_PREFIX = "_headers."
 RejectedSink = Callable[[pa.RecordBatch], None]
 SOURCE_SHIFT = 40  # row keys remember their source: index << 40 | row
-CHECK_ROWS = 65_536  # rows checked together (small reader batches are joined up to this)
+#: Rows checked together: small reader batches are joined up to this. Each batch costs a
+#: fixed handful of calls per field, and up to five of them are in hand at once (read
+#: ahead, checked, encoded, written), so this sets both the speed and the memory.
+CHECK_ROWS = 57_344
 
 
 class ValidBatch(NamedTuple):

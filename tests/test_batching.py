@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ldtransform._batching import mapped_ahead
+from ldtransform._batching import mapped_ahead, prefetched
 
 
 def test_results_come_in_order_whatever_finishes_first() -> None:
@@ -53,3 +53,48 @@ def test_stopping_early_leaves_no_thread_behind() -> None:
     results.close()
     left = {t for t in threading.enumerate() if t.name.startswith("ldtransform-ahead")}
     assert left <= before
+
+
+def test_prefetched_reads_at_most_depth_items_ahead_of_the_one_in_hand() -> None:
+    """The bound counts an item still being read: with depth 1, the next item is read
+    while this one is in hand, and no further."""
+    taken: list[int] = []
+    more = threading.Condition()
+
+    def items() -> Iterator[int]:
+        for n in range(100):
+            with more:
+                taken.append(n)
+                more.notify_all()
+            yield n
+
+    for depth in (1, 3):
+        taken.clear()
+        batches = prefetched(items(), depth=depth)
+        for expected in range(5):
+            assert next(batches) == expected
+            bound = expected + 1 + depth
+            with more:  # the reader goes on to the next ones by itself...
+                assert more.wait_for(lambda b=bound: len(taken) >= b, timeout=10)
+            time.sleep(0.02)  # ...and stops there (given time to go wrong)
+            assert len(taken) == bound, (depth, expected, taken)
+        batches.close()
+
+
+def test_prefetched_gives_everything_in_order_and_raises_where_the_error_is() -> None:
+    def failing_at(n: int) -> Iterator[int]:
+        yield from range(n)
+        raise ValueError(f"after {n}")
+
+    assert list(prefetched(iter(range(50)), depth=1)) == list(range(50))
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="after 7"):
+        seen.extend(prefetched(failing_at(7), depth=2))
+    assert seen == list(range(7))
+
+
+def test_prefetched_stopping_early_leaves_no_thread_behind() -> None:
+    batches = prefetched(iter(range(10_000)), depth=2)
+    assert next(batches) == 0
+    batches.close()
+    assert not [t for t in threading.enumerate() if t.name == "ldtransform-read-ahead"]

@@ -180,7 +180,7 @@ def _json_frames(files: list[Path], *, schema: ItemSchema | None, headers: bool,
         # Blocks are cut on a thread of their own, and Arrow parses the next two on
         # threads (without the GIL) while this one is typed.
         rest = mapped_ahead(lambda numbered: _parsed_block(numbered, wire),
-                            prefetched(blocks, depth=1))
+                            prefetched(blocks, depth=2))
     rows = {name: ChildRows(name, typing.child_schema(name)) for name in typing.list_names}
     parsed = rest if table is None else _chain((number, path, table), rest)
     batches = (_json_batch(typing, t, n, rows) for n, _, t in parsed)

@@ -180,14 +180,18 @@ class Utf8Text:
 
     def mapped(self) -> MappedText | None:
         """The text mapped into memory for pyarrow to read without copying, when it is a
-        plain file (not compressed, not empty); ``None`` otherwise."""
-        if not self.in_place:
+        plain file (not compressed, not empty) the system maps and lets go of page by
+        page; ``None`` otherwise (read it as a stream)."""
+        if not self.in_place or not hasattr(mmap, "MADV_DONTNEED"):
             return None
         assert self.path is not None
         with open(self.path, "rb") as file:
             if not os.fstat(file.fileno()).st_size:
                 return None
-            return MappedText(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
+            try:
+                return MappedText(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
+            except (OSError, ValueError):  # a file system that maps no files
+                return None
 
     def size(self) -> int | None:
         """The number of bytes, when known without reading them."""

@@ -5,9 +5,11 @@ read are let go of as it goes, so a big file never sits in the process."""
 from __future__ import annotations
 
 import gzip
+import mmap
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 import ldtransform
 from ldtransform.readers._text import Utf8Text
@@ -103,3 +105,18 @@ def _runs(starts: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             runs.append((first, count))
     return runs
+
+
+def test_a_file_system_that_maps_no_files_is_read_as_a_stream(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_bytes(b"id,name\n" + b"".join(b'%d,"n\n%d"\n' % (i, i) for i in range(5000)))
+    expected = ldtransform.read(path).to_table()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    assert Utf8Text(path=str(path)).mapped() is None
+    assert ldtransform.read(path).to_table().equals(expected)
+    assert expected.num_rows == 5000

@@ -158,6 +158,17 @@ def test_a_source_that_changes_while_converted_is_an_error(
     assert visible(out) == []  # no manifest, and no part either
 
 
+def test_a_big_source_cut_short_in_the_middle_of_its_blocks_is_an_error(
+        tmp_path: Path, small_checks: None) -> None:
+    """Many blocks still to parse when the file is cut to a fraction: the reader meets
+    the end early, and the run is an error rather than a short manifest (or a crash)."""
+    source = many_accounts(tmp_path / "in.csv", 2400)  # ~10 MB: about twenty blocks
+    out = tmp_path / "out"
+    with pytest.raises(ldtransform.ReadError, match="changed while it was converted"):
+        convert_changing(source, out, lambda path: os.truncate(path, 100_000))
+    assert visible(out) == []
+
+
 def test_a_changed_source_fails_the_cli_with_exit_3(tmp_path: Path, small_checks: None,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     source = many_accounts(tmp_path / "in.csv", 24)

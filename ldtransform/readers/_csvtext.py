@@ -104,23 +104,15 @@ MAX_ROW_MIB = 16
 MAX_ROW_BYTES = MAX_ROW_MIB << 20  # the longest row read: pyarrow parses whole rows per block
 
 
-#: The largest parse block for a file read in place, and for any other stream.
-MAPPED_BLOCK, STREAMED_BLOCK = 1 << 19, 1 << 17
+def block_size_for(sample: bytes, batch_size: int) -> int:
+    """Bytes per parse block: about ``batch_size`` rows, but 64 to 512 KiB.
 
-
-def block_size_for(sample: bytes, batch_size: int, *, mapped: bool = False) -> int:
-    """Bytes per parse block: about ``batch_size`` rows, but at least 64 KiB and at most
-    512 KiB for a file read in place (128 KiB for any other stream).
-
-    Each block becomes one batch, and every batch costs the same handful of steps, so
-    big blocks are cheaper. pyarrow reads up to 32 blocks ahead: from a stream those are
-    copies, so small blocks keep memory flat; from a mapped file they are views of it,
-    so bigger blocks cost little memory. A row longer than a block makes the reader start
-    again with bigger ones.
+    Each block becomes one batch, and every batch costs the same handful of steps, so big
+    blocks are cheaper; pyarrow reads up to 32 blocks ahead, so 512 KiB blocks hold at most
+    16 MiB there. A row longer than a block makes the reader start again with bigger ones.
     """
     per_row = len(sample) / max(sample.count(b"\n"), 1)
-    largest = MAPPED_BLOCK if mapped else STREAMED_BLOCK
-    return int(min(max(per_row * batch_size * 1.1, 1 << 16), largest))
+    return int(min(max(per_row * batch_size * 1.1, 1 << 16), 1 << 19))
 
 
 def row_too_long(exc: Exception) -> bool:

@@ -5,10 +5,8 @@ locating bad bytes, naming columns. Nothing here parses a format.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import gzip
 import io
-import mmap
 import os
 import shutil
 import tempfile
@@ -23,7 +21,6 @@ from ldtransform.protocols import Source
 from ldtransform.readers import _vetting
 
 __all__ = [
-    "MappedText",
     "Opened",
     "Utf8Text",
     "column_letter",
@@ -173,26 +170,6 @@ class Utf8Text:
             raw = pa.OSFile(self.path)
         return (pa.CompressedInputStream(raw, "gzip") if self.gzip else raw), raw
 
-    @property
-    def in_place(self) -> bool:
-        """Whether the text is a plain file, read where it lies."""
-        return self.path is not None and not self.gzip
-
-    def mapped(self) -> MappedText | None:
-        """The text mapped into memory for pyarrow to read without copying, when it is a
-        plain file (not compressed, not empty) the system maps and lets go of page by
-        page; ``None`` otherwise (read it as a stream)."""
-        if not self.in_place or not hasattr(mmap, "MADV_DONTNEED"):
-            return None
-        assert self.path is not None
-        with open(self.path, "rb") as file:
-            if not os.fstat(file.fileno()).st_size:
-                return None
-            try:
-                return MappedText(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
-            except (OSError, ValueError):  # a file system that maps no files
-                return None
-
     def size(self) -> int | None:
         """The number of bytes, when known without reading them."""
         if self.gzip:
@@ -216,32 +193,6 @@ class Utf8Text:
     def close(self) -> None:
         if self.copy is not None:
             self.copy.close()
-
-
-class MappedText:
-    """A file mapped into memory, read by pyarrow as one buffer: its read-ahead then holds
-    views of the file rather than copies, and no byte is copied to be parsed.
-
-    The pages the parser has read stay in the process until let go of, so the reader
-    calls :meth:`drop_pages` as it goes; a page let go of too early is read again from
-    the page cache, never lost. (Like any mapped file, one cut shorter by another
-    program while it is read ends the process with SIGBUS rather than with fewer rows.)
-    """
-
-    def __init__(self, mapping: mmap.mmap) -> None:
-        self.mapping = mapping
-        self.stream = pa.BufferReader(pa.py_buffer(mapping))
-
-    def drop_pages(self, upto: int, span: int) -> None:
-        """Let go of the pages among the ``span`` bytes before ``upto``."""
-        start = max(0, upto - span) // mmap.PAGESIZE * mmap.PAGESIZE
-        if upto > start:
-            self.mapping.madvise(mmap.MADV_DONTNEED, start, upto - start)
-
-    def close(self) -> None:
-        self.stream.close()
-        with contextlib.suppress(BufferError):  # batches still hold views of it: it is
-            self.mapping.close()  # unmapped once they are gone
 
 
 def utf8_text(opened: Opened, encoding: str) -> Utf8Text:

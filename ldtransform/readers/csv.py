@@ -26,7 +26,6 @@ from ldtransform.protocols import Issue, Source
 from ldtransform.readers import _csvtext, _vetting
 from ldtransform.readers._text import (
     SAMPLE_BYTES,
-    MappedText,
     Opened,
     Utf8Text,
     column_letter,
@@ -132,7 +131,6 @@ class _Parse:
         self.bad_rows: list[pacsv.InvalidRow] = []
         self.reported = 0  # the last bad row made an Issue (a new attempt meets it again)
         self.block_size = _csvtext.block_size_for(sample, batch_size)
-        self.mapped_block_size = _csvtext.block_size_for(sample, batch_size, mapped=True)
         self.resume = (reader.header_row or 0) + 1  # the first row not yet handed on
         self.strays: set[int] = set()  # rows with a stray quote: reported, not handed on
         self.text: Utf8Text | None = None
@@ -140,7 +138,6 @@ class _Parse:
         self.stream: pa.NativeFile | None = None
         self.delimiter_hint: str | None = None
         self.raw: pa.NativeFile | None = None  # what self.stream decompresses, or itself
-        self.mapped: MappedText | None = None  # the file in memory, when read in place
         self.finished = False
         self.binary = False  # whether the start of the source holds NUL characters
 
@@ -178,13 +175,7 @@ class _Parse:
             false_values=["false", "False", "FALSE"],
             check_utf8=True,
         )
-        if self.mapped is not None:
-            self.mapped.close()
-        self.mapped = text.mapped()
-        if self.mapped is not None:
-            self.stream = self.raw = self.mapped.stream
-        else:
-            self.stream, self.raw = text.open_with_raw()
+        self.stream, self.raw = text.open_with_raw()
         return pacsv.open_csv(self.stream, read_options=read_options,
                               parse_options=parse_options, convert_options=convert_options)
 
@@ -215,8 +206,6 @@ class _Parse:
         """
         try:
             self.text = text = utf8_text(self.opened, self.encoding)
-            if text.in_place:
-                self.block_size = self.mapped_block_size
             self.scan = _csvtext.StrayQuoteScan(text.open_with_raw(), self.delimiter)
             while True:
                 try:
@@ -236,8 +225,6 @@ class _Parse:
                 self.stream.close()
             if self.raw is not None:
                 self.raw.close()
-            if self.mapped is not None:
-                self.mapped.close()
             if self.scan is not None:
                 self.scan.close()
             if self.text is not None:
@@ -261,8 +248,6 @@ class _Parse:
                 open_row = self._check_final_quote(text, last_value, last_row)
                 yield from self._hand_on(held, before=open_row)
                 return
-            if self.mapped is not None:  # pyarrow reads ahead at most 32 blocks
-                self.mapped.drop_pages(int(self.mapped.stream.tell()), 48 * self.block_size)
             pending.extend(r.number for r in self.bad_rows if r.number)
             self.bad_rows.clear()
             skipped = _csvtext.gaps_within(pending, next_row, batch.num_rows)

@@ -226,6 +226,7 @@ class _SourceRun:
         return errors
 
     def valid_batches(self) -> Iterator[ValidBatch]:
+        self.frames.read_in_bulk()  # the batches are joined up to CHECK_ROWS anyway
         for numbered in prefetched(coalesced(self.frames.numbered(), CHECK_ROWS), depth=1):
             valid, rows = self._check(numbered)
             if valid.num_rows:

@@ -104,15 +104,18 @@ MAX_ROW_MIB = 16
 MAX_ROW_BYTES = MAX_ROW_MIB << 20  # the longest row read: pyarrow parses whole rows per block
 
 
-def block_size_for(sample: bytes, batch_size: int) -> int:
-    """Bytes per parse block: about ``batch_size`` rows, but 64 to 512 KiB.
+def block_size_for(sample: bytes, batch_size: int, *, bulk: bool = False) -> int:
+    """Bytes per parse block: about ``batch_size`` rows, but at least 64 KiB and at most
+    128 KiB, or 512 KiB read in bulk.
 
-    Each block becomes one batch, and every batch costs the same handful of steps, so big
-    blocks are cheaper; pyarrow reads up to 32 blocks ahead, so 512 KiB blocks hold at most
-    16 MiB there. A row longer than a block makes the reader start again with bigger ones.
+    Each block becomes one batch. pyarrow reads up to 32 blocks ahead, so small blocks keep
+    a stream's memory flat (128 KiB blocks hold 4 MiB there); every batch costs the same
+    handful of steps, so a consumer that joins batches anyway (validation) asks for bulk,
+    which makes fewer and holds 16 MiB ahead. A row longer than a block makes the reader
+    start again with bigger ones.
     """
     per_row = len(sample) / max(sample.count(b"\n"), 1)
-    return int(min(max(per_row * batch_size * 1.1, 1 << 16), 1 << 19))
+    return int(min(max(per_row * batch_size * 1.1, 1 << 16), 1 << (19 if bulk else 17)))
 
 
 def row_too_long(exc: Exception) -> bool:

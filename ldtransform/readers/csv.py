@@ -114,6 +114,7 @@ class CsvReader:
         if opened.path is not None and not opened.compressed:
             size = opened.path.stat().st_size - opened.start
             frames.fraction = lambda: parse.fraction(size)
+        frames.read_in_bulk = parse.read_in_bulk
         return frames
 
 
@@ -131,6 +132,7 @@ class _Parse:
         self.bad_rows: list[pacsv.InvalidRow] = []
         self.reported = 0  # the last bad row made an Issue (a new attempt meets it again)
         self.block_size = _csvtext.block_size_for(sample, batch_size)
+        self.bulk_block_size = _csvtext.block_size_for(sample, batch_size, bulk=True)
         self.resume = (reader.header_row or 0) + 1  # the first row not yet handed on
         self.strays: set[int] = set()  # rows with a stray quote: reported, not handed on
         self.text: Utf8Text | None = None
@@ -178,6 +180,11 @@ class _Parse:
         self.stream, self.raw = text.open_with_raw()
         return pacsv.open_csv(self.stream, read_options=read_options,
                               parse_options=parse_options, convert_options=convert_options)
+
+    def read_in_bulk(self) -> None:
+        """Parse in bigger blocks, unless the parse has begun."""
+        if self.text is None:
+            self.block_size = self.bulk_block_size
 
     def fraction(self, size: int) -> float | None:
         """How far through the file the parser has read (for a progress bar)."""

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["Layout", "fixed_width_block", "full_match", "matches", "matching",
-           "pattern_layouts", "value_offsets"]
+           "pattern_layouts", "value_bytes", "value_offsets"]
 
 #: Per position, the ranges of bytes it allows (``(low, high)``, both included).
 Layout = list[list[tuple[int, int]]]
@@ -39,13 +39,19 @@ def value_offsets(records: pa.Array) -> np.ndarray:
     return every[records.offset: records.offset + len(records) + 1]
 
 
+def value_bytes(array: pa.Array, offsets: np.ndarray | None = None) -> np.ndarray:
+    """The bytes of a string or binary array's values, end to end (a view, no copy);
+    ``offsets`` are its :func:`value_offsets` when the caller has them already."""
+    offsets = value_offsets(array) if offsets is None else offsets
+    data = array.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return raw[int(offsets[0]):int(offsets[-1])]
+
+
 def fixed_width_block(text: pa.Array, width: int) -> np.ndarray:
     """The bytes of ``text``'s values, every one ``width`` bytes long, as a
     ``(len(text), width)`` block (a view, no copy)."""
-    start = int(value_offsets(text)[0])
-    data = text.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    return raw[start:start + len(text) * width].reshape(len(text), width)
+    return value_bytes(text).reshape(len(text), width)
 
 
 def matches(block: np.ndarray, layout: Layout) -> np.ndarray:

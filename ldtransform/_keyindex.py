@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ldtransform._bytelayout import value_offsets
+from ldtransform._bytelayout import value_bytes, value_offsets
 
 __all__ = ["KeyIndex", "hash_keys"]
 
@@ -42,9 +42,7 @@ def _hash_binary(array: pa.Array) -> np.ndarray:
     with a chance of about 2**-64.
     """
     offsets = value_offsets(array).astype(np.int64)
-    data = array.buffers()[2]
-    raw = (np.frombuffer(data, dtype=np.uint8) if data is not None
-           else np.zeros(0, dtype=np.uint8))[offsets[0]:offsets[-1]]
+    raw = value_bytes(array, offsets)
     lengths = np.diff(offsets)
     starts = offsets[:-1] - offsets[0]
     widths = np.flatnonzero(np.bincount(lengths)) if len(lengths) else lengths

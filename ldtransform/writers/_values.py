@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ldtransform._bytelayout import fixed_width_block, value_offsets
+from ldtransform._bytelayout import fixed_width_block, value_bytes, value_offsets
 from ldtransform._casting import once_per_distinct
 from ldtransform.errors import UnwritableValueError
 
@@ -289,10 +289,7 @@ def _escaped(text: pa.Array) -> pa.Array:
     if len(text) == 0 or text.null_count == len(text):
         return text
     offsets = value_offsets(text).astype(np.int64)
-    data = text.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else None
-    if raw is None:
-        return text
+    raw = value_bytes(text, offsets)
     special = raw < 0x20  # a control character, a quote or a backslash
     special |= raw == ord('"')
     special |= raw == ord("\\")

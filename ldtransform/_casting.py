@@ -137,7 +137,7 @@ def _null_where(mask: pa.Array, values: pa.Array) -> pa.Array:
     return pc.if_else(mask, pa.scalar(None, values.type), values)
 
 
-def _matching(text: pa.Array, plain: pa.Array, pattern: str) -> tuple[pa.Array, pa.Array]:
+def _trimmed_matches(text: pa.Array, plain: pa.Array, pattern: str) -> tuple[pa.Array, pa.Array]:
     """Where ``text`` matches ``pattern`` once trimmed (never null), and the trimmed text.
 
     ``plain`` marks values known to match as they stand (digits, say): usually nearly
@@ -165,7 +165,7 @@ def _digits_and_point(text: pa.Array) -> pa.Array:
 
 def _integers_from_text(text: pa.Array) -> Converted:
     """Whole numbers, the whole int64 range; beyond it an out-of-range error, not a wrap."""
-    whole, trimmed = _matching(text, pc.ascii_is_decimal(text), INTEGER_TEXT)
+    whole, trimmed = _trimmed_matches(text, pc.ascii_is_decimal(text), INTEGER_TEXT)
     unsigned = pc.utf8_ltrim(trimmed, characters="+")  # Arrow's parser refuses "+5"
     longest = pc.max(pc.binary_length(unsigned)).as_py()
     if longest is None or longest < 19:  # 18 characters hold at most 18 digits: all fit
@@ -186,7 +186,7 @@ def _integers_from_text(text: pa.Array) -> Converted:
 def _numbers_from_text(text: pa.Array) -> Converted:
     """Floats; text beyond float64's range, or so near zero that digits are lost, is an
     error rather than inf or 0.0."""
-    looks, trimmed = _matching(text, _digits_and_point(text), NUMBER_TEXT)
+    looks, trimmed = _trimmed_matches(text, _digits_and_point(text), NUMBER_TEXT)
     parsed = pc.cast(pc.if_else(looks, trimmed, pa.scalar(None, pa.string())), pa.float64())
     too_large = pc.fill_null(pc.invert(pc.is_finite(parsed)), False)
     tiny = pc.fill_null(pc.less(pc.abs(parsed), SMALLEST_NORMAL_FLOAT), False)
